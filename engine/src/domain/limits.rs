@@ -1,0 +1,66 @@
+//! Named limits of the domain, with their units.
+//!
+//! Every bound the domain enforces lives here, so that a reader can see at a
+//! glance what a command may ask for and how much state a node keeps. A
+//! command that exceeds a limit is rejected with
+//! [`Invalid`](super::Rejection::Invalid) and changes nothing.
+
+/// Longest organizer or event slug, in bytes.
+pub const SLUG_BYTES_MAX: usize = 64;
+
+/// Longest display name (organizer, event, item, quota, check-in list), in bytes.
+pub const NAME_BYTES_MAX: usize = 200;
+
+/// Largest quota size, in tickets. Bounding it keeps every capacity sum far
+/// from `u64` overflow: `QUOTA_SIZE_MAX * HOLD_QUANTITY_MAX` fits many times.
+pub const QUOTA_SIZE_MAX: u64 = 100_000_000;
+
+/// Most items one quota may cover.
+pub const QUOTA_ITEMS_MAX: usize = 256;
+
+/// Most quotas one item may sit in (its availability is the minimum over them).
+pub const ITEM_QUOTAS_MAX: usize = 16;
+
+/// Highest item price, in cents.
+pub const ITEM_PRICE_CENTS_MAX: u64 = 100_000_000;
+
+/// pretix's default reservation time: 30 minutes. Clients use it when the
+/// caller does not say; the domain only enforces the bounds below.
+pub const HOLD_TTL_MS_DEFAULT: u64 = 30 * 60 * 1000;
+
+/// Longest time-to-live one hold or extension may ask for, in milliseconds.
+pub const HOLD_TTL_MS_MAX: u64 = 60 * 60 * 1000;
+
+/// Cap on a hold's whole life, extensions included, counted from its
+/// placement, in milliseconds. Without it a buyer could keep tickets forever.
+pub const HOLD_LIFETIME_MS_MAX: u64 = 3 * 60 * 60 * 1000;
+
+/// Most lines (distinct item entries) in one hold.
+pub const HOLD_LINES_MAX: usize = 32;
+
+/// Most tickets in one hold (and so in one order), summed over its lines.
+pub const HOLD_QUANTITY_MAX: u64 = 100;
+
+/// Longest payment deadline an order may be given, in milliseconds (30 days).
+pub const PAYMENT_TTL_MS_MAX: u64 = 30 * 24 * 60 * 60 * 1000;
+
+/// How long a request id's outcome is kept for retries, in milliseconds of
+/// log time. A retry after this window is treated as a new command. At
+/// 10 000 commands per second an hour is 36 M entries of about 100 bytes:
+/// the window bounds memory, so keep it as short as clients allow.
+pub const REQUEST_ID_RETENTION_MS: u64 = 60 * 60 * 1000;
+
+/// How long a check-in scan's nonce is remembered, in milliseconds of log
+/// time. Scanners retry for minutes when offline; a day is generous.
+pub const CHECKIN_NONCE_RETENTION_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Most events one `Expire` command emits. A larger backlog is worked off by
+/// further `Expire` commands (the outcome says `more`), so one log entry stays small.
+pub const EXPIRE_EVENTS_MAX: usize = 1024;
+
+/// Longest ticket secret accepted at check-in, in bytes. Real secrets are
+/// [`TICKET_SECRET_CHARS`] long; anything far longer is hostile.
+pub const CHECKIN_SECRET_BYTES_MAX: usize = 128;
+
+/// Length of a ticket secret, in characters (hex of 128 bits).
+pub const TICKET_SECRET_CHARS: usize = 32;

@@ -1,0 +1,159 @@
+//! The inventory domain: pure, deterministic, and the only place that
+//! decides whether a ticket can be sold.
+//!
+//! # Shape
+//!
+//! `apply(state, envelope)` is the whole interface. It
+//! 1. returns the stored outcome if the envelope's request id was seen within
+//!    [`REQUEST_ID_RETENTION_MS`](limits::REQUEST_ID_RETENTION_MS) (and
+//!    appends nothing);
+//! 2. otherwise computes the effective time `max(state.now_ms, time_ms)`, so a
+//!    new leader with a slower clock cannot move time backwards;
+//! 3. lets `decide` (which reads the state and never changes it) produce the
+//!    events and the outcome, sealed into one [`Record`];
+//! 4. folds the record into the state with [`State::evolve`].
+//!
+//! Replication applies the same envelopes in the same order on every node,
+//! so every node computes the same records; a node can also rebuild its state
+//! from the records alone ([`State::replay`]).
+//!
+//! # What it must never do
+//!
+//! Read a clock, draw randomness, do I/O, or iterate a hash map: any of these
+//! would let two replicas decide differently. A rejection (sold out, unknown
+//! id, invalid transition) is an [`Outcome`], never a panic or an error, and
+//! changes no inventory. Panics are reserved for broken invariants, which mean
+//! a bug or a corrupt log; a node must stop rather than diverge.
+//!
+//! # The invariant
+//!
+//! For every quota, at every log time: paid + live pending + live holds <=
+//! size, except where a resize shrank the quota below what was already sold
+//! (then nothing new is sold until it is back under). See `ARCHITECTURE.md`.
+
+mod availability;
+mod decide;
+pub mod limits;
+mod model;
+mod state;
+
+pub use availability::{ItemAvailability, QuotaAvailability};
+pub use decide::ticket_secret;
+pub use model::*;
+pub use state::{
+    CheckinList, EventDef, Hold, Item, Order, Organizer, Quota, RetentionMap, ScanState, State, Tally,
+};
+
+/// The result of applying one envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// What the client is told.
+    pub outcome: Outcome,
+    /// The record appended to the event log, or `None` for a retry of a
+    /// request id already seen (its stored outcome is returned instead).
+    pub record: Option<Record>,
+}
+
+impl Applied {
+    /// True if this was a retry answered from the request-id table.
+    pub fn is_duplicate(&self) -> bool {
+        self.record.is_none()
+    }
+}
+
+/// Apply one command to the state: the one entry point of the domain.
+pub fn apply(state: &mut State, envelope: &Envelope) -> Applied {
+    if let Some(outcome) = state.requests.get(&envelope.request_id) {
+        return Applied { outcome: outcome.clone(), record: None };
+    }
+    let now_ms = state.now_ms.max(envelope.time_ms);
+    let (events, outcome) = decide::decide(state, now_ms, &envelope.command);
+    let record = Record {
+        seq: state.last_seq + 1,
+        time_ms: now_ms,
+        request_id: envelope.request_id,
+        events,
+        outcome: outcome.clone(),
+    };
+    state.evolve(&record);
+    Applied { outcome, record: Some(record) }
+}
+
+/// Read access for queries, the engine and tests. Lookups return `None` for
+/// unknown ids; listings iterate in id order.
+impl State {
+    /// An organizer.
+    pub fn organizer(&self, id: OrganizerId) -> Option<&Organizer> {
+        self.organizers.get(&id)
+    }
+
+    /// An organizer by slug.
+    pub fn organizer_by_slug(&self, slug: &str) -> Option<&Organizer> {
+        self.organizer_slugs.get(slug).map(|id| &self.organizers[id])
+    }
+
+    /// A ticketed event.
+    pub fn event(&self, id: EventId) -> Option<&EventDef> {
+        self.events.get(&id)
+    }
+
+    /// An item.
+    pub fn item(&self, id: ItemId) -> Option<&Item> {
+        self.items.get(&id)
+    }
+
+    /// A quota.
+    pub fn quota(&self, id: QuotaId) -> Option<&Quota> {
+        self.quotas.get(&id)
+    }
+
+    /// All quotas, in id order.
+    pub fn quotas(&self) -> impl Iterator<Item = &Quota> {
+        self.quotas.values()
+    }
+
+    /// All items, in id order.
+    pub fn items(&self) -> impl Iterator<Item = &Item> {
+        self.items.values()
+    }
+
+    /// A hold.
+    pub fn hold(&self, id: HoldId) -> Option<&Hold> {
+        self.holds.get(&id)
+    }
+
+    /// All holds, in id order.
+    pub fn holds(&self) -> impl Iterator<Item = &Hold> {
+        self.holds.values()
+    }
+
+    /// An order.
+    pub fn order(&self, id: OrderId) -> Option<&Order> {
+        self.orders.get(&id)
+    }
+
+    /// All orders, in id order.
+    pub fn orders(&self) -> impl Iterator<Item = &Order> {
+        self.orders.values()
+    }
+
+    /// The ticket (order, position) with this secret.
+    pub fn ticket(&self, secret: &str) -> Option<(OrderId, u32)> {
+        self.tickets.get(secret).copied()
+    }
+
+    /// A check-in list.
+    pub fn checkin_list(&self, id: CheckinListId) -> Option<&CheckinList> {
+        self.lists.get(&id)
+    }
+
+    /// The stored outcome of a request id, if still retained.
+    pub fn request_outcome(&self, id: RequestId) -> Option<&Outcome> {
+        self.requests.get(&id)
+    }
+
+    /// How many request ids are retained for retries.
+    pub fn retained_request_ids(&self) -> usize {
+        self.requests.len()
+    }
+}

@@ -1,0 +1,794 @@
+//! The vocabulary of the domain: identifiers, commands, events and outcomes.
+//!
+//! These types are what crosses the boundary of the domain. Commands come in
+//! wrapped in an [`Envelope`] (time and request id stamped by the leader);
+//! each new command leaves exactly one [`Record`] in the event log, holding
+//! the [`Event`]s it caused and its [`Outcome`]. All of them are encoded by
+//! [`crate::codec`], whose golden tests pin their byte layout: adding a field
+//! or reordering a variant here is a format change and needs a new codec
+//! version, never a silent edit.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub struct $name(pub u64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($prefix, "{}"), self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An organizer (a tenant), assigned by the domain.
+    OrganizerId,
+    "org-"
+);
+id_type!(
+    /// A ticketed event (a concert, a festival day), assigned by the domain.
+    EventId,
+    "ev-"
+);
+id_type!(
+    /// An item (a ticket type), assigned by the domain.
+    ItemId,
+    "item-"
+);
+id_type!(
+    /// A quota, assigned by the domain.
+    QuotaId,
+    "quota-"
+);
+id_type!(
+    /// A hold (a cart), assigned by the domain.
+    HoldId,
+    "hold-"
+);
+id_type!(
+    /// An order, assigned by the domain.
+    OrderId,
+    "order-"
+);
+id_type!(
+    /// A check-in list, assigned by the domain.
+    CheckinListId,
+    "list-"
+);
+
+/// The idempotency key of a mutating command, chosen by the client (pretix:
+/// `X-Idempotency-Key`). A retry carries the same id and gets the same outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RequestId(pub u128);
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+/// A check-in scan's nonce, chosen by the scanning device. A repeated scan
+/// with the same nonce on the same list returns the first result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Nonce(pub u128);
+
+/// A quantity of one item, in a hold or an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    /// The item.
+    pub item: ItemId,
+    /// How many tickets of it; at least 1.
+    pub quantity: u32,
+}
+
+/// Whether a scan lets someone in or out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Direction {
+    /// Entering the venue.
+    Entry,
+    /// Leaving it (which may allow re-entry, per list).
+    Exit,
+}
+
+/// A command with what the leader stamped on it. The domain reads time only
+/// from here, made monotonic by the state, never from a clock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The proposing leader's wall clock, in milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// The client's idempotency key.
+    pub request_id: RequestId,
+    /// What to do.
+    pub command: Command,
+}
+
+/// Everything that can change the inventory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// Create a tenant. `secret_key` keys the hash that makes its ticket
+    /// secrets unguessable; it comes from outside (the domain has no randomness).
+    CreateOrganizer {
+        /// Unique, `[a-z0-9-]`, 1..=[`SLUG_BYTES_MAX`](super::limits::SLUG_BYTES_MAX) bytes.
+        slug: String,
+        /// Display name.
+        name: String,
+        /// 32 random bytes chosen by the caller.
+        secret_key: [u8; 32],
+    },
+    /// Create an event of an organizer.
+    CreateEvent {
+        /// The owner.
+        organizer: OrganizerId,
+        /// Unique within the organizer.
+        slug: String,
+        /// Display name.
+        name: String,
+    },
+    /// Create an item (a ticket type) of an event. It cannot be sold until a quota covers it.
+    CreateItem {
+        /// The event.
+        event: EventId,
+        /// Display name.
+        name: String,
+        /// Price of one ticket, in cents.
+        price_cents: u64,
+    },
+    /// Create a quota over items of one event. `size: None` is unlimited.
+    /// Its items are fixed at creation; existing holds and orders of them count at once.
+    CreateQuota {
+        /// The event.
+        event: EventId,
+        /// Display name.
+        name: String,
+        /// Capacity in tickets, or `None` for unlimited.
+        size: Option<u64>,
+        /// The items it covers, at least one, all of `event`.
+        items: Vec<ItemId>,
+        /// Close the quota for good once paid and pending orders fill it.
+        close_when_sold_out: bool,
+    },
+    /// Change a quota's size. Shrinking below what is sold is allowed: no new
+    /// sales until it is back under; existing holds and orders are untouched.
+    ResizeQuota {
+        /// The quota.
+        quota: QuotaId,
+        /// New capacity, or `None` for unlimited.
+        size: Option<u64>,
+    },
+    /// Stop all new sales through a quota.
+    CloseQuota {
+        /// The quota.
+        quota: QuotaId,
+    },
+    /// Undo a close.
+    ReopenQuota {
+        /// The quota.
+        quota: QuotaId,
+    },
+    /// Reserve items until `time + ttl_ms`, all or nothing across every quota involved.
+    PlaceHold {
+        /// The event all lines belong to.
+        event: EventId,
+        /// What to reserve.
+        lines: Vec<Line>,
+        /// Time to live, in milliseconds.
+        ttl_ms: u64,
+    },
+    /// Add items to a live hold, all or nothing. The expiry is unchanged.
+    AddToHold {
+        /// The hold.
+        hold: HoldId,
+        /// What to add.
+        lines: Vec<Line>,
+    },
+    /// Push a live hold's expiry to `time + ttl_ms`, capped at
+    /// [`HOLD_LIFETIME_MS_MAX`](super::limits::HOLD_LIFETIME_MS_MAX) after placement.
+    ExtendHold {
+        /// The hold.
+        hold: HoldId,
+        /// New time to live from now, in milliseconds.
+        ttl_ms: u64,
+    },
+    /// Give a hold's items back early.
+    ReleaseHold {
+        /// The hold.
+        hold: HoldId,
+    },
+    /// Turn a hold into a pending order. A live hold cannot fail for lack of
+    /// capacity; an expired one re-checks it.
+    Checkout {
+        /// The hold.
+        hold: HoldId,
+        /// Payment deadline from now, in milliseconds.
+        payment_ttl_ms: u64,
+    },
+    /// Record full payment of an order. Pending: no capacity check. Expired:
+    /// re-check; without capacity the payment is recorded and a refund is owed.
+    Pay {
+        /// The order.
+        order: OrderId,
+    },
+    /// Cancel an order (pending, expired or paid; a paid one owes a refund).
+    CancelOrder {
+        /// The order.
+        order: OrderId,
+    },
+    /// Create a check-in list for an event.
+    CreateCheckinList {
+        /// The event.
+        event: EventId,
+        /// Display name.
+        name: String,
+        /// Admit the same ticket any number of times.
+        allow_multiple_entries: bool,
+        /// Admit a ticket again after its last scan was an exit.
+        allow_entry_after_exit: bool,
+    },
+    /// Scan a ticket at the door.
+    CheckIn {
+        /// The list scanned against.
+        list: CheckinListId,
+        /// The ticket's secret, as printed on it.
+        secret: String,
+        /// The scan's nonce: a repeat returns the first result.
+        nonce: Nonce,
+        /// In or out.
+        direction: Direction,
+    },
+    /// Turn lapsed holds and orders into `HoldExpired` and `OrderExpired`
+    /// events. Proposed periodically by the leader; correctness never waits
+    /// for it, since lapsed holds stop counting at once.
+    Expire,
+}
+
+impl Command {
+    /// A short, stable name for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::CreateOrganizer { .. } => "create_organizer",
+            Command::CreateEvent { .. } => "create_event",
+            Command::CreateItem { .. } => "create_item",
+            Command::CreateQuota { .. } => "create_quota",
+            Command::ResizeQuota { .. } => "resize_quota",
+            Command::CloseQuota { .. } => "close_quota",
+            Command::ReopenQuota { .. } => "reopen_quota",
+            Command::PlaceHold { .. } => "place_hold",
+            Command::AddToHold { .. } => "add_to_hold",
+            Command::ExtendHold { .. } => "extend_hold",
+            Command::ReleaseHold { .. } => "release_hold",
+            Command::Checkout { .. } => "checkout",
+            Command::Pay { .. } => "pay",
+            Command::CancelOrder { .. } => "cancel_order",
+            Command::CreateCheckinList { .. } => "create_checkin_list",
+            Command::CheckIn { .. } => "check_in",
+            Command::Expire => "expire",
+        }
+    }
+}
+
+/// One ticket of an order: a position with an unguessable secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// Position within the order, from 0.
+    pub position: u32,
+    /// The item.
+    pub item: ItemId,
+    /// 32 lowercase hex characters: a keyed hash of the organizer's key, the
+    /// order and the position.
+    pub secret: String,
+}
+
+/// A fact that happened. The state is the fold of these, in log order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    /// A tenant was created.
+    OrganizerCreated {
+        /// Its id.
+        organizer: OrganizerId,
+        /// Its slug.
+        slug: String,
+        /// Its name.
+        name: String,
+        /// The key of its ticket secrets.
+        secret_key: [u8; 32],
+    },
+    /// An event was created.
+    EventCreated {
+        /// Its id.
+        event: EventId,
+        /// Its organizer.
+        organizer: OrganizerId,
+        /// Its slug.
+        slug: String,
+        /// Its name.
+        name: String,
+    },
+    /// An item was created.
+    ItemCreated {
+        /// Its id.
+        item: ItemId,
+        /// Its event.
+        event: EventId,
+        /// Its name.
+        name: String,
+        /// Its price, in cents.
+        price_cents: u64,
+    },
+    /// A quota was created.
+    QuotaCreated {
+        /// Its id.
+        quota: QuotaId,
+        /// Its event.
+        event: EventId,
+        /// Its name.
+        name: String,
+        /// Its size, or `None` for unlimited.
+        size: Option<u64>,
+        /// The items it covers.
+        items: Vec<ItemId>,
+        /// Whether it closes itself when sold out.
+        close_when_sold_out: bool,
+    },
+    /// A quota's size changed.
+    QuotaResized {
+        /// The quota.
+        quota: QuotaId,
+        /// The new size.
+        size: Option<u64>,
+    },
+    /// A quota was closed, by hand or because it sold out.
+    QuotaClosed {
+        /// The quota.
+        quota: QuotaId,
+        /// True when it closed itself on selling out.
+        automatically: bool,
+    },
+    /// A quota was reopened.
+    QuotaReopened {
+        /// The quota.
+        quota: QuotaId,
+    },
+    /// Items were reserved.
+    HoldPlaced {
+        /// The new hold.
+        hold: HoldId,
+        /// Its event.
+        event: EventId,
+        /// What it reserves.
+        lines: Vec<Line>,
+        /// When it lapses, in log milliseconds.
+        expires_at_ms: u64,
+    },
+    /// Items were added to a live hold.
+    HoldLinesAdded {
+        /// The hold.
+        hold: HoldId,
+        /// What was added.
+        lines: Vec<Line>,
+    },
+    /// A hold's expiry moved.
+    HoldExtended {
+        /// The hold.
+        hold: HoldId,
+        /// The new expiry, in log milliseconds.
+        expires_at_ms: u64,
+    },
+    /// A hold was given back early.
+    HoldReleased {
+        /// The hold.
+        hold: HoldId,
+    },
+    /// A lapsed hold was recorded as expired.
+    HoldExpired {
+        /// The hold.
+        hold: HoldId,
+    },
+    /// A hold became a pending order with tickets.
+    OrderPlaced {
+        /// The new order.
+        order: OrderId,
+        /// The hold it came from (now checked out).
+        hold: HoldId,
+        /// Its payment deadline, in log milliseconds.
+        payment_deadline_ms: u64,
+        /// Its total, in cents.
+        total_cents: u64,
+        /// Its tickets, one per unit.
+        tickets: Vec<Ticket>,
+    },
+    /// An order was paid and counts as sold.
+    OrderPaid {
+        /// The order.
+        order: OrderId,
+        /// What was paid, in cents.
+        amount_cents: u64,
+    },
+    /// A pending order passed its payment deadline.
+    OrderExpired {
+        /// The order.
+        order: OrderId,
+    },
+    /// An order was canceled.
+    OrderCanceled {
+        /// The order.
+        order: OrderId,
+        /// What must be paid back, in cents (nonzero if it was paid).
+        refund_owed_cents: u64,
+    },
+    /// A payment came for an expired order whose capacity was gone: the
+    /// payment is recorded, the order stays expired, the money goes back.
+    RefundOwed {
+        /// The order.
+        order: OrderId,
+        /// What must be paid back, in cents.
+        amount_cents: u64,
+    },
+    /// A check-in list was created.
+    CheckinListCreated {
+        /// Its id.
+        list: CheckinListId,
+        /// Its event.
+        event: EventId,
+        /// Its name.
+        name: String,
+        /// Whether a ticket may enter any number of times.
+        allow_multiple_entries: bool,
+        /// Whether a ticket may enter again after an exit.
+        allow_entry_after_exit: bool,
+    },
+    /// A scan was accepted.
+    CheckedIn {
+        /// The list.
+        list: CheckinListId,
+        /// The ticket's order.
+        order: OrderId,
+        /// The ticket's position in it.
+        position: u32,
+        /// The scan's nonce.
+        nonce: Nonce,
+        /// In or out.
+        direction: Direction,
+    },
+    /// A scan was refused. Kept in the log (as pretix keeps failed
+    /// check-ins) so the door's history is complete and the nonce repeats its answer.
+    CheckInRefused {
+        /// The list.
+        list: CheckinListId,
+        /// The scan's nonce.
+        nonce: Nonce,
+        /// Why.
+        reason: CheckinRejection,
+    },
+}
+
+impl Event {
+    /// A short, stable name for logs, metrics and tailing.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::OrganizerCreated { .. } => "OrganizerCreated",
+            Event::EventCreated { .. } => "EventCreated",
+            Event::ItemCreated { .. } => "ItemCreated",
+            Event::QuotaCreated { .. } => "QuotaCreated",
+            Event::QuotaResized { .. } => "QuotaResized",
+            Event::QuotaClosed { .. } => "QuotaClosed",
+            Event::QuotaReopened { .. } => "QuotaReopened",
+            Event::HoldPlaced { .. } => "HoldPlaced",
+            Event::HoldLinesAdded { .. } => "HoldLinesAdded",
+            Event::HoldExtended { .. } => "HoldExtended",
+            Event::HoldReleased { .. } => "HoldReleased",
+            Event::HoldExpired { .. } => "HoldExpired",
+            Event::OrderPlaced { .. } => "OrderPlaced",
+            Event::OrderPaid { .. } => "OrderPaid",
+            Event::OrderExpired { .. } => "OrderExpired",
+            Event::OrderCanceled { .. } => "OrderCanceled",
+            Event::RefundOwed { .. } => "RefundOwed",
+            Event::CheckinListCreated { .. } => "CheckinListCreated",
+            Event::CheckedIn { .. } => "CheckedIn",
+            Event::CheckInRefused { .. } => "CheckInRefused",
+        }
+    }
+}
+
+/// What one new command left in the event log: its events and its outcome.
+/// Replaying records in `seq` order from an empty state rebuilds the state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Position in the event log, from 1, without gaps.
+    pub seq: u64,
+    /// Effective (monotonic) log time of the command, in milliseconds.
+    pub time_ms: u64,
+    /// The command's idempotency key.
+    pub request_id: RequestId,
+    /// What happened; empty for a plain rejection.
+    pub events: Vec<Event>,
+    /// What the client is told, now and on every retry.
+    pub outcome: Outcome,
+}
+
+/// The answer to a command. A sold-out answer is an outcome, not an error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// The command took effect.
+    Accepted(Accepted),
+    /// The command changed nothing (bar a refused scan's log entry), for this reason.
+    Rejected(Rejection),
+}
+
+impl Outcome {
+    /// True if the command took effect.
+    pub fn is_accepted(&self) -> bool {
+        matches!(self, Outcome::Accepted(_))
+    }
+}
+
+/// What an accepted command did, for the client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Accepted {
+    /// An organizer exists.
+    OrganizerCreated {
+        /// Its id.
+        organizer: OrganizerId,
+    },
+    /// An event exists.
+    EventCreated {
+        /// Its id.
+        event: EventId,
+    },
+    /// An item exists.
+    ItemCreated {
+        /// Its id.
+        item: ItemId,
+    },
+    /// A quota exists.
+    QuotaCreated {
+        /// Its id.
+        quota: QuotaId,
+    },
+    /// A quota was resized, closed or reopened (or already was so).
+    QuotaUpdated {
+        /// The quota.
+        quota: QuotaId,
+    },
+    /// A hold was placed, added to or extended.
+    HoldLive {
+        /// The hold.
+        hold: HoldId,
+        /// When it lapses, in log milliseconds.
+        expires_at_ms: u64,
+    },
+    /// A hold was released.
+    HoldReleased {
+        /// The hold.
+        hold: HoldId,
+    },
+    /// An order was placed.
+    OrderPlaced {
+        /// The order.
+        order: OrderId,
+        /// Its payment deadline, in log milliseconds.
+        payment_deadline_ms: u64,
+        /// Its total, in cents.
+        total_cents: u64,
+        /// Its tickets.
+        tickets: Vec<Ticket>,
+    },
+    /// An order is paid.
+    OrderPaid {
+        /// The order.
+        order: OrderId,
+    },
+    /// The payment was recorded, but the expired order's capacity was gone:
+    /// it stays expired and the amount is owed back.
+    PaymentRefundOwed {
+        /// The order.
+        order: OrderId,
+        /// What is owed back, in cents.
+        amount_cents: u64,
+    },
+    /// An order was canceled.
+    OrderCanceled {
+        /// The order.
+        order: OrderId,
+        /// What is owed back, in cents.
+        refund_owed_cents: u64,
+    },
+    /// A check-in list exists.
+    CheckinListCreated {
+        /// Its id.
+        list: CheckinListId,
+    },
+    /// A scan was accepted.
+    CheckedIn {
+        /// The ticket's order.
+        order: OrderId,
+        /// The ticket's position.
+        position: u32,
+        /// In or out.
+        direction: Direction,
+    },
+    /// Lapsed holds and orders were recorded as expired.
+    Expired {
+        /// How many holds.
+        holds: u32,
+        /// How many orders.
+        orders: u32,
+        /// True if more remain lapsed than one command may record.
+        more: bool,
+    },
+}
+
+/// A kind of object, to say which one was not found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ObjectRef {
+    /// An organizer.
+    Organizer(OrganizerId),
+    /// An event.
+    Event(EventId),
+    /// An item.
+    Item(ItemId),
+    /// A quota.
+    Quota(QuotaId),
+    /// A hold.
+    Hold(HoldId),
+    /// An order.
+    Order(OrderId),
+    /// A check-in list.
+    CheckinList(CheckinListId),
+}
+
+/// Why a command changed nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Rejection {
+    /// The command is malformed or breaks a limit.
+    Invalid(InvalidInput),
+    /// The object does not exist.
+    NotFound(ObjectRef),
+    /// The slug is taken.
+    SlugTaken {
+        /// The slug.
+        slug: String,
+    },
+    /// An item is in no quota, so it cannot be sold.
+    ItemNotForSale {
+        /// The item.
+        item: ItemId,
+    },
+    /// A quota has too little left for the request.
+    SoldOut {
+        /// The first item (in line order) that did not fit.
+        item: ItemId,
+        /// The binding quota.
+        quota: QuotaId,
+        /// What fills it, most binding first.
+        state: AvailabilityState,
+        /// Tickets still available in it.
+        remaining: u64,
+    },
+    /// A quota is closed.
+    QuotaClosed {
+        /// The first item (in line order) that is affected.
+        item: ItemId,
+        /// The closed quota.
+        quota: QuotaId,
+    },
+    /// The hold has lapsed (extend, add to).
+    HoldExpired {
+        /// The hold.
+        hold: HoldId,
+    },
+    /// The hold was released or checked out.
+    HoldClosed {
+        /// The hold.
+        hold: HoldId,
+        /// Its status.
+        status: HoldStatus,
+    },
+    /// The hold is at its lifetime cap and cannot be extended further.
+    HoldLifetimeCapReached {
+        /// The hold.
+        hold: HoldId,
+        /// The cap, in log milliseconds.
+        expires_at_max_ms: u64,
+    },
+    /// The order is in a state that does not allow this.
+    OrderStatusForbids {
+        /// The order.
+        order: OrderId,
+        /// Its status.
+        status: OrderStatus,
+    },
+    /// A scan was refused.
+    CheckIn(CheckinRejection),
+}
+
+/// How a command broke the rules of input.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InvalidInput {
+    /// A slug is empty, too long, or not `[a-z0-9-]`.
+    Slug,
+    /// A name is empty or too long.
+    Name,
+    /// A price is above [`ITEM_PRICE_CENTS_MAX`](super::limits::ITEM_PRICE_CENTS_MAX).
+    Price,
+    /// A quota size is above [`QUOTA_SIZE_MAX`](super::limits::QUOTA_SIZE_MAX).
+    QuotaSize,
+    /// A quota has no items, too many, or one twice.
+    QuotaItems,
+    /// An item is in too many quotas already.
+    ItemQuotas {
+        /// The item.
+        item: ItemId,
+    },
+    /// An item belongs to another event.
+    ItemOfOtherEvent {
+        /// The item.
+        item: ItemId,
+    },
+    /// A hold has no lines, too many, or a zero quantity.
+    Lines,
+    /// A hold's total quantity is above [`HOLD_QUANTITY_MAX`](super::limits::HOLD_QUANTITY_MAX).
+    Quantity,
+    /// A time-to-live is zero or above its limit.
+    Ttl,
+    /// A check-in secret is longer than any real one.
+    Secret,
+}
+
+/// Why a scan was refused (pretix's reasons).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CheckinRejection {
+    /// No ticket of this list's event has this secret.
+    Invalid,
+    /// The ticket already entered and the list does not allow it again.
+    AlreadyRedeemed,
+    /// The order is not paid (pending or expired).
+    Unpaid,
+    /// The order was canceled.
+    Canceled,
+}
+
+/// Where a hold is in its life. A hold whose expiry has passed is lapsed
+/// (it stops counting at once) even while still `Active` here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HoldStatus {
+    /// Reserving, until its expiry.
+    Active,
+    /// Given back early.
+    Released,
+    /// Recorded as expired by an `Expire` command.
+    Expired,
+    /// Turned into an order.
+    CheckedOut,
+}
+
+/// Where an order is in its life. A pending order whose deadline has passed
+/// counts as expired at once, even while still `Pending` here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderStatus {
+    /// Waiting for payment; counts against its quotas.
+    Pending,
+    /// Paid; counts against its quotas.
+    Paid,
+    /// Not paid in time; does not count.
+    Expired,
+    /// Canceled; does not count.
+    Canceled,
+}
+
+/// pretix's availability states, from the most binding step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AvailabilityState {
+    /// Sold out by paid orders (or closed).
+    Gone,
+    /// Sold out once pending orders count.
+    Ordered,
+    /// Sold out once live holds count.
+    Reserved,
+    /// Tickets left.
+    Ok,
+}

@@ -1,0 +1,592 @@
+//! The materialized state: the fold of the event log.
+//!
+//! [`State::evolve`] is the only way the state changes, and it changes it
+//! only by applying a [`Record`]'s events. That is what makes the state a
+//! pure function of the log: a node that replays the log from empty, or
+//! loads a snapshot and replays the rest, holds exactly what the leader
+//! holds. Evolve never decides anything; it trusts that
+//! [`decide`](super::decide) only emits events that are valid here, and
+//! asserts the invariants it relies on, because a broken one is a bug, not
+//! an input error.
+//!
+//! Every map is a `BTreeMap`, never a `HashMap`: iteration order must be the
+//! same on every node and in every process, or `Expire` would pick different
+//! holds on different replicas.
+
+use super::model::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// A tenant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organizer {
+    /// Its id.
+    pub id: OrganizerId,
+    /// Its unique slug.
+    pub slug: String,
+    /// Its display name.
+    pub name: String,
+    /// The key of its ticket secrets.
+    pub secret_key: [u8; 32],
+}
+
+/// A ticketed event (a concert).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventDef {
+    /// Its id.
+    pub id: EventId,
+    /// Its organizer.
+    pub organizer: OrganizerId,
+    /// Its slug, unique within the organizer.
+    pub slug: String,
+    /// Its display name.
+    pub name: String,
+}
+
+/// A ticket type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// Its id.
+    pub id: ItemId,
+    /// Its event.
+    pub event: EventId,
+    /// Its display name.
+    pub name: String,
+    /// Price of one ticket, in cents.
+    pub price_cents: u64,
+    /// The quotas that cover it; availability is the minimum over them.
+    pub quotas: Vec<QuotaId>,
+}
+
+/// Quantities that count until a deadline: holds (until expiry) and pending
+/// orders (until the payment deadline).
+///
+/// `live(now)` is what still counts at `now`: the total minus whatever has a
+/// deadline at or before `now`. Lapsed entries stay here until an event
+/// removes them, but they stop counting the moment time passes them, which is
+/// what lets correctness never wait for `Expire`. The lapsed part is small
+/// (whatever lapsed since the last `Expire`), so `live` is cheap.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    total: u64,
+    by_deadline_ms: BTreeMap<u64, u64>,
+}
+
+impl Tally {
+    /// Quantity whose deadline is after `now_ms`.
+    pub fn live(&self, now_ms: u64) -> u64 {
+        let lapsed: u64 = self.by_deadline_ms.range(..=now_ms).map(|(_, q)| q).sum();
+        assert!(lapsed <= self.total, "tally: lapsed {lapsed} exceeds total {}", self.total);
+        self.total - lapsed
+    }
+
+    fn add(&mut self, deadline_ms: u64, quantity: u64) {
+        self.total += quantity;
+        *self.by_deadline_ms.entry(deadline_ms).or_default() += quantity;
+    }
+
+    fn remove(&mut self, deadline_ms: u64, quantity: u64) {
+        let slot = self
+            .by_deadline_ms
+            .get_mut(&deadline_ms)
+            .expect("tally: removing from a deadline that holds nothing");
+        assert!(*slot >= quantity, "tally: removing more than a deadline holds");
+        *slot -= quantity;
+        if *slot == 0 {
+            self.by_deadline_ms.remove(&deadline_ms);
+        }
+        self.total -= quantity;
+    }
+}
+
+/// A quota and what currently counts against it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quota {
+    /// Its id.
+    pub id: QuotaId,
+    /// Its event.
+    pub event: EventId,
+    /// Its display name.
+    pub name: String,
+    /// Capacity, or `None` for unlimited.
+    pub size: Option<u64>,
+    /// The items it covers (fixed at creation).
+    pub items: Vec<ItemId>,
+    /// Closed quotas sell nothing new.
+    pub closed: bool,
+    /// Close itself once paid and pending orders fill it.
+    pub close_when_sold_out: bool,
+    /// Tickets in paid orders.
+    pub paid: u64,
+    /// Tickets in pending orders, by payment deadline.
+    pub pending: Tally,
+    /// Tickets in active holds, by expiry.
+    pub held: Tally,
+}
+
+/// A cart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    /// Its id.
+    pub id: HoldId,
+    /// Its event.
+    pub event: EventId,
+    /// What it reserves.
+    pub lines: Vec<Line>,
+    /// When it was placed, in log milliseconds.
+    pub created_at_ms: u64,
+    /// When it lapses, in log milliseconds.
+    pub expires_at_ms: u64,
+    /// Where it is in its life.
+    pub status: HoldStatus,
+}
+
+impl Hold {
+    /// True if it reserves its items at `now_ms`.
+    pub fn is_live(&self, now_ms: u64) -> bool {
+        self.status == HoldStatus::Active && self.expires_at_ms > now_ms
+    }
+}
+
+/// An order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// Its id.
+    pub id: OrderId,
+    /// Its event.
+    pub event: EventId,
+    /// The hold it came from.
+    pub hold: HoldId,
+    /// What it contains.
+    pub lines: Vec<Line>,
+    /// Its total, in cents.
+    pub total_cents: u64,
+    /// When it was placed, in log milliseconds.
+    pub created_at_ms: u64,
+    /// When an unpaid order lapses, in log milliseconds.
+    pub payment_deadline_ms: u64,
+    /// Where it is in its life (see [`Order::effective_status`]).
+    pub status: OrderStatus,
+    /// Its tickets.
+    pub tickets: Vec<Ticket>,
+}
+
+impl Order {
+    /// The status at `now_ms`: a pending order past its deadline is expired.
+    pub fn effective_status(&self, now_ms: u64) -> OrderStatus {
+        match self.status {
+            OrderStatus::Pending if self.payment_deadline_ms <= now_ms => OrderStatus::Expired,
+            status => status,
+        }
+    }
+}
+
+/// A check-in list and what it has seen per ticket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckinList {
+    /// Its id.
+    pub id: CheckinListId,
+    /// Its event.
+    pub event: EventId,
+    /// Its display name.
+    pub name: String,
+    /// Admit the same ticket any number of times.
+    pub allow_multiple_entries: bool,
+    /// Admit a ticket again after its last scan was an exit.
+    pub allow_entry_after_exit: bool,
+    /// Per ticket (order, position): entries so far and the last accepted direction.
+    pub scans: BTreeMap<(OrderId, u32), ScanState>,
+}
+
+/// What a list has seen of one ticket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanState {
+    /// Accepted entries.
+    pub entries: u32,
+    /// The last accepted scan's direction.
+    pub last: Direction,
+}
+
+/// A map whose entries are forgotten a fixed time after insertion, by log
+/// time. Log time is monotonic, so insertion order is time order and pruning
+/// pops from the front: deterministic on every replica.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionMap<K: Ord, V> {
+    entries: BTreeMap<K, V>,
+    inserted: VecDeque<(u64, K)>,
+}
+
+impl<K: Ord, V> Default for RetentionMap<K, V> {
+    fn default() -> Self {
+        RetentionMap { entries: BTreeMap::new(), inserted: VecDeque::new() }
+    }
+}
+
+impl<K: Ord + Clone, V> RetentionMap<K, V> {
+    /// The value stored under `key`, if not yet pruned.
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.entries.get(key)
+    }
+
+    /// Number of entries kept.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True if nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn insert(&mut self, at_ms: u64, key: K, value: V) {
+        if self.entries.insert(key.clone(), value).is_none() {
+            self.inserted.push_back((at_ms, key));
+        }
+    }
+
+    fn prune(&mut self, now_ms: u64, retention_ms: u64) {
+        while let Some((at_ms, _)) = self.inserted.front() {
+            if now_ms.saturating_sub(*at_ms) < retention_ms {
+                break;
+            }
+            let (_, key) = self.inserted.pop_front().expect("front exists");
+            self.entries.remove(&key);
+        }
+    }
+}
+
+/// Everything the domain knows. Build it with [`State::default`] and change
+/// it only through [`apply`](super::apply) or [`State::evolve`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// Log time of the last record, in milliseconds; never decreases.
+    pub now_ms: u64,
+    /// Sequence number of the last record (0 before any).
+    pub last_seq: u64,
+    /// The next id to assign to a new object of any kind.
+    pub(super) next_id: u64,
+    pub(super) organizers: BTreeMap<OrganizerId, Organizer>,
+    pub(super) organizer_slugs: BTreeMap<String, OrganizerId>,
+    pub(super) events: BTreeMap<EventId, EventDef>,
+    pub(super) event_slugs: BTreeMap<(OrganizerId, String), EventId>,
+    pub(super) items: BTreeMap<ItemId, Item>,
+    pub(super) quotas: BTreeMap<QuotaId, Quota>,
+    pub(super) holds: BTreeMap<HoldId, Hold>,
+    pub(super) orders: BTreeMap<OrderId, Order>,
+    pub(super) tickets: BTreeMap<String, (OrderId, u32)>,
+    pub(super) lists: BTreeMap<CheckinListId, CheckinList>,
+    /// Active holds by expiry, for `Expire`.
+    pub(super) holds_by_expiry: BTreeSet<(u64, HoldId)>,
+    /// Pending orders by deadline, for `Expire`.
+    pub(super) orders_by_deadline: BTreeSet<(u64, OrderId)>,
+    pub(super) requests: RetentionMap<RequestId, Outcome>,
+    pub(super) nonces: RetentionMap<(CheckinListId, Nonce), Outcome>,
+}
+
+/// Which tally of a quota a quantity moves in or out of.
+#[derive(Clone, Copy)]
+enum Bucket {
+    Held { expires_at_ms: u64 },
+    Pending { deadline_ms: u64 },
+    Paid,
+}
+
+impl State {
+    /// Rebuild a state by folding records from empty.
+    pub fn replay<'a>(records: impl IntoIterator<Item = &'a Record>) -> State {
+        let mut state = State::default();
+        for record in records {
+            state.evolve(record);
+        }
+        state
+    }
+
+    /// Apply one record: its time, its events, and its outcome for retries.
+    ///
+    /// # Panics
+    /// If the record does not follow the last one (`seq` not next, time going
+    /// back) or an event contradicts the state: that is a corrupt log or a
+    /// bug in `decide`, and a node must stop rather than diverge.
+    pub fn evolve(&mut self, record: &Record) {
+        assert_eq!(record.seq, self.last_seq + 1, "evolve: records must be applied in sequence");
+        assert!(record.time_ms >= self.now_ms, "evolve: log time must not go backwards");
+        self.last_seq = record.seq;
+        self.now_ms = record.time_ms;
+        self.requests.prune(self.now_ms, super::limits::REQUEST_ID_RETENTION_MS);
+        self.nonces.prune(self.now_ms, super::limits::CHECKIN_NONCE_RETENTION_MS);
+        for event in &record.events {
+            self.evolve_event(event);
+        }
+        self.requests.insert(self.now_ms, record.request_id, record.outcome.clone());
+    }
+
+    fn take_id(&mut self, id: u64) {
+        assert!(id >= self.next_id, "evolve: id {id} reused (next is {})", self.next_id);
+        self.next_id = id + 1;
+    }
+
+    /// Move `lines` into or out of `bucket` of every quota of their items.
+    fn count(&mut self, lines: &[Line], bucket: Bucket, add: bool) {
+        for line in lines {
+            let quantity = u64::from(line.quantity);
+            let quotas = &self.items[&line.item].quotas;
+            for quota_id in quotas {
+                let quota = self.quotas.get_mut(quota_id).expect("item's quota exists");
+                match (bucket, add) {
+                    (Bucket::Held { expires_at_ms }, true) => quota.held.add(expires_at_ms, quantity),
+                    (Bucket::Held { expires_at_ms }, false) => quota.held.remove(expires_at_ms, quantity),
+                    (Bucket::Pending { deadline_ms }, true) => quota.pending.add(deadline_ms, quantity),
+                    (Bucket::Pending { deadline_ms }, false) => quota.pending.remove(deadline_ms, quantity),
+                    (Bucket::Paid, true) => quota.paid += quantity,
+                    (Bucket::Paid, false) => {
+                        assert!(quota.paid >= quantity, "evolve: paid count would go negative");
+                        quota.paid -= quantity;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Take an active hold out of the held tallies and the expiry index.
+    fn unhold(&mut self, hold_id: HoldId, status: HoldStatus) {
+        let hold = self.holds.get_mut(&hold_id).expect("evolve: hold exists");
+        assert_eq!(hold.status, HoldStatus::Active, "evolve: only an active hold can end");
+        hold.status = status;
+        let (lines, expires_at_ms) = (hold.lines.clone(), hold.expires_at_ms);
+        self.holds_by_expiry.remove(&(expires_at_ms, hold_id));
+        self.count(&lines, Bucket::Held { expires_at_ms }, false);
+    }
+
+    /// Take a pending order out of the pending tallies and the deadline index.
+    fn unpend(&mut self, order_id: OrderId, status: OrderStatus) {
+        let order = self.orders.get_mut(&order_id).expect("evolve: order exists");
+        assert_eq!(order.status, OrderStatus::Pending, "evolve: only a pending order can unpend");
+        order.status = status;
+        let (lines, deadline_ms) = (order.lines.clone(), order.payment_deadline_ms);
+        self.orders_by_deadline.remove(&(deadline_ms, order_id));
+        self.count(&lines, Bucket::Pending { deadline_ms }, false);
+    }
+
+    fn evolve_event(&mut self, event: &Event) {
+        let now_ms = self.now_ms;
+        match event {
+            Event::OrganizerCreated { organizer, slug, name, secret_key } => {
+                self.take_id(organizer.0);
+                self.organizer_slugs.insert(slug.clone(), *organizer);
+                self.organizers.insert(
+                    *organizer,
+                    Organizer {
+                        id: *organizer,
+                        slug: slug.clone(),
+                        name: name.clone(),
+                        secret_key: *secret_key,
+                    },
+                );
+            }
+            Event::EventCreated { event, organizer, slug, name } => {
+                self.take_id(event.0);
+                self.event_slugs.insert((*organizer, slug.clone()), *event);
+                self.events.insert(
+                    *event,
+                    EventDef { id: *event, organizer: *organizer, slug: slug.clone(), name: name.clone() },
+                );
+            }
+            Event::ItemCreated { item, event, name, price_cents } => {
+                self.take_id(item.0);
+                self.items.insert(
+                    *item,
+                    Item {
+                        id: *item,
+                        event: *event,
+                        name: name.clone(),
+                        price_cents: *price_cents,
+                        quotas: vec![],
+                    },
+                );
+            }
+            Event::QuotaCreated { quota, event, name, size, items, close_when_sold_out } => {
+                self.take_id(quota.0);
+                let mut created = Quota {
+                    id: *quota,
+                    event: *event,
+                    name: name.clone(),
+                    size: *size,
+                    items: items.clone(),
+                    closed: false,
+                    close_when_sold_out: *close_when_sold_out,
+                    paid: 0,
+                    pending: Tally::default(),
+                    held: Tally::default(),
+                };
+                // Whatever already holds or sells these items counts at once.
+                let covered = |item: &ItemId| items.contains(item);
+                for hold in self.holds.values().filter(|h| h.status == HoldStatus::Active) {
+                    for line in hold.lines.iter().filter(|l| covered(&l.item)) {
+                        created.held.add(hold.expires_at_ms, line.quantity.into());
+                    }
+                }
+                for order in self.orders.values() {
+                    for line in order.lines.iter().filter(|l| covered(&l.item)) {
+                        match order.status {
+                            OrderStatus::Pending => {
+                                created.pending.add(order.payment_deadline_ms, line.quantity.into())
+                            }
+                            OrderStatus::Paid => created.paid += u64::from(line.quantity),
+                            OrderStatus::Expired | OrderStatus::Canceled => {}
+                        }
+                    }
+                }
+                for item in items {
+                    self.items.get_mut(item).expect("evolve: quota item exists").quotas.push(*quota);
+                }
+                self.quotas.insert(*quota, created);
+            }
+            Event::QuotaResized { quota, size } => {
+                self.quotas.get_mut(quota).expect("evolve: quota exists").size = *size;
+            }
+            Event::QuotaClosed { quota, .. } => {
+                self.quotas.get_mut(quota).expect("evolve: quota exists").closed = true;
+            }
+            Event::QuotaReopened { quota } => {
+                self.quotas.get_mut(quota).expect("evolve: quota exists").closed = false;
+            }
+            Event::HoldPlaced { hold, event, lines, expires_at_ms } => {
+                self.take_id(hold.0);
+                self.count(lines, Bucket::Held { expires_at_ms: *expires_at_ms }, true);
+                self.holds_by_expiry.insert((*expires_at_ms, *hold));
+                self.holds.insert(
+                    *hold,
+                    Hold {
+                        id: *hold,
+                        event: *event,
+                        lines: lines.clone(),
+                        created_at_ms: now_ms,
+                        expires_at_ms: *expires_at_ms,
+                        status: HoldStatus::Active,
+                    },
+                );
+            }
+            Event::HoldLinesAdded { hold, lines } => {
+                let entry = self.holds.get_mut(hold).expect("evolve: hold exists");
+                assert_eq!(entry.status, HoldStatus::Active, "evolve: adding to an ended hold");
+                entry.lines.extend_from_slice(lines);
+                let expires_at_ms = entry.expires_at_ms;
+                self.count(lines, Bucket::Held { expires_at_ms }, true);
+            }
+            Event::HoldExtended { hold, expires_at_ms } => {
+                let entry = self.holds.get_mut(hold).expect("evolve: hold exists");
+                assert_eq!(entry.status, HoldStatus::Active, "evolve: extending an ended hold");
+                let (lines, old) = (entry.lines.clone(), entry.expires_at_ms);
+                entry.expires_at_ms = *expires_at_ms;
+                self.holds_by_expiry.remove(&(old, *hold));
+                self.holds_by_expiry.insert((*expires_at_ms, *hold));
+                self.count(&lines, Bucket::Held { expires_at_ms: old }, false);
+                self.count(&lines, Bucket::Held { expires_at_ms: *expires_at_ms }, true);
+            }
+            Event::HoldReleased { hold } => self.unhold(*hold, HoldStatus::Released),
+            Event::HoldExpired { hold } => self.unhold(*hold, HoldStatus::Expired),
+            Event::OrderPlaced { order, hold, payment_deadline_ms, total_cents, tickets } => {
+                self.take_id(order.0);
+                match self.holds[hold].status {
+                    HoldStatus::Active => self.unhold(*hold, HoldStatus::CheckedOut),
+                    HoldStatus::Expired => {
+                        self.holds.get_mut(hold).expect("exists").status = HoldStatus::CheckedOut;
+                    }
+                    other => panic!("evolve: checking out a hold that is {other:?}"),
+                }
+                let source = &self.holds[hold];
+                let (event, lines) = (source.event, source.lines.clone());
+                self.count(&lines, Bucket::Pending { deadline_ms: *payment_deadline_ms }, true);
+                self.orders_by_deadline.insert((*payment_deadline_ms, *order));
+                for ticket in tickets {
+                    let previous = self.tickets.insert(ticket.secret.clone(), (*order, ticket.position));
+                    assert!(previous.is_none(), "evolve: ticket secret collision");
+                }
+                self.orders.insert(
+                    *order,
+                    Order {
+                        id: *order,
+                        event,
+                        hold: *hold,
+                        lines,
+                        total_cents: *total_cents,
+                        created_at_ms: now_ms,
+                        payment_deadline_ms: *payment_deadline_ms,
+                        status: OrderStatus::Pending,
+                        tickets: tickets.clone(),
+                    },
+                );
+            }
+            Event::OrderPaid { order, .. } => {
+                let status = self.orders[order].status;
+                match status {
+                    OrderStatus::Pending => self.unpend(*order, OrderStatus::Paid),
+                    OrderStatus::Expired => {
+                        self.orders.get_mut(order).expect("exists").status = OrderStatus::Paid;
+                    }
+                    other => panic!("evolve: paying an order that is {other:?}"),
+                }
+                let lines = self.orders[order].lines.clone();
+                self.count(&lines, Bucket::Paid, true);
+            }
+            Event::OrderExpired { order } => self.unpend(*order, OrderStatus::Expired),
+            Event::OrderCanceled { order, .. } => match self.orders[order].status {
+                OrderStatus::Pending => self.unpend(*order, OrderStatus::Canceled),
+                OrderStatus::Paid => {
+                    let entry = self.orders.get_mut(order).expect("exists");
+                    entry.status = OrderStatus::Canceled;
+                    let lines = entry.lines.clone();
+                    self.count(&lines, Bucket::Paid, false);
+                }
+                OrderStatus::Expired => {
+                    self.orders.get_mut(order).expect("exists").status = OrderStatus::Canceled;
+                }
+                OrderStatus::Canceled => panic!("evolve: canceling a canceled order"),
+            },
+            Event::RefundOwed { order, .. } => {
+                assert_eq!(self.orders[order].status, OrderStatus::Expired, "evolve: refund of a live order");
+            }
+            Event::CheckinListCreated {
+                list,
+                event,
+                name,
+                allow_multiple_entries,
+                allow_entry_after_exit,
+            } => {
+                self.take_id(list.0);
+                self.lists.insert(
+                    *list,
+                    CheckinList {
+                        id: *list,
+                        event: *event,
+                        name: name.clone(),
+                        allow_multiple_entries: *allow_multiple_entries,
+                        allow_entry_after_exit: *allow_entry_after_exit,
+                        scans: BTreeMap::new(),
+                    },
+                );
+            }
+            Event::CheckedIn { list, order, position, nonce, direction } => {
+                let entry = self.lists.get_mut(list).expect("evolve: list exists");
+                let scan = entry
+                    .scans
+                    .entry((*order, *position))
+                    .or_insert(ScanState { entries: 0, last: *direction });
+                if *direction == Direction::Entry {
+                    scan.entries += 1;
+                }
+                scan.last = *direction;
+                let outcome = Outcome::Accepted(Accepted::CheckedIn {
+                    order: *order,
+                    position: *position,
+                    direction: *direction,
+                });
+                self.nonces.insert(now_ms, (*list, *nonce), outcome);
+            }
+            Event::CheckInRefused { list, nonce, reason } => {
+                let outcome = Outcome::Rejected(Rejection::CheckIn(*reason));
+                self.nonces.insert(now_ms, (*list, *nonce), outcome);
+            }
+        }
+    }
+}
