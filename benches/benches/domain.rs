@@ -1,1 +1,66 @@
-fn main() {}
+//! Domain apply throughput on one hot quota: the flash-sale mix
+//! (hold, checkout, pay per buyer) and sold-out rejections.
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
+
+use boxoffice_benches::{START_MS, hot_quota};
+use boxoffice_engine::domain::limits::QUOTA_SIZE_MAX;
+use boxoffice_engine::domain::*;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+
+/// One buyer: hold 2 tickets, check out, pay. Three commands.
+fn hold_checkout_pay(c: &mut Criterion) {
+    let mut group = c.benchmark_group("domain");
+    group.throughput(Throughput::Elements(3));
+    group.bench_function("hot_quota_hold_checkout_pay", |b| {
+        let (mut state, event, item, _) = hot_quota(Some(QUOTA_SIZE_MAX));
+        let mut request = 0u128;
+        let mut time_ms = START_MS;
+        let mut next = |command| {
+            request += 1;
+            time_ms += 1;
+            Envelope { time_ms, request_id: RequestId(request), command }
+        };
+        b.iter(|| {
+            let hold =
+                next(Command::PlaceHold { event, lines: vec![Line { item, quantity: 2 }], ttl_ms: 600_000 });
+            let Outcome::Accepted(Accepted::HoldLive { hold, .. }) = apply(&mut state, &hold).outcome else {
+                panic!("hold rejected: raise the bench quota");
+            };
+            let checkout = next(Command::Checkout { hold, payment_ttl_ms: 600_000 });
+            let Outcome::Accepted(Accepted::OrderPlaced { order, .. }) = apply(&mut state, &checkout).outcome
+            else {
+                panic!("checkout rejected");
+            };
+            black_box(apply(&mut state, &next(Command::Pay { order })));
+        });
+    });
+    group.finish();
+}
+
+/// Buyers arriving after the quota is sold out: each is a rejected hold.
+fn sold_out_rejections(c: &mut Criterion) {
+    let mut group = c.benchmark_group("domain");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("sold_out_hold_rejection", |b| {
+        let (mut state, event, item, _) = hot_quota(Some(0));
+        let mut request = 0u128;
+        b.iter(|| {
+            request += 1;
+            let envelope = Envelope {
+                time_ms: START_MS + (request as u64),
+                request_id: RequestId(request),
+                command: Command::PlaceHold {
+                    event,
+                    lines: vec![Line { item, quantity: 1 }],
+                    ttl_ms: 600_000,
+                },
+            };
+            black_box(apply(&mut state, &envelope));
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, hold_checkout_pay, sold_out_rejections);
+criterion_main!(benches);

@@ -1,1 +1,396 @@
+//! Golden byte tests (the format is pinned) and fuzz-style property tests
+//! (no input makes a decoder panic or allocate without bound).
 
+use super::*;
+use crate::domain::*;
+use proptest::prelude::*;
+
+const GOLDEN_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/codec/golden/v1");
+
+/// One value of every event, outcome, rejection and command variant.
+fn sample_records() -> Vec<Record> {
+    let (org, ev, item, quota) = (OrganizerId(1), EventId(2), ItemId(3), QuotaId(4));
+    let (hold, order, list) = (HoldId(5), OrderId(6), CheckinListId(7));
+    let lines = vec![Line { item, quantity: 2 }];
+    let ticket = Ticket { position: 0, item, secret: "00112233445566778899aabbccddeeff".into() };
+    let events = vec![
+        Event::OrganizerCreated {
+            organizer: org,
+            slug: "acme".into(),
+            name: "Acme".into(),
+            secret_key: [9; 32],
+        },
+        Event::EventCreated { event: ev, organizer: org, slug: "fest".into(), name: "Fest".into() },
+        Event::ItemCreated { item, event: ev, name: "Saturday".into(), price_cents: 4_500 },
+        Event::QuotaCreated {
+            quota,
+            event: ev,
+            name: "Q".into(),
+            size: Some(100),
+            items: vec![item],
+            close_when_sold_out: true,
+        },
+        Event::QuotaResized { quota, size: None },
+        Event::QuotaClosed { quota, automatically: true },
+        Event::QuotaReopened { quota },
+        Event::HoldPlaced { hold, event: ev, lines: lines.clone(), expires_at_ms: 1_700_000_000_000 },
+        Event::HoldLinesAdded { hold, lines: lines.clone() },
+        Event::HoldExtended { hold, expires_at_ms: 1_700_000_600_000 },
+        Event::HoldReleased { hold },
+        Event::HoldExpired { hold },
+        Event::OrderPlaced {
+            order,
+            hold,
+            payment_deadline_ms: 1_700_003_600_000,
+            total_cents: 9_000,
+            tickets: vec![ticket.clone()],
+        },
+        Event::OrderPaid { order, amount_cents: 9_000 },
+        Event::OrderExpired { order },
+        Event::OrderCanceled { order, refund_owed_cents: 9_000 },
+        Event::RefundOwed { order, amount_cents: 9_000 },
+        Event::CheckinListCreated {
+            list,
+            event: ev,
+            name: "Door".into(),
+            allow_multiple_entries: false,
+            allow_entry_after_exit: true,
+        },
+        Event::CheckedIn { list, order, position: 0, nonce: Nonce(u128::MAX), direction: Direction::Exit },
+        Event::CheckInRefused { list, nonce: Nonce(1), reason: CheckinRejection::AlreadyRedeemed },
+    ];
+    let accepted = vec![
+        Accepted::OrganizerCreated { organizer: org },
+        Accepted::EventCreated { event: ev },
+        Accepted::ItemCreated { item },
+        Accepted::QuotaCreated { quota },
+        Accepted::QuotaUpdated { quota },
+        Accepted::HoldLive { hold, expires_at_ms: 1 },
+        Accepted::HoldReleased { hold },
+        Accepted::OrderPlaced { order, payment_deadline_ms: 2, total_cents: 3, tickets: vec![ticket] },
+        Accepted::OrderPaid { order },
+        Accepted::PaymentRefundOwed { order, amount_cents: 4 },
+        Accepted::OrderCanceled { order, refund_owed_cents: 5 },
+        Accepted::CheckinListCreated { list },
+        Accepted::CheckedIn { order, position: 1, direction: Direction::Entry },
+        Accepted::Expired { holds: 6, orders: 7, more: true },
+    ];
+    let rejected = vec![
+        Rejection::Invalid(InvalidInput::Slug),
+        Rejection::Invalid(InvalidInput::ItemOfOtherEvent { item }),
+        Rejection::NotFound(ObjectRef::CheckinList(list)),
+        Rejection::SlugTaken { slug: "acme".into() },
+        Rejection::ItemNotForSale { item },
+        Rejection::SoldOut { item, quota, state: AvailabilityState::Reserved, remaining: 1 },
+        Rejection::QuotaClosed { item, quota },
+        Rejection::HoldExpired { hold },
+        Rejection::HoldClosed { hold, status: HoldStatus::CheckedOut },
+        Rejection::HoldLifetimeCapReached { hold, expires_at_max_ms: 8 },
+        Rejection::OrderStatusForbids { order, status: OrderStatus::Canceled },
+        Rejection::CheckIn(CheckinRejection::Unpaid),
+    ];
+    let outcomes =
+        accepted.into_iter().map(Outcome::Accepted).chain(rejected.into_iter().map(Outcome::Rejected));
+    let mut records: Vec<Record> = outcomes
+        .enumerate()
+        .map(|(i, outcome)| Record {
+            seq: i as u64 + 1,
+            time_ms: 1_700_000_000_000 + i as u64,
+            request_id: RequestId(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef + i as u128),
+            events: vec![],
+            outcome,
+        })
+        .collect();
+    records[0].events = events;
+    records
+}
+
+fn sample_envelopes() -> Vec<Envelope> {
+    let lines = vec![Line { item: ItemId(3), quantity: 1 }, Line { item: ItemId(8), quantity: 4 }];
+    let commands = vec![
+        Command::CreateOrganizer { slug: "acme".into(), name: "Acme".into(), secret_key: [1; 32] },
+        Command::CreateEvent { organizer: OrganizerId(1), slug: "fest".into(), name: "Fest".into() },
+        Command::CreateItem { event: EventId(2), name: "Weekend".into(), price_cents: 12_000 },
+        Command::CreateQuota {
+            event: EventId(2),
+            name: "Sat".into(),
+            size: Some(5_000),
+            items: vec![ItemId(3), ItemId(8)],
+            close_when_sold_out: false,
+        },
+        Command::ResizeQuota { quota: QuotaId(4), size: Some(10) },
+        Command::CloseQuota { quota: QuotaId(4) },
+        Command::ReopenQuota { quota: QuotaId(4) },
+        Command::PlaceHold { event: EventId(2), lines: lines.clone(), ttl_ms: 1_800_000 },
+        Command::AddToHold { hold: HoldId(5), lines },
+        Command::ExtendHold { hold: HoldId(5), ttl_ms: 600_000 },
+        Command::ReleaseHold { hold: HoldId(5) },
+        Command::Checkout { hold: HoldId(5), payment_ttl_ms: 86_400_000 },
+        Command::Pay { order: OrderId(6) },
+        Command::CancelOrder { order: OrderId(6) },
+        Command::CreateCheckinList {
+            event: EventId(2),
+            name: "Door".into(),
+            allow_multiple_entries: true,
+            allow_entry_after_exit: false,
+        },
+        Command::CheckIn {
+            list: CheckinListId(7),
+            secret: "00112233445566778899aabbccddeeff".into(),
+            nonce: Nonce(77),
+            direction: Direction::Entry,
+        },
+        Command::Expire,
+    ];
+    commands
+        .into_iter()
+        .enumerate()
+        .map(|(i, command)| Envelope {
+            time_ms: 1_700_000_000_000 + i as u64,
+            request_id: RequestId(i as u128),
+            command,
+        })
+        .collect()
+}
+
+/// A small state with something in every map, built through the domain.
+fn sample_state() -> State {
+    let mut state = State::default();
+    let mut request = 0u128;
+    let mut run = |state: &mut State, time_ms: u64, command: Command| {
+        request += 1;
+        apply(state, &Envelope { time_ms, request_id: RequestId(request), command }).outcome
+    };
+    let t = 1_700_000_000_000;
+    run(
+        &mut state,
+        t,
+        Command::CreateOrganizer { slug: "acme".into(), name: "Acme".into(), secret_key: [3; 32] },
+    );
+    run(
+        &mut state,
+        t,
+        Command::CreateEvent { organizer: OrganizerId(1), slug: "fest".into(), name: "Fest".into() },
+    );
+    run(&mut state, t, Command::CreateItem { event: EventId(2), name: "Sat".into(), price_cents: 100 });
+    let quota = Command::CreateQuota {
+        event: EventId(2),
+        name: "Sat".into(),
+        size: Some(10),
+        items: vec![ItemId(3)],
+        close_when_sold_out: false,
+    };
+    run(&mut state, t, quota);
+    let lines = vec![Line { item: ItemId(3), quantity: 2 }];
+    run(&mut state, t, Command::PlaceHold { event: EventId(2), lines: lines.clone(), ttl_ms: 60_000 });
+    run(&mut state, t, Command::PlaceHold { event: EventId(2), lines, ttl_ms: 60_000 });
+    run(&mut state, t + 1, Command::Checkout { hold: HoldId(5), payment_ttl_ms: 60_000 });
+    run(&mut state, t + 2, Command::Pay { order: OrderId(7) });
+    let list = Command::CreateCheckinList {
+        event: EventId(2),
+        name: "Door".into(),
+        allow_multiple_entries: false,
+        allow_entry_after_exit: false,
+    };
+    run(&mut state, t + 3, list);
+    let secret = ticket_secret(&[3; 32], OrderId(7), 0);
+    run(
+        &mut state,
+        t + 4,
+        Command::CheckIn { list: CheckinListId(8), secret, nonce: Nonce(1), direction: Direction::Entry },
+    );
+    state
+}
+
+/// Compare encodings with the golden file, or write it when
+/// `BOXOFFICE_BLESS=1` (only for a deliberate new format version).
+fn check_golden(name: &str, encoded: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let path = format!("{GOLDEN_DIR}/{name}.hex");
+    let text: String = encoded.iter().map(|bytes| hex::encode(bytes) + "\n").collect();
+    if std::env::var("BOXOFFICE_BLESS").as_deref() == Ok("1") {
+        std::fs::create_dir_all(GOLDEN_DIR).unwrap();
+        std::fs::write(&path, &text).unwrap();
+    }
+    let golden = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let golden: Vec<Vec<u8>> = golden.lines().map(|line| hex::decode(line).expect("golden is hex")).collect();
+    assert_eq!(golden.len(), encoded.len(), "{name}: sample count changed");
+    for (i, (want, got)) in golden.iter().zip(encoded).enumerate() {
+        assert_eq!(hex::encode(want), hex::encode(got), "{name} #{i}: the v1 byte format changed");
+    }
+    golden
+}
+
+#[test]
+fn records_encode_to_the_pinned_v1_bytes_and_golden_bytes_decode() {
+    let samples = sample_records();
+    let encoded: Vec<_> = samples.iter().map(|r| encode_record(r).unwrap()).collect();
+    for (bytes, sample) in check_golden("records", &encoded).iter().zip(&samples) {
+        assert_eq!(&decode_record(bytes).unwrap(), sample);
+    }
+}
+
+#[test]
+fn envelopes_encode_to_the_pinned_v1_bytes_and_golden_bytes_decode() {
+    let samples = sample_envelopes();
+    let encoded: Vec<_> = samples.iter().map(|e| encode_envelope(e).unwrap()).collect();
+    for (bytes, sample) in check_golden("envelopes", &encoded).iter().zip(&samples) {
+        assert_eq!(&decode_envelope(bytes).unwrap(), sample);
+    }
+}
+
+#[test]
+fn snapshot_encodes_to_the_pinned_v1_bytes_and_golden_bytes_decode() {
+    let state = sample_state();
+    let golden = check_golden("snapshot", &[encode_snapshot(&state).unwrap()]);
+    assert_eq!(decode_snapshot(&golden[0]).unwrap(), state);
+}
+
+#[test]
+fn the_frame_header_is_length_then_crc32_of_the_payload() {
+    let bytes = encode_envelope(&sample_envelopes()[16]).unwrap();
+    let len = u32::from_le_bytes(bytes[0..4].try_into().unwrap()) as usize;
+    assert_eq!(len, bytes.len() - FRAME_HEADER_BYTES);
+    let crc = u32::from_le_bytes(bytes[4..8].try_into().unwrap());
+    assert_eq!(crc, crc32fast::hash(&bytes[8..]));
+    assert_eq!(bytes[8], Kind::Envelope as u8);
+    assert_eq!(u16::from_le_bytes([bytes[9], bytes[10]]), FORMAT_VERSION);
+}
+
+#[test]
+fn a_record_is_not_mistaken_for_an_envelope() {
+    let bytes = encode_record(&sample_records()[0]).unwrap();
+    assert_eq!(decode_envelope(&bytes), Err(CodecError::WrongKind { expected: Kind::Envelope, found: 1 }));
+}
+
+/// Re-frame a payload with a correct CRC, to reach the body decoder.
+fn reframe(payload: &[u8]) -> Vec<u8> {
+    frame(payload)
+}
+
+#[test]
+fn an_unknown_format_version_is_a_typed_error() {
+    let bytes = encode_record(&sample_records()[1]).unwrap();
+    let mut payload = bytes[FRAME_HEADER_BYTES..].to_vec();
+    payload[1..3].copy_from_slice(&99u16.to_le_bytes());
+    assert_eq!(
+        decode_record(&reframe(&payload)),
+        Err(CodecError::UnsupportedVersion { found: 99, supported: SUPPORTED_VERSIONS })
+    );
+}
+
+#[test]
+fn a_hostile_length_is_refused_before_allocating() {
+    // A frame header claiming 4 GiB.
+    let mut bytes = vec![0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
+    bytes.extend_from_slice(&[1, 1, 0]);
+    assert!(matches!(decode_record(&bytes), Err(CodecError::TooLarge { .. })));
+    // A valid frame whose body claims a string of 2^62 bytes (varint 0xfd + u64).
+    let mut payload = vec![Kind::Envelope as u8, 1, 0];
+    payload.extend_from_slice(&[0x00, 0x00]); // time_ms = 0, request_id = 0
+    payload.push(0x00); // Command::CreateOrganizer
+    payload.push(0xfd);
+    payload.extend_from_slice(&(1u64 << 62).to_le_bytes());
+    assert!(matches!(decode_envelope(&reframe(&payload)), Err(CodecError::Malformed(_))));
+}
+
+#[test]
+fn a_torn_tail_of_a_log_reads_as_truncated_at_every_cut() {
+    let mut log = Vec::new();
+    for record in sample_records().iter().take(3) {
+        log.extend(encode_record(record).unwrap());
+    }
+    let first_len = read_frame(&log, RECORD_BYTES_MAX).unwrap().1;
+    for cut in 0..log.len() {
+        let mut at = 0;
+        let mut frames = 0;
+        let torn = &log[..cut];
+        loop {
+            match read_frame(&torn[at..], RECORD_BYTES_MAX) {
+                Ok((_, used)) => {
+                    at += used;
+                    frames += 1;
+                }
+                Err(CodecError::Truncated { .. }) => break,
+                Err(other) => panic!("cut at {cut}: {other}"),
+            }
+        }
+        assert!(at <= cut && (cut < first_len) == (frames == 0));
+    }
+}
+
+#[test]
+fn a_flipped_bit_anywhere_is_detected() {
+    let bytes = encode_record(&sample_records()[0]).unwrap();
+    for i in 0..bytes.len() {
+        for bit in 0..8 {
+            let mut corrupt = bytes.clone();
+            corrupt[i] ^= 1 << bit;
+            assert!(decode_record(&corrupt).is_err(), "flip of bit {bit} in byte {i} went unnoticed");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bytes_never_panic_any_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = decode_record(&bytes);
+        let _ = decode_envelope(&bytes);
+        let _ = decode_snapshot(&bytes);
+        let _ = read_frame(&bytes, RECORD_BYTES_MAX);
+    }
+
+    #[test]
+    fn random_bodies_behind_a_valid_frame_never_panic(
+        kind in 1u8..=3,
+        body in proptest::collection::vec(any::<u8>(), 0..512),
+    ) {
+        let mut payload = vec![kind, 1, 0];
+        payload.extend(body);
+        let bytes = reframe(&payload);
+        let _ = decode_record(&bytes);
+        let _ = decode_envelope(&bytes);
+        let _ = decode_snapshot(&bytes);
+    }
+
+    #[test]
+    fn mutated_valid_payloads_decode_or_fail_cleanly(
+        which in 0usize..64,
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        cut in any::<prop::sample::Index>(),
+        truncate in any::<bool>(),
+    ) {
+        let records = sample_records();
+        let envelopes = sample_envelopes();
+        let (bytes, is_record) = if which % 2 == 0 {
+            (encode_record(&records[which / 2 % records.len()]).unwrap(), true)
+        } else {
+            (encode_envelope(&envelopes[which / 2 % envelopes.len()]).unwrap(), false)
+        };
+        let mut payload = bytes[FRAME_HEADER_BYTES..].to_vec();
+        for (at, value) in edits {
+            let i = PAYLOAD_HEADER_BYTES + at.index(payload.len() - PAYLOAD_HEADER_BYTES);
+            payload[i] = value;
+        }
+        if truncate {
+            payload.truncate(PAYLOAD_HEADER_BYTES + cut.index(payload.len() - PAYLOAD_HEADER_BYTES));
+        }
+        let framed = reframe(&payload);
+        if is_record {
+            if let Ok(record) = decode_record(&framed) {
+                // Whatever decodes must encode back to a decodable frame.
+                prop_assert_eq!(decode_record(&encode_record(&record).unwrap()).unwrap(), record);
+            }
+        } else if let Ok(envelope) = decode_envelope(&framed) {
+            prop_assert_eq!(decode_envelope(&encode_envelope(&envelope).unwrap()).unwrap(), envelope);
+        }
+        // Without re-framing, any change to the payload is caught by the CRC.
+        let mut raw = bytes.clone();
+        raw.truncate(FRAME_HEADER_BYTES);
+        raw.extend(&payload);
+        if raw != bytes {
+            prop_assert!(decode_record(&raw).is_err() && decode_envelope(&raw).is_err());
+        }
+    }
+}

@@ -524,6 +524,45 @@ impl Outcome {
     pub fn is_accepted(&self) -> bool {
         matches!(self, Outcome::Accepted(_))
     }
+
+    /// A short, stable label for metrics and reports, such as
+    /// `"accepted/order_placed"` or `"rejected/sold_out"`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Accepted(accepted) => match accepted {
+                Accepted::OrganizerCreated { .. } => "accepted/organizer_created",
+                Accepted::EventCreated { .. } => "accepted/event_created",
+                Accepted::ItemCreated { .. } => "accepted/item_created",
+                Accepted::QuotaCreated { .. } => "accepted/quota_created",
+                Accepted::QuotaUpdated { .. } => "accepted/quota_updated",
+                Accepted::HoldLive { .. } => "accepted/hold_live",
+                Accepted::HoldReleased { .. } => "accepted/hold_released",
+                Accepted::OrderPlaced { .. } => "accepted/order_placed",
+                Accepted::OrderPaid { .. } => "accepted/order_paid",
+                Accepted::PaymentRefundOwed { .. } => "accepted/payment_refund_owed",
+                Accepted::OrderCanceled { .. } => "accepted/order_canceled",
+                Accepted::CheckinListCreated { .. } => "accepted/checkin_list_created",
+                Accepted::CheckedIn { .. } => "accepted/checked_in",
+                Accepted::Expired { .. } => "accepted/expired",
+            },
+            Outcome::Rejected(rejection) => match rejection {
+                Rejection::Invalid(_) => "rejected/invalid",
+                Rejection::NotFound(_) => "rejected/not_found",
+                Rejection::SlugTaken { .. } => "rejected/slug_taken",
+                Rejection::ItemNotForSale { .. } => "rejected/item_not_for_sale",
+                Rejection::SoldOut { .. } => "rejected/sold_out",
+                Rejection::QuotaClosed { .. } => "rejected/quota_closed",
+                Rejection::HoldExpired { .. } => "rejected/hold_expired",
+                Rejection::HoldClosed { .. } => "rejected/hold_closed",
+                Rejection::HoldLifetimeCapReached { .. } => "rejected/hold_lifetime_cap_reached",
+                Rejection::OrderStatusForbids { .. } => "rejected/order_status_forbids",
+                Rejection::CheckIn(CheckinRejection::Invalid) => "rejected/checkin_invalid",
+                Rejection::CheckIn(CheckinRejection::AlreadyRedeemed) => "rejected/checkin_already_redeemed",
+                Rejection::CheckIn(CheckinRejection::Unpaid) => "rejected/checkin_unpaid",
+                Rejection::CheckIn(CheckinRejection::Canceled) => "rejected/checkin_canceled",
+            },
+        }
+    }
 }
 
 /// What an accepted command did, for the client.

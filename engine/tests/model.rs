@@ -1,0 +1,463 @@
+//! The domain against a tiny reference model, over long random command
+//! sequences: many items across overlapping quotas, holds, add-ons,
+//! extensions, releases, checkouts, payments (some late), cancels, expiries,
+//! resizes, closes, duplicate request ids, time jumps and a leader clock
+//! that goes backwards.
+//!
+//! The model is deliberately naive: it keeps every hold and order in a list
+//! and recomputes what counts against a quota by scanning them at the
+//! current time. After every step, for every quota, the engine and the model
+//! must agree on paid, pending and held, and the engine must keep
+//! paid + pending + held <= size, unless a resize shrank the quota below what
+//! was already sold (then its usage may only go down until it fits).
+
+mod support;
+
+use boxoffice_engine::domain::limits::*;
+use boxoffice_engine::domain::*;
+use proptest::prelude::*;
+use proptest::sample::Index;
+use support::{Fx, MINUTE_MS};
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum HoldState {
+    Active,
+    Released,
+    Expired,
+    CheckedOut,
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum OrderState {
+    Pending,
+    Paid,
+    Expired,
+    Canceled,
+}
+
+#[derive(Clone, Debug)]
+struct MQuota {
+    size: Option<u64>,
+    items: Vec<usize>,
+    closed: bool,
+    close_when_sold_out: bool,
+}
+
+#[derive(Clone, Debug)]
+struct MHold {
+    lines: Vec<(usize, u32)>,
+    created: u64,
+    expires: u64,
+    state: HoldState,
+}
+
+#[derive(Clone, Debug)]
+struct MOrder {
+    lines: Vec<(usize, u32)>,
+    deadline: u64,
+    state: OrderState,
+}
+
+/// The reference model: lists, scans, no indexes.
+#[derive(Clone, Debug, Default)]
+struct Model {
+    now: u64,
+    quotas: Vec<MQuota>,
+    holds: Vec<MHold>,
+    orders: Vec<MOrder>,
+}
+
+impl Model {
+    fn in_quota(&self, q: usize, item: usize) -> bool {
+        self.quotas[q].items.contains(&item)
+    }
+
+    fn qty_in(&self, q: usize, lines: &[(usize, u32)]) -> u64 {
+        lines.iter().filter(|(i, _)| self.in_quota(q, *i)).map(|(_, n)| u64::from(*n)).sum()
+    }
+
+    /// (paid, pending, held) of quota `q` now.
+    fn counts(&self, q: usize) -> (u64, u64, u64) {
+        let now = self.now;
+        let paid = self
+            .orders
+            .iter()
+            .filter(|o| o.state == OrderState::Paid)
+            .map(|o| self.qty_in(q, &o.lines))
+            .sum();
+        let pending = self
+            .orders
+            .iter()
+            .filter(|o| o.state == OrderState::Pending && o.deadline > now)
+            .map(|o| self.qty_in(q, &o.lines))
+            .sum();
+        let held = self
+            .holds
+            .iter()
+            .filter(|h| h.state == HoldState::Active && h.expires > now)
+            .map(|h| self.qty_in(q, &h.lines))
+            .sum();
+        (paid, pending, held)
+    }
+
+    fn usage(&self, q: usize) -> u64 {
+        let (a, b, c) = self.counts(q);
+        a + b + c
+    }
+
+    /// All or nothing: every quota of every item is open and has room.
+    fn fits(&self, lines: &[(usize, u32)]) -> bool {
+        let items_ok = lines.iter().all(|(i, _)| (0..self.quotas.len()).any(|q| self.in_quota(q, *i)));
+        items_ok
+            && (0..self.quotas.len()).all(|q| {
+                let demand = self.qty_in(q, lines);
+                let quota = &self.quotas[q];
+                demand == 0 || (!quota.closed && quota.size.is_none_or(|s| self.usage(q) + demand <= s))
+            })
+    }
+
+    /// A quota closes itself when a sale or a resize that touches it leaves
+    /// paid + pending at or over its size.
+    fn auto_close(&mut self, touched: impl Fn(&Model, usize) -> bool) {
+        for q in 0..self.quotas.len() {
+            if !touched(self, q) {
+                continue;
+            }
+            let (paid, pending, _) = self.counts(q);
+            let quota = &mut self.quotas[q];
+            if quota.close_when_sold_out && quota.size.is_some_and(|s| paid + pending >= s) {
+                quota.closed = true;
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Hold { lines: Vec<(Index, u32)>, ttl_min: u64 },
+    AddToHold { hold: Index, lines: Vec<(Index, u32)> },
+    Extend { hold: Index, ttl_min: u64 },
+    Release { hold: Index },
+    Checkout { hold: Index },
+    Pay { order: Index },
+    Cancel { order: Index },
+    Resize { quota: Index, size: Option<u64> },
+    Close { quota: Index },
+    Reopen { quota: Index },
+    Expire,
+    Advance { ms: u64 },
+    ClockBehind { ms: u64 },
+    Retry { which: Index },
+    Unknown,
+}
+
+fn lines() -> impl Strategy<Value = Vec<(Index, u32)>> {
+    prop::collection::vec((any::<Index>(), 1u32..=4), 1..=3)
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (lines(), 1u64..=45).prop_map(|(lines, ttl_min)| Op::Hold { lines, ttl_min }),
+        1 => (any::<Index>(), lines()).prop_map(|(hold, lines)| Op::AddToHold { hold, lines }),
+        1 => (any::<Index>(), 1u64..=60).prop_map(|(hold, ttl_min)| Op::Extend { hold, ttl_min }),
+        1 => any::<Index>().prop_map(|hold| Op::Release { hold }),
+        6 => any::<Index>().prop_map(|hold| Op::Checkout { hold }),
+        5 => any::<Index>().prop_map(|order| Op::Pay { order }),
+        1 => any::<Index>().prop_map(|order| Op::Cancel { order }),
+        1 => (any::<Index>(), prop::option::weighted(0.9, 0u64..=25)).prop_map(|(quota, size)| Op::Resize { quota, size }),
+        1 => any::<Index>().prop_map(|quota| Op::Close { quota }),
+        2 => any::<Index>().prop_map(|quota| Op::Reopen { quota }),
+        1 => Just(Op::Expire),
+        3 => (0u64..=20 * MINUTE_MS).prop_map(|ms| Op::Advance { ms }),
+        1 => (0u64..=10 * MINUTE_MS).prop_map(|ms| Op::ClockBehind { ms }),
+        2 => any::<Index>().prop_map(|which| Op::Retry { which }),
+        1 => Just(Op::Unknown),
+    ]
+}
+
+#[derive(Clone, Debug)]
+struct Setup {
+    items: usize,
+    quotas: Vec<(Option<u64>, Vec<Index>, bool)>,
+}
+
+fn setup() -> impl Strategy<Value = Setup> {
+    let quota = (
+        prop::option::weighted(0.85, 0u64..=40),
+        prop::collection::vec(any::<Index>(), 1..=3),
+        any::<bool>(),
+    );
+    (2usize..=6, prop::collection::vec(quota, 1..=5)).prop_map(|(items, quotas)| Setup { items, quotas })
+}
+
+/// A sent envelope, its outcome, and its log time, for retries.
+struct Sent {
+    envelope: Envelope,
+    outcome: Outcome,
+    at_ms: u64,
+}
+
+fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let mut fx = Fx::new();
+    let mut model = Model { now: fx.time_ms, ..Model::default() };
+    let items: Vec<ItemId> = (0..setup.items).map(|i| fx.item(&format!("item {i}"))).collect();
+    let mut quotas = Vec::new();
+    for (size, members, close) in &setup.quotas {
+        let mut member_idx: Vec<usize> = members.iter().map(|m| m.index(items.len())).collect();
+        member_idx.sort_unstable();
+        member_idx.dedup();
+        let ids: Vec<ItemId> = member_idx.iter().map(|&i| items[i]).collect();
+        quotas.push(fx.quota_with(*size, &ids, *close));
+        model.quotas.push(MQuota {
+            size: *size,
+            items: member_idx,
+            closed: false,
+            close_when_sold_out: *close,
+        });
+    }
+    let (mut holds, mut orders): (Vec<HoldId>, Vec<OrderId>) = (vec![], vec![]);
+    let mut sent: Vec<Sent> = vec![];
+    let mut last_record_ms = fx.state.now_ms;
+    // Quotas a resize left above their size: usage may only fall until it fits.
+    let mut over = vec![false; quotas.len()];
+
+    for op in ops {
+        let usage_before: Vec<u64> = {
+            let mut at = model.clone();
+            at.now = fx.time_ms.max(model.now);
+            (0..quotas.len()).map(|q| at.usage(q)).collect()
+        };
+        let to_lines = |ls: &[(Index, u32)]| -> Vec<(usize, u32)> {
+            ls.iter().map(|(i, n)| (i.index(items.len()), *n)).collect()
+        };
+        let engine_lines =
+            |ls: &[(usize, u32)]| ls.iter().map(|&(i, quantity)| Line { item: items[i], quantity }).collect();
+        let pick = |index: &Index, len: usize| (len > 0).then(|| index.index(len));
+
+        // Ops that do not send a command.
+        match &op {
+            Op::Advance { ms } => {
+                fx.advance(*ms);
+                continue;
+            }
+            Op::ClockBehind { ms } => {
+                // The next leader's clock lags the log: log time must hold.
+                fx.time_ms = fx.time_ms.saturating_sub(*ms);
+                continue;
+            }
+            Op::Retry { which } => {
+                let Some(i) = pick(which, sent.len()) else { continue };
+                let retained = last_record_ms.saturating_sub(sent[i].at_ms) < REQUEST_ID_RETENTION_MS;
+                if retained {
+                    let mut envelope = sent[i].envelope.clone();
+                    envelope.time_ms = fx.time_ms;
+                    let applied = fx.send(&envelope);
+                    prop_assert!(applied.is_duplicate(), "a retained request id must not run twice");
+                    prop_assert_eq!(&applied.outcome, &sent[i].outcome);
+                }
+                continue;
+            }
+            _ => {}
+        }
+
+        let skip = match &op {
+            Op::AddToHold { .. } | Op::Extend { .. } | Op::Release { .. } | Op::Checkout { .. } => {
+                holds.is_empty()
+            }
+            Op::Pay { .. } | Op::Cancel { .. } => orders.is_empty(),
+            _ => false,
+        };
+        if skip {
+            continue;
+        }
+        // The model decides at the same effective time as the engine.
+        model.now = model.now.max(fx.time_ms);
+        let now = model.now;
+        let (command, expected): (Command, bool) = match &op {
+            Op::Hold { lines, ttl_min } => {
+                let ls = to_lines(lines);
+                let fits = model.fits(&ls);
+                let command = Command::PlaceHold {
+                    event: fx.event,
+                    lines: engine_lines(&ls),
+                    ttl_ms: ttl_min * MINUTE_MS,
+                };
+                if fits {
+                    let expires = now + ttl_min * MINUTE_MS;
+                    model.holds.push(MHold { lines: ls, created: now, expires, state: HoldState::Active });
+                }
+                (command, fits)
+            }
+            Op::AddToHold { hold, lines } => {
+                let Some(h) = pick(hold, holds.len()) else { unreachable!() };
+                let ls = to_lines(lines);
+                let mh = &model.holds[h];
+                let live = mh.state == HoldState::Active && mh.expires > now;
+                let fits_limits = mh.lines.len() + ls.len() <= HOLD_LINES_MAX
+                    && mh.lines.iter().chain(&ls).map(|(_, n)| u64::from(*n)).sum::<u64>()
+                        <= HOLD_QUANTITY_MAX;
+                let ok = live && fits_limits && model.fits(&ls);
+                if ok {
+                    model.holds[h].lines.extend(ls.iter().copied());
+                }
+                (Command::AddToHold { hold: holds[h], lines: engine_lines(&ls) }, ok)
+            }
+            Op::Extend { hold, ttl_min } => {
+                let Some(h) = pick(hold, holds.len()) else { unreachable!() };
+                let mh = &mut model.holds[h];
+                let live = mh.state == HoldState::Active && mh.expires > now;
+                let cap = mh.created + HOLD_LIFETIME_MS_MAX;
+                let wanted = now + ttl_min * MINUTE_MS;
+                let ok = live && !(wanted > cap && mh.expires >= cap);
+                if ok {
+                    mh.expires = wanted.min(cap).max(mh.expires);
+                }
+                (Command::ExtendHold { hold: holds[h], ttl_ms: ttl_min * MINUTE_MS }, ok)
+            }
+            Op::Release { hold } => {
+                let Some(h) = pick(hold, holds.len()) else { unreachable!() };
+                let ok = model.holds[h].state == HoldState::Active;
+                if ok {
+                    model.holds[h].state = HoldState::Released;
+                }
+                (Command::ReleaseHold { hold: holds[h] }, ok)
+            }
+            Op::Checkout { hold } => {
+                let Some(h) = pick(hold, holds.len()) else { unreachable!() };
+                let mh = model.holds[h].clone();
+                let ok = match mh.state {
+                    HoldState::Active if mh.expires > now => true,
+                    HoldState::Active | HoldState::Expired => model.fits(&mh.lines),
+                    HoldState::Released | HoldState::CheckedOut => false,
+                };
+                if ok {
+                    model.holds[h].state = HoldState::CheckedOut;
+                    let deadline = now + 30 * MINUTE_MS;
+                    model.orders.push(MOrder {
+                        lines: mh.lines.clone(),
+                        deadline,
+                        state: OrderState::Pending,
+                    });
+                    model.auto_close(|m, q| m.qty_in(q, &mh.lines) > 0);
+                }
+                (Command::Checkout { hold: holds[h], payment_ttl_ms: 30 * MINUTE_MS }, ok)
+            }
+            Op::Pay { order } => {
+                let Some(o) = pick(order, orders.len()) else { unreachable!() };
+                let mo = model.orders[o].clone();
+                let expired = mo.state == OrderState::Expired
+                    || (mo.state == OrderState::Pending && mo.deadline <= now);
+                let ok = match mo.state {
+                    OrderState::Paid | OrderState::Canceled => false,
+                    _ => true, // accepted: paid, or payment recorded with a refund owed
+                };
+                if ok {
+                    if !expired || model.fits(&mo.lines) {
+                        model.orders[o].state = OrderState::Paid;
+                        model.auto_close(|m, q| m.qty_in(q, &mo.lines) > 0);
+                    } else {
+                        model.orders[o].state = OrderState::Expired;
+                    }
+                }
+                (Command::Pay { order: orders[o] }, ok)
+            }
+            Op::Cancel { order } => {
+                let Some(o) = pick(order, orders.len()) else { unreachable!() };
+                let ok = model.orders[o].state != OrderState::Canceled;
+                if ok {
+                    model.orders[o].state = OrderState::Canceled;
+                }
+                (Command::CancelOrder { order: orders[o] }, ok)
+            }
+            Op::Resize { quota, size } => {
+                let q = quota.index(quotas.len());
+                model.quotas[q].size = *size;
+                model.auto_close(|_, touched| touched == q);
+                (Command::ResizeQuota { quota: quotas[q], size: *size }, true)
+            }
+            Op::Close { quota } => {
+                let q = quota.index(quotas.len());
+                model.quotas[q].closed = true;
+                (Command::CloseQuota { quota: quotas[q] }, true)
+            }
+            Op::Reopen { quota } => {
+                let q = quota.index(quotas.len());
+                model.quotas[q].closed = false;
+                (Command::ReopenQuota { quota: quotas[q] }, true)
+            }
+            Op::Expire => {
+                for h in model.holds.iter_mut().filter(|h| h.state == HoldState::Active && h.expires <= now) {
+                    h.state = HoldState::Expired;
+                }
+                for o in
+                    model.orders.iter_mut().filter(|o| o.state == OrderState::Pending && o.deadline <= now)
+                {
+                    o.state = OrderState::Expired;
+                }
+                (Command::Expire, true)
+            }
+            Op::Unknown => (Command::Pay { order: OrderId(u64::MAX) }, false),
+            Op::Advance { .. } | Op::ClockBehind { .. } | Op::Retry { .. } => unreachable!(),
+        };
+
+        let envelope = fx.envelope(command.clone());
+        let applied = fx.send(&envelope);
+        let record = applied.record.as_ref().expect("a fresh request id appends a record");
+        prop_assert_eq!(record.time_ms, now, "effective time is max(log time, leader clock)");
+        last_record_ms = record.time_ms;
+        prop_assert_eq!(applied.outcome.is_accepted(), expected, "{:?} -> {:?}", command, applied.outcome);
+        match &applied.outcome {
+            Outcome::Accepted(Accepted::HoldLive { hold, .. }) if matches!(op, Op::Hold { .. }) => {
+                holds.push(*hold)
+            }
+            Outcome::Accepted(Accepted::OrderPlaced { order, .. }) => orders.push(*order),
+            _ => {}
+        }
+        sent.push(Sent { envelope, outcome: applied.outcome.clone(), at_ms: record.time_ms });
+
+        for (q, quota) in quotas.iter().enumerate() {
+            let view = fx.state.quota_availability(*quota, now).expect("quota");
+            let (paid, pending, held) = model.counts(q);
+            prop_assert_eq!(
+                (view.paid, view.pending, view.held),
+                (paid, pending, held),
+                "quota {} after {:?}",
+                q,
+                op
+            );
+            prop_assert_eq!(view.closed, model.quotas[q].closed);
+            let usage = paid + pending + held;
+            if let Some(size) = view.size {
+                if usage_before[q] <= size {
+                    over[q] = false; // time (or a cancel) brought it back under
+                }
+                if matches!(op, Op::Resize { .. }) && usage > size {
+                    over[q] = true;
+                }
+                if over[q] {
+                    prop_assert!(usage <= usage_before[q], "an over-sold quota may only shrink");
+                    if usage <= size {
+                        over[q] = false;
+                    }
+                } else {
+                    prop_assert!(usage <= size, "oversold quota {}: {} > {}", q, usage, size);
+                }
+            } else {
+                over[q] = false;
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1_000, max_shrink_iters: 2_000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn engine_agrees_with_the_reference_model_and_never_oversells(
+        setup in setup(),
+        ops in prop::collection::vec(op(), 1..300),
+    ) {
+        run(setup, ops)?;
+    }
+}
