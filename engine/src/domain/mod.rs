@@ -62,6 +62,23 @@ impl Applied {
 }
 
 /// Apply one command to the state: the one entry point of the domain.
+///
+/// ```
+/// use boxoffice_engine::domain::*;
+///
+/// let mut state = State::default();
+/// let envelope = Envelope {
+///     time_ms: 1_700_000_000_000,
+///     request_id: RequestId(1),
+///     command: Command::CreateOrganizer { slug: "acme".into(), name: "Acme".into(), secret_key: [0; 32] },
+/// };
+/// let applied = apply(&mut state, &envelope);
+/// assert_eq!(applied.outcome, Outcome::Accepted(Accepted::OrganizerCreated { organizer: OrganizerId(1) }));
+/// // A retry with the same request id returns the same outcome and appends nothing.
+/// let retry = apply(&mut state, &envelope);
+/// assert!(retry.is_duplicate());
+/// assert_eq!(retry.outcome, applied.outcome);
+/// ```
 pub fn apply(state: &mut State, envelope: &Envelope) -> Applied {
     if let Some(outcome) = state.requests.get(&envelope.request_id) {
         return Applied { outcome: outcome.clone(), record: None };
