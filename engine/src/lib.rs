@@ -10,3 +10,7 @@
 
 pub mod codec;
 pub mod domain;
+pub mod log;
+pub mod node;
+pub mod raft;
+pub mod store;

@@ -51,6 +51,10 @@ pub const PAYLOAD_HEADER_BYTES: usize = 3;
 /// this is corrupt or hostile.
 pub const RECORD_BYTES_MAX: u32 = 4 * 1024 * 1024;
 
+/// Largest payload of one message between Raft nodes, in bytes: a batch of
+/// log entries or a snapshot chunk.
+pub const RAFT_MESSAGE_BYTES_MAX: u32 = 64 * 1024 * 1024;
+
 /// Largest payload of a state snapshot, in bytes (1 GiB).
 pub const SNAPSHOT_BYTES_MAX: u32 = 1024 * 1024 * 1024;
 
@@ -65,12 +69,26 @@ pub enum Kind {
     Envelope = 2,
     /// A whole [`State`].
     Snapshot = 3,
+    /// A Raft log entry (`engine::raft::Entry`).
+    LogEntry = 4,
+    /// A Raft vote.
+    Vote = 5,
+    /// Log metadata: the last purged log id.
+    LogMeta = 6,
+    /// A message between Raft nodes (append entries, vote, snapshot chunk, and replies).
+    RaftMessage = 7,
+    /// The metadata of a Raft snapshot (last log id, membership, id).
+    SnapshotMeta = 8,
 }
 
 impl Kind {
-    fn bytes_max(self) -> u32 {
+    /// The largest payload of this kind, in bytes.
+    pub fn bytes_max(self) -> u32 {
         match self {
-            Kind::Record | Kind::Envelope => RECORD_BYTES_MAX,
+            Kind::Record | Kind::Envelope | Kind::LogEntry | Kind::Vote | Kind::LogMeta | Kind::SnapshotMeta => {
+                RECORD_BYTES_MAX
+            }
+            Kind::RaftMessage => RAFT_MESSAGE_BYTES_MAX,
             Kind::Snapshot => SNAPSHOT_BYTES_MAX,
         }
     }
@@ -169,7 +187,9 @@ pub fn read_frame(bytes: &[u8], payload_bytes_max: u32) -> Result<(&[u8], usize)
     Ok((payload, end))
 }
 
-fn encode<T: Serialize>(kind: Kind, value: &T) -> Result<Vec<u8>, CodecError> {
+/// Encode any serializable value as one frame of `kind`. For the storage and
+/// transport layers, whose types (Raft entries, votes) the codec does not name.
+pub fn encode<T: Serialize>(kind: Kind, value: &T) -> Result<Vec<u8>, CodecError> {
     let body_max = kind.bytes_max() - PAYLOAD_HEADER_BYTES as u32;
     let body = bincode_options(body_max).serialize(value).map_err(|e| match *e {
         bincode::ErrorKind::SizeLimit => CodecError::TooLarge { len: u64::MAX, max: kind.bytes_max().into() },
@@ -185,7 +205,7 @@ fn encode<T: Serialize>(kind: Kind, value: &T) -> Result<Vec<u8>, CodecError> {
 }
 
 /// Decode a whole frame holding exactly one payload of `kind`.
-fn decode<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T, CodecError> {
+pub fn decode<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T, CodecError> {
     let (payload, used) = read_frame(bytes, kind.bytes_max())?;
     if used != bytes.len() {
         return Err(CodecError::TrailingBytes((bytes.len() - used) as u64));
@@ -193,8 +213,8 @@ fn decode<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T, CodecError
     decode_payload(kind, payload)
 }
 
-/// Decode a payload (kind, version, body) of `kind`.
-fn decode_payload<T: DeserializeOwned>(kind: Kind, payload: &[u8]) -> Result<T, CodecError> {
+/// Decode a payload (kind, version, body) of `kind`, as returned by [`read_frame`].
+pub fn decode_payload<T: DeserializeOwned>(kind: Kind, payload: &[u8]) -> Result<T, CodecError> {
     let Some(header) = payload.get(..PAYLOAD_HEADER_BYTES) else {
         return Err(CodecError::Malformed("payload shorter than its header".into()));
     };

@@ -169,6 +169,14 @@ impl State {
         self.requests.get(&id)
     }
 
+    /// True if some active hold or pending order has lapsed at `now_ms` and
+    /// waits for an `Expire` command to record it.
+    pub fn has_lapsed(&self, now_ms: u64) -> bool {
+        let hold_lapsed = self.holds_by_expiry.first().is_some_and(|(at, _)| *at <= now_ms);
+        let order_lapsed = self.orders_by_deadline.first().is_some_and(|(at, _)| *at <= now_ms);
+        hold_lapsed || order_lapsed
+    }
+
     /// How many request ids are retained for retries.
     pub fn retained_request_ids(&self) -> usize {
         self.requests.len()

@@ -1,0 +1,482 @@
+//! The Raft log and vote on disk: append-only segment files of CRC-framed
+//! entries, fsynced before openraft is told they are durable.
+//!
+//! # Layout
+//!
+//! ```text
+//! <dir>/vote                      the last vote (one frame, replaced atomically)
+//! <dir>/purged                    the last purged log id (one frame, replaced atomically)
+//! <dir>/<first index>.seg         entries, one codec frame each, in index order
+//! ```
+//!
+//! # Durability
+//!
+//! `append` stores entries in memory (so openraft can read and replicate
+//! them at once) and hands their bytes to one writer thread. The writer
+//! drains every queued operation, writes, calls `fsync` (`sync_data`) once,
+//! and only then fires the callbacks of every append it wrote: group commit,
+//! so many concurrent proposals share one fsync. Vote, truncate and purge go
+//! through the same queue, so all I/O is applied in the order openraft asked
+//! for it, and their calls return only after they are on disk.
+//!
+//! # Recovery
+//!
+//! On open, every segment is read frame by frame. A torn or corrupt frame at
+//! the end of the last segment is a write cut short by a crash: the file is
+//! truncated there and those entries were never acknowledged. A bad frame
+//! anywhere else, or a gap between indexes, is corruption this node cannot
+//! repair: opening fails, and the node must be rebuilt from its peers.
+//!
+//! # What it must never do
+//!
+//! Fire an append callback before the bytes are synced, or leave a hole.
+
+use crate::codec::{self, CodecError, Kind};
+use crate::raft::{Entry, LogId, StorageError, TypeConfig, Vote, io_error};
+use openraft::storage::{LogFlushed, RaftLogStorage};
+use openraft::{LogState, RaftLogId, RaftLogReader, StorageIOError};
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::ops::RangeBounds;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// A segment is closed and a new one started once it reaches this many bytes.
+pub const SEGMENT_BYTES_MAX: u64 = 16 * 1024 * 1024;
+
+/// Most queued operations the writer handles between two fsyncs.
+pub const GROUP_COMMIT_OPS_MAX: usize = 1024;
+
+/// Most entries one read returns (openraft asks again for the rest).
+pub const READ_ENTRIES_MAX: usize = 4096;
+
+/// Called with the duration of every fsync, for metrics.
+pub type FsyncObserver = Arc<dyn Fn(Duration) + Send + Sync>;
+
+/// Why the log could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum LogOpenError {
+    /// The file system failed.
+    #[error("log i/o error at {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+    /// A frame before the last segment's tail does not decode.
+    #[error("log corrupt in {path} at byte {offset}: {source}")]
+    Corrupt {
+        /// The segment.
+        path: PathBuf,
+        /// Where the bad frame starts.
+        offset: u64,
+        /// What is wrong.
+        source: CodecError,
+    },
+    /// Entries are not consecutive.
+    #[error("log has a gap: index {found} follows {previous} in {path}")]
+    Gap {
+        /// The segment.
+        path: PathBuf,
+        /// The index before.
+        previous: u64,
+        /// The index found.
+        found: u64,
+    },
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> LogOpenError + '_ {
+    move |source| LogOpenError::Io { path: path.to_owned(), source }
+}
+
+/// In-memory view shared by the store and its readers.
+#[derive(Default)]
+struct Shared {
+    entries: BTreeMap<u64, Entry>,
+    last_purged: Option<LogId>,
+    vote: Option<Vote>,
+}
+
+enum WriteOp {
+    Append { frames: Vec<(u64, Vec<u8>)>, callback: LogFlushed<TypeConfig> },
+    Truncate { from_index: u64, done: oneshot::Sender<io::Result<()>> },
+    Purge { upto: LogId, done: oneshot::Sender<io::Result<()>> },
+    Vote { frame: Vec<u8>, done: oneshot::Sender<io::Result<()>> },
+}
+
+/// The Raft log store. Cheap to clone readers from; one writer thread.
+pub struct LogStore {
+    shared: Arc<Mutex<Shared>>,
+    writer: mpsc::Sender<WriteOp>,
+}
+
+/// A reader of the log for replication tasks.
+#[derive(Clone)]
+pub struct LogReader {
+    shared: Arc<Mutex<Shared>>,
+}
+
+fn read_entries(shared: &Mutex<Shared>, range: impl RangeBounds<u64>) -> Vec<Entry> {
+    let shared = shared.lock().expect("log lock poisoned");
+    shared.entries.range(range).take(READ_ENTRIES_MAX).map(|(_, e)| e.clone()).collect()
+}
+
+impl RaftLogReader<TypeConfig> for LogReader {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, StorageError> {
+        Ok(read_entries(&self.shared, range))
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, StorageError> {
+        Ok(read_entries(&self.shared, range))
+    }
+}
+
+/// Write `frame` to `path` atomically: temp file, fsync, rename, fsync dir.
+fn write_atomically(path: &Path, frame: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut file = File::create(&tmp)?;
+    file.write_all(frame)?;
+    file.sync_all()?;
+    fs::rename(&tmp, path)?;
+    sync_dir(path.parent().expect("file has a parent"))
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Read a one-frame file, if it exists.
+fn read_small<T: serde::de::DeserializeOwned>(path: &Path, kind: Kind) -> Result<Option<T>, LogOpenError> {
+    match fs::read(path) {
+        Ok(bytes) => codec::decode(kind, &bytes)
+            .map(Some)
+            .map_err(|source| LogOpenError::Corrupt { path: path.to_owned(), offset: 0, source }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_at(path)(e)),
+    }
+}
+
+fn segment_path(dir: &Path, first_index: u64) -> PathBuf {
+    dir.join(format!("{first_index:020}.seg"))
+}
+
+/// The writer thread's view of the files.
+struct Writer {
+    dir: PathBuf,
+    /// Segment first index -> length in bytes.
+    segments: BTreeMap<u64, u64>,
+    /// Entry index -> (segment first index, offset of its frame).
+    offsets: BTreeMap<u64, (u64, u64)>,
+    current: Option<File>,
+    observer: Option<FsyncObserver>,
+}
+
+impl LogStore {
+    /// Open (or create) the log in `dir`, recovering from a torn tail.
+    pub fn open(dir: impl AsRef<Path>, observer: Option<FsyncObserver>) -> Result<LogStore, LogOpenError> {
+        let dir = dir.as_ref().to_owned();
+        fs::create_dir_all(&dir).map_err(io_at(&dir))?;
+        let vote: Option<Vote> = read_small(&dir.join("vote"), Kind::Vote)?;
+        let last_purged: Option<LogId> = read_small::<Option<LogId>>(&dir.join("purged"), Kind::LogMeta)?.flatten();
+
+        let mut firsts = Vec::new();
+        for item in fs::read_dir(&dir).map_err(io_at(&dir))? {
+            let path = item.map_err(io_at(&dir))?.path();
+            let first = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".seg"))
+                .and_then(|n| n.parse::<u64>().ok());
+            if let Some(first) = first {
+                firsts.push(first);
+            }
+        }
+        firsts.sort_unstable();
+
+        let mut entries = BTreeMap::new();
+        let mut segments = BTreeMap::new();
+        let mut offsets = BTreeMap::new();
+        let mut previous: Option<u64> = None;
+        for (n, first) in firsts.iter().enumerate() {
+            let path = segment_path(&dir, *first);
+            let bytes = fs::read(&path).map_err(io_at(&path))?;
+            let is_last = n + 1 == firsts.len();
+            let mut at = 0usize;
+            while at < bytes.len() {
+                let decoded = codec::read_frame(&bytes[at..], Kind::LogEntry.bytes_max())
+                    .and_then(|(payload, used)| Ok((codec::decode_payload::<Entry>(Kind::LogEntry, payload)?, used)));
+                match decoded {
+                    Ok((entry, used)) => {
+                        let index = entry.log_id.index;
+                        if let Some(previous) = previous {
+                            if index != previous + 1 {
+                                return Err(LogOpenError::Gap { path, previous, found: index });
+                            }
+                        }
+                        previous = Some(index);
+                        offsets.insert(index, (*first, at as u64));
+                        if last_purged.is_none_or(|p| index > p.index) {
+                            entries.insert(index, entry);
+                        }
+                        at += used;
+                    }
+                    Err(source) if is_last => {
+                        tracing::warn!(
+                            path = %path.display(),
+                            offset = at,
+                            dropped_bytes = bytes.len() - at,
+                            %source,
+                            "log: torn tail after a crash; truncating it (those entries were never acknowledged)"
+                        );
+                        let file = OpenOptions::new().write(true).open(&path).map_err(io_at(&path))?;
+                        file.set_len(at as u64).map_err(io_at(&path))?;
+                        file.sync_all().map_err(io_at(&path))?;
+                        break;
+                    }
+                    Err(source) => return Err(LogOpenError::Corrupt { path, offset: at as u64, source }),
+                }
+            }
+            segments.insert(*first, at as u64);
+        }
+
+        let current = match segments.last_key_value() {
+            Some((first, _)) => {
+                let path = segment_path(&dir, *first);
+                Some(OpenOptions::new().append(true).open(&path).map_err(io_at(&path))?)
+            }
+            None => None,
+        };
+        let writer = Writer { dir: dir.clone(), segments, offsets, current, observer };
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("raft-log-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(io_at(&dir))?;
+        let shared = Shared { entries, last_purged, vote };
+        Ok(LogStore { shared: Arc::new(Mutex::new(shared)), writer: tx })
+    }
+
+    async fn submit(&self, op: impl FnOnce(oneshot::Sender<io::Result<()>>) -> WriteOp) -> io::Result<()> {
+        let (done, wait) = oneshot::channel();
+        self.writer.send(op(done)).map_err(|_| io::Error::other("log writer stopped"))?;
+        wait.await.map_err(|_| io::Error::other("log writer stopped"))?
+    }
+}
+
+impl Writer {
+    fn run(mut self, rx: mpsc::Receiver<WriteOp>) {
+        while let Ok(first) = rx.recv() {
+            let mut ops = vec![first];
+            while ops.len() < GROUP_COMMIT_OPS_MAX {
+                match rx.try_recv() {
+                    Ok(op) => ops.push(op),
+                    Err(_) => break,
+                }
+            }
+            let mut callbacks = Vec::new();
+            let mut failed: Option<io::Error> = None;
+            for op in ops {
+                match op {
+                    WriteOp::Append { frames, callback } => {
+                        if failed.is_none() {
+                            if let Err(e) = self.append(&frames) {
+                                failed = Some(e);
+                            }
+                        }
+                        callbacks.push(callback);
+                    }
+                    other => {
+                        // Make every earlier append durable before the next kind of write.
+                        let synced = self.sync();
+                        Self::complete(&mut callbacks, &mut failed, synced);
+                        let (result, done) = match other {
+                            WriteOp::Truncate { from_index, done } => (self.truncate(from_index), done),
+                            WriteOp::Purge { upto, done } => (self.purge(upto), done),
+                            WriteOp::Vote { frame, done } => (write_atomically(&self.dir.join("vote"), &frame), done),
+                            WriteOp::Append { .. } => unreachable!("handled above"),
+                        };
+                        if let Err(e) = &result {
+                            tracing::error!(error = %e, "log: write failed");
+                        }
+                        let _ = done.send(result);
+                    }
+                }
+            }
+            let synced = self.sync();
+            Self::complete(&mut callbacks, &mut failed, synced);
+        }
+    }
+
+    /// Fire the callbacks of written appends: only now are they durable.
+    fn complete(callbacks: &mut Vec<LogFlushed<TypeConfig>>, failed: &mut Option<io::Error>, synced: io::Result<()>) {
+        let error = failed.take().or(synced.err());
+        for callback in callbacks.drain(..) {
+            let result = match &error {
+                None => Ok(()),
+                Some(e) => Err(io::Error::new(e.kind(), e.to_string())),
+            };
+            callback.log_io_completed(result);
+        }
+        if let Some(e) = error {
+            tracing::error!(error = %e, "log: append failed");
+        }
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        let Some(file) = &self.current else { return Ok(()) };
+        let started = Instant::now();
+        file.sync_data()?;
+        if let Some(observer) = &self.observer {
+            observer(started.elapsed());
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, frames: &[(u64, Vec<u8>)]) -> io::Result<()> {
+        for (index, frame) in frames {
+            let rotate = match self.segments.last_key_value() {
+                None => true,
+                Some((_, len)) => *len >= SEGMENT_BYTES_MAX,
+            };
+            if rotate {
+                self.sync()?;
+                let path = segment_path(&self.dir, *index);
+                self.current = Some(OpenOptions::new().create(true).append(true).open(&path)?);
+                sync_dir(&self.dir)?;
+                self.segments.insert(*index, 0);
+            }
+            let (first, len) = self.segments.last_key_value().map(|(f, l)| (*f, *l)).expect("a segment is open");
+            self.current.as_mut().expect("a segment is open").write_all(frame)?;
+            self.offsets.insert(*index, (first, len));
+            *self.segments.get_mut(&first).expect("exists") += frame.len() as u64;
+        }
+        Ok(())
+    }
+
+    fn truncate(&mut self, from_index: u64) -> io::Result<()> {
+        let Some(&(segment, offset)) = self.offsets.get(&from_index) else { return Ok(()) };
+        let later: Vec<u64> = self.segments.range(segment + 1..).map(|(f, _)| *f).collect();
+        for first in later {
+            fs::remove_file(segment_path(&self.dir, first))?;
+            self.segments.remove(&first);
+        }
+        let path = segment_path(&self.dir, segment);
+        if offset == 0 {
+            fs::remove_file(&path)?;
+            self.segments.remove(&segment);
+            self.current = match self.segments.last_key_value() {
+                Some((first, _)) => Some(OpenOptions::new().append(true).open(segment_path(&self.dir, *first))?),
+                None => None,
+            };
+        } else {
+            let file = OpenOptions::new().append(true).open(&path)?;
+            file.set_len(offset)?;
+            file.sync_all()?;
+            self.segments.insert(segment, offset);
+            self.current = Some(file);
+        }
+        sync_dir(&self.dir)?;
+        self.offsets.split_off(&from_index);
+        Ok(())
+    }
+
+    fn purge(&mut self, upto: LogId) -> io::Result<()> {
+        let frame = codec::encode(Kind::LogMeta, &Some(upto)).map_err(io::Error::other)?;
+        write_atomically(&self.dir.join("purged"), &frame)?;
+        // A segment can go once the next one starts at or before upto + 1.
+        let firsts: Vec<u64> = self.segments.keys().copied().collect();
+        for pair in firsts.windows(2) {
+            if pair[1] <= upto.index + 1 {
+                fs::remove_file(segment_path(&self.dir, pair[0]))?;
+                self.segments.remove(&pair[0]);
+            }
+        }
+        sync_dir(&self.dir)?;
+        self.offsets = self.offsets.split_off(&(upto.index + 1));
+        Ok(())
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogReader;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
+        let shared = self.shared.lock().expect("log lock poisoned");
+        let last = shared.entries.last_key_value().map(|(_, e)| *e.get_log_id()).or(shared.last_purged);
+        Ok(LogState { last_purged_log_id: shared.last_purged, last_log_id: last })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        LogReader { shared: self.shared.clone() }
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
+        let frame = codec::encode(Kind::Vote, vote).map_err(|e| io_error(StorageIOError::write_vote, e))?;
+        self.submit(|done| WriteOp::Vote { frame, done })
+            .await
+            .map_err(|e| io_error(StorageIOError::write_vote, e))?;
+        self.shared.lock().expect("log lock poisoned").vote = Some(*vote);
+        Ok(())
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
+        Ok(self.shared.lock().expect("log lock poisoned").vote)
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+        I::IntoIter: Send,
+    {
+        let entries: Vec<Entry> = entries.into_iter().collect();
+        let mut frames = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            let frame = codec::encode(Kind::LogEntry, entry).map_err(|e| io_error(StorageIOError::write_logs, e))?;
+            frames.push((entry.log_id.index, frame));
+        }
+        {
+            let mut shared = self.shared.lock().expect("log lock poisoned");
+            for entry in entries {
+                if let Some((last, _)) = shared.entries.last_key_value() {
+                    assert_eq!(entry.log_id.index, last + 1, "log: append must not leave a hole");
+                }
+                shared.entries.insert(entry.log_id.index, entry);
+            }
+        }
+        self.writer
+            .send(WriteOp::Append { frames, callback })
+            .map_err(|_| io_error(StorageIOError::write_logs, io::Error::other("log writer stopped")))
+    }
+
+    async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        self.shared.lock().expect("log lock poisoned").entries.split_off(&log_id.index);
+        self.submit(|done| WriteOp::Truncate { from_index: log_id.index, done })
+            .await
+            .map_err(|e| io_error(StorageIOError::write_logs, e))
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        {
+            let mut shared = self.shared.lock().expect("log lock poisoned");
+            shared.entries = shared.entries.split_off(&(log_id.index + 1));
+            shared.last_purged = Some(log_id);
+        }
+        self.submit(|done| WriteOp::Purge { upto: log_id, done })
+            .await
+            .map_err(|e| io_error(StorageIOError::write_logs, e))
+    }
+}

@@ -1,0 +1,431 @@
+//! `Engine`: one boxoffice node running in-process, the handle the server
+//! and the embedded client use.
+//!
+//! It owns the openraft instance, its log and state machine, and two tasks:
+//!
+//! - the **batcher**: client commands queue up (bounded by
+//!   [`SUBMIT_QUEUE_MAX`]); whatever is queued when the batcher wakes (up to
+//!   `batch_commands_max`) is stamped with the leader's clock and proposed
+//!   as one Raft entry, with up to `proposals_in_flight_max` entries in
+//!   flight. Under a spike, batches grow by themselves: batching, not
+//!   locking.
+//! - the **expirer**: on the leader, every `expire_interval_ms`, if some hold
+//!   or order has lapsed it proposes an `Expire` command. Correctness never
+//!   waits for it (lapsed holds stop counting at once); it keeps the
+//!   bookkeeping small.
+//!
+//! The engine never decides anything itself: the domain does, on every node.
+//! It never answers a write before the entry is committed and applied.
+
+use crate::domain::{Command, Envelope, RequestId};
+use crate::log::{FsyncObserver, LogOpenError, LogStore};
+use crate::raft::{AppliedOutcome, NodeId, NodeInfo, Proposal, Raft, TypeConfig};
+use crate::store::{Applied, Shared, StateMachineStore, StoreOpenError};
+use openraft::error::{ClientWriteError, InstallSnapshotError, RPCError, RaftError, Unreachable};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
+    VoteResponse,
+};
+use openraft::{Config, ServerState, SnapshotPolicy};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// Most commands waiting for the batcher. Past this, submissions are
+/// refused with [`SubmitError::Busy`] (not stored; the client may retry).
+pub const SUBMIT_QUEUE_MAX: usize = 65_536;
+
+/// How long `shutdown` waits for openraft's tasks to release the store, in milliseconds.
+pub const SHUTDOWN_WAIT_MS: u64 = 5_000;
+
+/// How long a linearizable read may wait for the leader to confirm itself.
+pub const READ_TIMEOUT_MS: u64 = 5_000;
+
+/// Tuning of one node. `Default` gives the values the server uses.
+#[derive(Clone)]
+pub struct EngineConfig {
+    /// This node's id (unique in the cluster, never reused).
+    pub node_id: NodeId,
+    /// How others reach this node, and its zone.
+    pub node: NodeInfo,
+    /// Where the log and state machine live.
+    pub data_dir: PathBuf,
+    /// Leader heartbeat, in milliseconds.
+    pub heartbeat_interval_ms: u64,
+    /// A follower that hears no leader for a random time in this range starts an election.
+    pub election_timeout_min_ms: u64,
+    /// See `election_timeout_min_ms`.
+    pub election_timeout_max_ms: u64,
+    /// Build a snapshot (and purge the log before it) every this many log entries.
+    pub snapshot_every_entries: u64,
+    /// Most commands in one Raft entry.
+    pub batch_commands_max: usize,
+    /// Most Raft entries proposed and not yet applied.
+    pub proposals_in_flight_max: usize,
+    /// How often the leader checks for lapsed holds and orders, in milliseconds.
+    pub expire_interval_ms: u64,
+    /// Called with each log fsync's duration.
+    pub fsync_observer: Option<FsyncObserver>,
+}
+
+impl EngineConfig {
+    /// Defaults for a node with this id, address and zone, storing under `data_dir`.
+    pub fn new(node_id: NodeId, node: NodeInfo, data_dir: impl Into<PathBuf>) -> EngineConfig {
+        EngineConfig {
+            node_id,
+            node,
+            data_dir: data_dir.into(),
+            heartbeat_interval_ms: 150,
+            election_timeout_min_ms: 750,
+            election_timeout_max_ms: 1_500,
+            snapshot_every_entries: 5_000,
+            batch_commands_max: 512,
+            proposals_in_flight_max: 64,
+            expire_interval_ms: 1_000,
+            fsync_observer: None,
+        }
+    }
+}
+
+/// Why a node could not start or be initialized.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The Raft log did not open.
+    #[error(transparent)]
+    Log(#[from] LogOpenError),
+    /// The state machine did not open.
+    #[error(transparent)]
+    Store(#[from] StoreOpenError),
+    /// openraft refused the configuration or failed.
+    #[error("raft: {0}")]
+    Raft(String),
+}
+
+/// Why a submitted command has no outcome. Only [`SubmitError::Busy`] and
+/// [`SubmitError::NotLeader`] say for sure that nothing was proposed by this
+/// call; after any other error the command may or may not have taken
+/// effect, and a retry with the same request id finds out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// This node is not the leader; the leader, if known.
+    #[error("not the leader (leader: {leader:?})")]
+    NotLeader {
+        /// The leader's id and address, if this node knows it.
+        leader: Option<(NodeId, NodeInfo)>,
+    },
+    /// The submit queue is full: try again shortly. Nothing was stored.
+    #[error("busy, try again")]
+    Busy,
+    /// The node is shutting down or Raft failed: outcome unknown.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// How fresh a read must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consistency {
+    /// Confirmed by the leader with a quorum; only the leader serves it.
+    Linearizable,
+    /// This node's applied state, whatever its lag (the applied index says how fresh).
+    Stale,
+}
+
+/// Why a read failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    /// A linearizable read on a node that is not the leader.
+    #[error("not the leader (leader: {leader:?})")]
+    NotLeader {
+        /// The leader's id and address, if known.
+        leader: Option<(NodeId, NodeInfo)>,
+    },
+    /// The leader could not confirm itself in time, or Raft failed.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+struct Submission {
+    request_id: RequestId,
+    command: Command,
+    reply: oneshot::Sender<Result<AppliedOutcome, SubmitError>>,
+}
+
+/// A running node.
+pub struct Engine {
+    raft: Raft,
+    shared: Arc<Shared>,
+    submit: mpsc::Sender<Submission>,
+    config: EngineConfig,
+    stop: watch::Sender<bool>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Milliseconds since the Unix epoch by this machine's clock: the time the
+/// leader stamps on envelopes (the domain makes it monotonic).
+pub fn wall_clock_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+fn forward_to_leader(leader_id: Option<NodeId>, leader_node: Option<NodeInfo>) -> Option<(NodeId, NodeInfo)> {
+    Some((leader_id?, leader_node.unwrap_or_default()))
+}
+
+impl Engine {
+    /// Start a node with the given network (the server's gRPC transport).
+    pub async fn start<N: RaftNetworkFactory<TypeConfig>>(config: EngineConfig, network: N) -> Result<Engine, EngineError> {
+        let raft_config = Config {
+            cluster_name: "boxoffice".into(),
+            heartbeat_interval: config.heartbeat_interval_ms,
+            election_timeout_min: config.election_timeout_min_ms,
+            election_timeout_max: config.election_timeout_max_ms,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_every_entries),
+            max_in_snapshot_log_to_keep: 1_000,
+            install_snapshot_timeout: 10_000,
+            ..Config::default()
+        }
+        .validate()
+        .map_err(|e| EngineError::Raft(e.to_string()))?;
+        let log = LogStore::open(config.data_dir.join("log"), config.fsync_observer.clone())?;
+        let sm = StateMachineStore::open(config.data_dir.join("sm"))?;
+        let shared = sm.shared();
+        let raft = Raft::new(config.node_id, Arc::new(raft_config), network, log, sm)
+            .await
+            .map_err(|e| EngineError::Raft(e.to_string()))?;
+        let (submit, queue) = mpsc::channel(SUBMIT_QUEUE_MAX);
+        let (stop, _) = watch::channel(false);
+        let engine = Engine { raft, shared, submit, config, stop, tasks: Default::default() };
+        let batcher = tokio::spawn(batcher(
+            engine.raft.clone(),
+            queue,
+            engine.config.batch_commands_max,
+            engine.config.proposals_in_flight_max,
+        ));
+        let expirer = tokio::spawn(expirer(
+            engine.raft.clone(),
+            engine.shared.clone(),
+            engine.submit.clone(),
+            engine.config.expire_interval_ms,
+            engine.stop.subscribe(),
+        ));
+        engine.tasks.lock().expect("tasks lock").extend([batcher, expirer]);
+        Ok(engine)
+    }
+
+    /// Start a single-node engine on `data_dir` (the embedded transport),
+    /// initializing a new cluster of one on first start.
+    pub async fn start_single(data_dir: impl Into<PathBuf>) -> Result<Engine, EngineError> {
+        let node = NodeInfo { addr: "embedded".into(), zone: "local".into() };
+        let mut config = EngineConfig::new(1, node.clone(), data_dir);
+        // Alone, nobody else can be the leader: elect at once.
+        config.election_timeout_min_ms = 150;
+        config.election_timeout_max_ms = 300;
+        config.heartbeat_interval_ms = 50;
+        let engine = Engine::start(config, NoNetwork).await?;
+        if !engine.raft.is_initialized().await.map_err(|e| EngineError::Raft(e.to_string()))? {
+            engine.initialize(BTreeMap::from([(1, node)])).await?;
+        }
+        engine
+            .raft
+            .wait(Some(Duration::from_secs(10)))
+            .state(ServerState::Leader, "single node becomes leader")
+            .await
+            .map_err(|e| EngineError::Raft(e.to_string()))?;
+        Ok(engine)
+    }
+
+    /// Bootstrap a new cluster with these members (once, on one node).
+    pub async fn initialize(&self, members: BTreeMap<NodeId, NodeInfo>) -> Result<(), EngineError> {
+        self.raft.initialize(members).await.map_err(|e| EngineError::Raft(e.to_string()))
+    }
+
+    /// Submit one command and wait until it is committed and applied.
+    pub async fn submit(&self, request_id: RequestId, command: Command) -> Result<AppliedOutcome, SubmitError> {
+        let (reply, wait) = oneshot::channel();
+        self.submit.try_send(Submission { request_id, command, reply }).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
+            mpsc::error::TrySendError::Closed(_) => SubmitError::Unavailable("engine stopped".into()),
+        })?;
+        wait.await.map_err(|_| SubmitError::Unavailable("engine stopped".into()))?
+    }
+
+    /// Submit many commands at once; they are batched together. Results in order.
+    pub async fn submit_many(&self, commands: Vec<(RequestId, Command)>) -> Vec<Result<AppliedOutcome, SubmitError>> {
+        futures::future::join_all(commands.into_iter().map(|(id, command)| self.submit(id, command))).await
+    }
+
+    /// Read the applied state with the given consistency.
+    pub async fn read<T>(&self, consistency: Consistency, read: impl FnOnce(&Applied) -> T) -> Result<T, ReadError> {
+        if consistency == Consistency::Linearizable {
+            let confirmed = tokio::time::timeout(Duration::from_millis(READ_TIMEOUT_MS), self.raft.ensure_linearizable());
+            match confirmed.await {
+                Err(_) => return Err(ReadError::Unavailable("leader could not confirm itself in time".into())),
+                Ok(Ok(_)) => {}
+                Ok(Err(RaftError::APIError(openraft::error::CheckIsLeaderError::ForwardToLeader(f)))) => {
+                    return Err(ReadError::NotLeader { leader: forward_to_leader(f.leader_id, f.leader_node) });
+                }
+                Ok(Err(e)) => return Err(ReadError::Unavailable(e.to_string())),
+            }
+        }
+        Ok(self.shared.read(read))
+    }
+
+    /// The openraft handle (membership changes, metrics, RPC entry points).
+    pub fn raft(&self) -> &Raft {
+        &self.raft
+    }
+
+    /// The state machine's shared part (queries, event log, digests).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// This node's configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The current leader, as this node knows it.
+    pub fn leader(&self) -> Option<(NodeId, NodeInfo)> {
+        let metrics = self.raft.metrics().borrow().clone();
+        let leader = metrics.current_leader?;
+        let node = metrics.membership_config.membership().get_node(&leader).cloned().unwrap_or_default();
+        Some((leader, node))
+    }
+
+    /// Stop the tasks and Raft. Pending submissions fail with `Unavailable`.
+    pub async fn shutdown(&self) {
+        self.stop.send_replace(true);
+        let tasks: Vec<_> = self.tasks.lock().expect("tasks lock").drain(..).collect();
+        for task in tasks {
+            task.abort();
+            let _ = task.await;
+        }
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft shutdown");
+        }
+        // openraft stops its state-machine worker after the core; wait (bounded)
+        // until only this handle holds the store, so that dropping the engine
+        // closes the database and the directory can be opened again.
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(SHUTDOWN_WAIT_MS);
+        while Arc::strong_count(&self.shared) > 1 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+async fn batcher(raft: Raft, mut queue: mpsc::Receiver<Submission>, batch_max: usize, in_flight_max: usize) {
+    let in_flight = Arc::new(Semaphore::new(in_flight_max));
+    while let Some(first) = queue.recv().await {
+        let Ok(permit) = in_flight.clone().acquire_owned().await else { return };
+        // While we waited for a permit, more commands queued: take them too.
+        let mut batch = vec![first];
+        while batch.len() < batch_max {
+            match queue.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let time_ms = wall_clock_ms();
+        let envelopes = batch
+            .iter()
+            .map(|s| Envelope { time_ms, request_id: s.request_id, command: s.command.clone() })
+            .collect();
+        let raft = raft.clone();
+        tokio::spawn(async move {
+            let result = raft.client_write(Proposal { envelopes }).await;
+            drop(permit);
+            match result {
+                Ok(response) => {
+                    for (submission, outcome) in batch.into_iter().zip(response.data.results) {
+                        let _ = submission.reply.send(Ok(outcome));
+                    }
+                }
+                Err(error) => {
+                    let error = match error {
+                        RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
+                            SubmitError::NotLeader { leader: forward_to_leader(f.leader_id, f.leader_node) }
+                        }
+                        other => SubmitError::Unavailable(other.to_string()),
+                    };
+                    for submission in batch {
+                        let _ = submission.reply.send(Err(error.clone()));
+                    }
+                }
+            }
+        });
+    }
+}
+
+async fn expirer(
+    raft: Raft,
+    shared: Arc<Shared>,
+    submit: mpsc::Sender<Submission>,
+    interval_ms: u64,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_millis(interval_ms.max(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let is_leader = raft.metrics().borrow().state == ServerState::Leader;
+        if !is_leader || !shared.read(|a| a.state.has_lapsed(wall_clock_ms())) {
+            continue;
+        }
+        let (reply, wait) = oneshot::channel();
+        let request_id = RequestId(rand::random());
+        if submit.try_send(Submission { request_id, command: Command::Expire, reply }).is_ok() {
+            if let Ok(Err(e)) = wait.await {
+                tracing::debug!(error = %e, "expire proposal failed");
+            }
+        }
+    }
+}
+
+/// The network of a single-node engine: there is nobody to talk to.
+pub struct NoNetwork;
+
+impl RaftNetworkFactory<TypeConfig> for NoNetwork {
+    type Network = NoNetwork;
+
+    async fn new_client(&mut self, _target: NodeId, _node: &NodeInfo) -> Self::Network {
+        NoNetwork
+    }
+}
+
+fn unreachable_peer<E: std::error::Error>() -> RPCError<NodeId, NodeInfo, E> {
+    RPCError::Unreachable(Unreachable::new(&std::io::Error::other("single-node engine has no peers")))
+}
+
+impl RaftNetwork<TypeConfig> for NoNetwork {
+    async fn append_entries(
+        &mut self,
+        _rpc: AppendEntriesRequest<TypeConfig>,
+        _option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, NodeInfo, RaftError<NodeId>>> {
+        Err(unreachable_peer())
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        _rpc: InstallSnapshotRequest<TypeConfig>,
+        _option: RPCOption,
+    ) -> Result<InstallSnapshotResponse<NodeId>, RPCError<NodeId, NodeInfo, RaftError<NodeId, InstallSnapshotError>>>
+    {
+        Err(unreachable_peer())
+    }
+
+    async fn vote(
+        &mut self,
+        _rpc: VoteRequest<NodeId>,
+        _option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, NodeInfo, RaftError<NodeId>>> {
+        Err(unreachable_peer())
+    }
+}

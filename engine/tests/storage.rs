@@ -1,0 +1,183 @@
+//! The Raft log and state machine on real files: openraft's storage
+//! conformance suite, crash recovery of a torn log tail, persistence of
+//! votes, truncation and purges, and snapshots that carry the event history.
+
+use boxoffice_engine::codec;
+use boxoffice_engine::domain::*;
+use boxoffice_engine::log::LogStore;
+use boxoffice_engine::raft::{Entry, LogId, NodeInfo, Proposal, TypeConfig, Vote};
+use boxoffice_engine::store::StateMachineStore;
+use openraft::storage::{RaftLogStorage, RaftLogStorageExt, RaftStateMachine};
+use openraft::testing::{StoreBuilder, Suite};
+use openraft::{CommittedLeaderId, EntryPayload, LogState, RaftLogReader, RaftSnapshotBuilder, StorageError};
+use std::io::Write;
+use tempfile::TempDir;
+
+struct Builder;
+
+impl StoreBuilder<TypeConfig, LogStore, StateMachineStore, TempDir> for Builder {
+    async fn build(&self) -> Result<(TempDir, LogStore, StateMachineStore), StorageError<u64>> {
+        let dir = TempDir::new().expect("temp dir");
+        let log = LogStore::open(dir.path().join("log"), None).expect("open log");
+        let sm = StateMachineStore::open(dir.path().join("sm")).expect("open state machine");
+        Ok((dir, log, sm))
+    }
+}
+
+#[test]
+fn log_and_state_machine_pass_the_openraft_storage_suite() {
+    Suite::test_all(Builder).expect("openraft storage suite");
+}
+
+fn log_id(term: u64, index: u64) -> LogId {
+    LogId::new(CommittedLeaderId::new(term, 1), index)
+}
+
+/// Entries 1..=n; each carries one command, so state machines can apply them.
+fn entries(range: std::ops::RangeInclusive<u64>) -> Vec<Entry> {
+    range
+        .map(|index| Entry {
+            log_id: log_id(1, index),
+            payload: EntryPayload::Normal(Proposal {
+                envelopes: vec![Envelope {
+                    time_ms: 1_700_000_000_000 + index,
+                    request_id: RequestId(u128::from(index)),
+                    command: Command::CreateOrganizer {
+                        slug: format!("org-{index}"),
+                        name: format!("Organizer {index}"),
+                        secret_key: [index as u8; 32],
+                    },
+                }],
+            }),
+        })
+        .collect()
+}
+
+async fn read_all(log: &mut LogStore) -> Vec<u64> {
+    log.try_get_log_entries(0..u64::MAX).await.unwrap().iter().map(|e| e.log_id.index).collect()
+}
+
+fn segment(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "seg"))
+        .expect("a segment")
+}
+
+#[tokio::test]
+async fn a_torn_tail_is_truncated_on_open_and_earlier_entries_survive() {
+    let dir = TempDir::new().unwrap();
+    {
+        let mut log = LogStore::open(dir.path(), None).unwrap();
+        log.blocking_append(entries(1..=10)).await.unwrap();
+    }
+    // A crash in the middle of writing entry 11: half a frame at the end.
+    let frame = codec::encode(codec::Kind::LogEntry, &entries(11..=11)[0]).unwrap();
+    let path = segment(dir.path());
+    let before = std::fs::metadata(&path).unwrap().len();
+    std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(&frame[..frame.len() / 2]).unwrap();
+
+    let mut log = LogStore::open(dir.path(), None).unwrap();
+    assert_eq!(read_all(&mut log).await, (1..=10).collect::<Vec<_>>());
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), before, "the torn bytes are cut off");
+    // The log goes on from where it was durable.
+    log.blocking_append(entries(11..=12)).await.unwrap();
+    drop(log);
+    let mut log = LogStore::open(dir.path(), None).unwrap();
+    assert_eq!(read_all(&mut log).await, (1..=12).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_corrupted_last_entry_is_detected_and_never_returned() {
+    let dir = TempDir::new().unwrap();
+    {
+        let mut log = LogStore::open(dir.path(), None).unwrap();
+        log.blocking_append(entries(1..=5)).await.unwrap();
+    }
+    let path = segment(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+    let mut log = LogStore::open(dir.path(), None).unwrap();
+    assert_eq!(read_all(&mut log).await, vec![1, 2, 3, 4]);
+}
+
+#[tokio::test]
+async fn vote_truncate_and_purge_survive_a_restart() {
+    let dir = TempDir::new().unwrap();
+    let vote = Vote::new(7, 2);
+    {
+        let mut log = LogStore::open(dir.path(), None).unwrap();
+        log.save_vote(&vote).await.unwrap();
+        log.blocking_append(entries(1..=20)).await.unwrap();
+        log.truncate(log_id(1, 15)).await.unwrap();
+        log.purge(log_id(1, 5)).await.unwrap();
+        log.blocking_append(entries(15..=16)).await.unwrap();
+    }
+    let mut log = LogStore::open(dir.path(), None).unwrap();
+    assert_eq!(log.read_vote().await.unwrap(), Some(vote));
+    assert_eq!(read_all(&mut log).await, (6..=16).collect::<Vec<_>>());
+    let LogState { last_purged_log_id, last_log_id } = log.get_log_state().await.unwrap();
+    assert_eq!((last_purged_log_id, last_log_id), (Some(log_id(1, 5)), Some(log_id(1, 16))));
+}
+
+#[tokio::test]
+async fn the_state_machine_rebuilds_its_state_from_sled_after_a_restart() {
+    let dir = TempDir::new().unwrap();
+    let (state, digests) = {
+        let mut sm = StateMachineStore::open(dir.path()).unwrap();
+        let results = sm.apply(entries(1..=30)).await.unwrap();
+        assert!(results.iter().all(|r| r.results[0].outcome.is_accepted()));
+        let shared = sm.shared();
+        (shared.read(|a| a.state.clone()), shared.digests().unwrap())
+    };
+    let mut sm = StateMachineStore::open(dir.path()).unwrap();
+    assert_eq!(sm.applied_state().await.unwrap().0, Some(log_id(1, 30)));
+    assert_eq!(sm.shared().read(|a| a.state.clone()), state);
+    assert_eq!(sm.shared().digests().unwrap(), digests);
+    assert_eq!(sm.shared().records_from(29, 10).unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_snapshot_carries_the_full_event_history_to_an_empty_node() {
+    let leader_dir = TempDir::new().unwrap();
+    let mut leader = StateMachineStore::open(leader_dir.path()).unwrap();
+    leader.apply(entries(1..=40)).await.unwrap();
+    let snapshot = leader.get_snapshot_builder().await.build_snapshot().await.unwrap();
+    leader.apply(entries(41..=45)).await.unwrap();
+
+    let empty_dir = TempDir::new().unwrap();
+    let mut rebuilt = StateMachineStore::open(empty_dir.path()).unwrap();
+    rebuilt.install_snapshot(&snapshot.meta, snapshot.snapshot).await.unwrap();
+    rebuilt.apply(entries(41..=45)).await.unwrap();
+    assert_eq!(rebuilt.shared().digests().unwrap(), leader.shared().digests().unwrap());
+    assert_eq!(rebuilt.shared().records_from(1, 100).unwrap().len(), 45, "the whole event log, not just counts");
+
+    // And it survives a restart, snapshot and all.
+    drop(rebuilt);
+    let mut reopened = StateMachineStore::open(empty_dir.path()).unwrap();
+    assert_eq!(reopened.shared().digests().unwrap(), leader.shared().digests().unwrap());
+    assert!(reopened.get_current_snapshot().await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_corrupt_snapshot_is_refused_and_changes_nothing() {
+    let dir = TempDir::new().unwrap();
+    let mut source = StateMachineStore::open(dir.path()).unwrap();
+    source.apply(entries(1..=5)).await.unwrap();
+    let snapshot = source.get_snapshot_builder().await.build_snapshot().await.unwrap();
+    let mut data = snapshot.snapshot.into_inner();
+    let last = data.len() - 2;
+    data[last] ^= 0x55;
+
+    let target_dir = TempDir::new().unwrap();
+    let mut target = StateMachineStore::open(target_dir.path()).unwrap();
+    target.apply(entries(1..=2)).await.unwrap();
+    let before = target.shared().digests().unwrap();
+    let result = target.install_snapshot(&snapshot.meta, Box::new(std::io::Cursor::new(data))).await;
+    assert!(result.is_err());
+    assert_eq!(target.shared().digests().unwrap(), before);
+    let _ = NodeInfo::default();
+}
