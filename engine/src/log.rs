@@ -41,6 +41,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -114,6 +115,7 @@ enum WriteOp {
 pub struct LogStore {
     shared: Arc<Mutex<Shared>>,
     writer: mpsc::Sender<WriteOp>,
+    committed: Arc<AtomicU64>,
 }
 
 /// A reader of the log for replication tasks.
@@ -162,9 +164,11 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 /// Read a one-frame file, if it exists.
 fn read_small<T: serde::de::DeserializeOwned>(path: &Path, kind: Kind) -> Result<Option<T>, LogOpenError> {
     match fs::read(path) {
-        Ok(bytes) => codec::decode(kind, &bytes)
-            .map(Some)
-            .map_err(|source| LogOpenError::Corrupt { path: path.to_owned(), offset: 0, source }),
+        Ok(bytes) => codec::decode(kind, &bytes).map(Some).map_err(|source| LogOpenError::Corrupt {
+            path: path.to_owned(),
+            offset: 0,
+            source,
+        }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io_at(path)(e)),
     }
@@ -191,7 +195,8 @@ impl LogStore {
         let dir = dir.as_ref().to_owned();
         fs::create_dir_all(&dir).map_err(io_at(&dir))?;
         let vote: Option<Vote> = read_small(&dir.join("vote"), Kind::Vote)?;
-        let last_purged: Option<LogId> = read_small::<Option<LogId>>(&dir.join("purged"), Kind::LogMeta)?.flatten();
+        let last_purged: Option<LogId> =
+            read_small::<Option<LogId>>(&dir.join("purged"), Kind::LogMeta)?.flatten();
 
         let mut firsts = Vec::new();
         for item in fs::read_dir(&dir).map_err(io_at(&dir))? {
@@ -217,8 +222,9 @@ impl LogStore {
             let is_last = n + 1 == firsts.len();
             let mut at = 0usize;
             while at < bytes.len() {
-                let decoded = codec::read_frame(&bytes[at..], Kind::LogEntry.bytes_max())
-                    .and_then(|(payload, used)| Ok((codec::decode_payload::<Entry>(Kind::LogEntry, payload)?, used)));
+                let decoded = codec::read_frame(&bytes[at..], Kind::LogEntry.bytes_max()).and_then(
+                    |(payload, used)| Ok((codec::decode_payload::<Entry>(Kind::LogEntry, payload)?, used)),
+                );
                 match decoded {
                     Ok((entry, used)) => {
                         let index = entry.log_id.index;
@@ -267,7 +273,17 @@ impl LogStore {
             .spawn(move || writer.run(rx))
             .map_err(io_at(&dir))?;
         let shared = Shared { entries, last_purged, vote };
-        Ok(LogStore { shared: Arc::new(Mutex::new(shared)), writer: tx })
+        Ok(LogStore {
+            shared: Arc::new(Mutex::new(shared)),
+            writer: tx,
+            committed: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// The commit index as openraft last reported it (0 before any). For
+    /// metrics only: it is kept in memory, not on disk.
+    pub fn commit_index(&self) -> Arc<AtomicU64> {
+        self.committed.clone()
     }
 
     async fn submit(&self, op: impl FnOnce(oneshot::Sender<io::Result<()>>) -> WriteOp) -> io::Result<()> {
@@ -306,7 +322,9 @@ impl Writer {
                         let (result, done) = match other {
                             WriteOp::Truncate { from_index, done } => (self.truncate(from_index), done),
                             WriteOp::Purge { upto, done } => (self.purge(upto), done),
-                            WriteOp::Vote { frame, done } => (write_atomically(&self.dir.join("vote"), &frame), done),
+                            WriteOp::Vote { frame, done } => {
+                                (write_atomically(&self.dir.join("vote"), &frame), done)
+                            }
                             WriteOp::Append { .. } => unreachable!("handled above"),
                         };
                         if let Err(e) = &result {
@@ -322,7 +340,11 @@ impl Writer {
     }
 
     /// Fire the callbacks of written appends: only now are they durable.
-    fn complete(callbacks: &mut Vec<LogFlushed<TypeConfig>>, failed: &mut Option<io::Error>, synced: io::Result<()>) {
+    fn complete(
+        callbacks: &mut Vec<LogFlushed<TypeConfig>>,
+        failed: &mut Option<io::Error>,
+        synced: io::Result<()>,
+    ) {
         let error = failed.take().or(synced.err());
         for callback in callbacks.drain(..) {
             let result = match &error {
@@ -359,7 +381,8 @@ impl Writer {
                 sync_dir(&self.dir)?;
                 self.segments.insert(*index, 0);
             }
-            let (first, len) = self.segments.last_key_value().map(|(f, l)| (*f, *l)).expect("a segment is open");
+            let (first, len) =
+                self.segments.last_key_value().map(|(f, l)| (*f, *l)).expect("a segment is open");
             self.current.as_mut().expect("a segment is open").write_all(frame)?;
             self.offsets.insert(*index, (first, len));
             *self.segments.get_mut(&first).expect("exists") += frame.len() as u64;
@@ -379,7 +402,9 @@ impl Writer {
             fs::remove_file(&path)?;
             self.segments.remove(&segment);
             self.current = match self.segments.last_key_value() {
-                Some((first, _)) => Some(OpenOptions::new().append(true).open(segment_path(&self.dir, *first))?),
+                Some((first, _)) => {
+                    Some(OpenOptions::new().append(true).open(segment_path(&self.dir, *first))?)
+                }
                 None => None,
             };
         } else {
@@ -433,6 +458,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         Ok(())
     }
 
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
+        self.committed.store(committed.map_or(0, |c| c.index), Ordering::Relaxed);
+        Ok(())
+    }
+
     async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
         Ok(self.shared.lock().expect("log lock poisoned").vote)
     }
@@ -445,7 +475,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let entries: Vec<Entry> = entries.into_iter().collect();
         let mut frames = Vec::with_capacity(entries.len());
         for entry in &entries {
-            let frame = codec::encode(Kind::LogEntry, entry).map_err(|e| io_error(StorageIOError::write_logs, e))?;
+            let frame =
+                codec::encode(Kind::LogEntry, entry).map_err(|e| io_error(StorageIOError::write_logs, e))?;
             frames.push((entry.log_id.index, frame));
         }
         {

@@ -24,13 +24,14 @@ use crate::store::{Applied, Shared, StateMachineStore, StoreOpenError};
 use openraft::error::{ClientWriteError, InstallSnapshotError, RPCError, RaftError, Unreachable};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
-    VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
 };
 use openraft::{Config, ServerState, SnapshotPolicy};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -157,6 +158,7 @@ struct Submission {
 /// A running node.
 pub struct Engine {
     raft: Raft,
+    commit_index: Arc<AtomicU64>,
     shared: Arc<Shared>,
     submit: mpsc::Sender<Submission>,
     config: EngineConfig,
@@ -176,7 +178,10 @@ fn forward_to_leader(leader_id: Option<NodeId>, leader_node: Option<NodeInfo>) -
 
 impl Engine {
     /// Start a node with the given network (the server's gRPC transport).
-    pub async fn start<N: RaftNetworkFactory<TypeConfig>>(config: EngineConfig, network: N) -> Result<Engine, EngineError> {
+    pub async fn start<N: RaftNetworkFactory<TypeConfig>>(
+        config: EngineConfig,
+        network: N,
+    ) -> Result<Engine, EngineError> {
         let raft_config = Config {
             cluster_name: "boxoffice".into(),
             heartbeat_interval: config.heartbeat_interval_ms,
@@ -190,6 +195,7 @@ impl Engine {
         .validate()
         .map_err(|e| EngineError::Raft(e.to_string()))?;
         let log = LogStore::open(config.data_dir.join("log"), config.fsync_observer.clone())?;
+        let commit_index = log.commit_index();
         let sm = StateMachineStore::open(config.data_dir.join("sm"))?;
         let shared = sm.shared();
         let raft = Raft::new(config.node_id, Arc::new(raft_config), network, log, sm)
@@ -197,7 +203,7 @@ impl Engine {
             .map_err(|e| EngineError::Raft(e.to_string()))?;
         let (submit, queue) = mpsc::channel(SUBMIT_QUEUE_MAX);
         let (stop, _) = watch::channel(false);
-        let engine = Engine { raft, shared, submit, config, stop, tasks: Default::default() };
+        let engine = Engine { raft, commit_index, shared, submit, config, stop, tasks: Default::default() };
         let batcher = tokio::spawn(batcher(
             engine.raft.clone(),
             queue,
@@ -243,7 +249,11 @@ impl Engine {
     }
 
     /// Submit one command and wait until it is committed and applied.
-    pub async fn submit(&self, request_id: RequestId, command: Command) -> Result<AppliedOutcome, SubmitError> {
+    pub async fn submit(
+        &self,
+        request_id: RequestId,
+        command: Command,
+    ) -> Result<AppliedOutcome, SubmitError> {
         let (reply, wait) = oneshot::channel();
         self.submit.try_send(Submission { request_id, command, reply }).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
@@ -253,19 +263,31 @@ impl Engine {
     }
 
     /// Submit many commands at once; they are batched together. Results in order.
-    pub async fn submit_many(&self, commands: Vec<(RequestId, Command)>) -> Vec<Result<AppliedOutcome, SubmitError>> {
+    pub async fn submit_many(
+        &self,
+        commands: Vec<(RequestId, Command)>,
+    ) -> Vec<Result<AppliedOutcome, SubmitError>> {
         futures::future::join_all(commands.into_iter().map(|(id, command)| self.submit(id, command))).await
     }
 
     /// Read the applied state with the given consistency.
-    pub async fn read<T>(&self, consistency: Consistency, read: impl FnOnce(&Applied) -> T) -> Result<T, ReadError> {
+    pub async fn read<T>(
+        &self,
+        consistency: Consistency,
+        read: impl FnOnce(&Applied) -> T,
+    ) -> Result<T, ReadError> {
         if consistency == Consistency::Linearizable {
-            let confirmed = tokio::time::timeout(Duration::from_millis(READ_TIMEOUT_MS), self.raft.ensure_linearizable());
+            let confirmed =
+                tokio::time::timeout(Duration::from_millis(READ_TIMEOUT_MS), self.raft.ensure_linearizable());
             match confirmed.await {
-                Err(_) => return Err(ReadError::Unavailable("leader could not confirm itself in time".into())),
+                Err(_) => {
+                    return Err(ReadError::Unavailable("leader could not confirm itself in time".into()));
+                }
                 Ok(Ok(_)) => {}
                 Ok(Err(RaftError::APIError(openraft::error::CheckIsLeaderError::ForwardToLeader(f)))) => {
-                    return Err(ReadError::NotLeader { leader: forward_to_leader(f.leader_id, f.leader_node) });
+                    return Err(ReadError::NotLeader {
+                        leader: forward_to_leader(f.leader_id, f.leader_node),
+                    });
                 }
                 Ok(Err(e)) => return Err(ReadError::Unavailable(e.to_string())),
             }
@@ -276,6 +298,11 @@ impl Engine {
     /// The openraft handle (membership changes, metrics, RPC entry points).
     pub fn raft(&self) -> &Raft {
         &self.raft
+    }
+
+    /// The commit index openraft last reported to this node's log (0 before any).
+    pub fn commit_index(&self) -> u64 {
+        self.commit_index.load(Ordering::Relaxed)
     }
 
     /// The state machine's shared part (queries, event log, digests).
@@ -416,8 +443,10 @@ impl RaftNetwork<TypeConfig> for NoNetwork {
         &mut self,
         _rpc: InstallSnapshotRequest<TypeConfig>,
         _option: RPCOption,
-    ) -> Result<InstallSnapshotResponse<NodeId>, RPCError<NodeId, NodeInfo, RaftError<NodeId, InstallSnapshotError>>>
-    {
+    ) -> Result<
+        InstallSnapshotResponse<NodeId>,
+        RPCError<NodeId, NodeInfo, RaftError<NodeId, InstallSnapshotError>>,
+    > {
         Err(unreachable_peer())
     }
 

@@ -109,7 +109,9 @@ impl Shared {
     /// Records with `seq >= from`, at most `limit` (capped at [`EVENTS_READ_MAX`]).
     pub fn records_from(&self, from: u64, limit: usize) -> Result<Vec<Record>, StoreOpenError> {
         let mut records = Vec::new();
-        for item in self.tree.range(event_key(from.max(1))..=event_key(u64::MAX)).take(limit.min(EVENTS_READ_MAX)) {
+        for item in
+            self.tree.range(event_key(from.max(1))..=event_key(u64::MAX)).take(limit.min(EVENTS_READ_MAX))
+        {
             let (_, value) = item?;
             records.push(codec::decode_record(&value)?);
         }
@@ -136,7 +138,10 @@ pub struct StateMachineStore {
     dir: PathBuf,
 }
 
-fn decode_value<T: serde::de::DeserializeOwned>(kind: Kind, bytes: Option<sled::IVec>) -> Result<Option<T>, StoreOpenError> {
+fn decode_value<T: serde::de::DeserializeOwned>(
+    kind: Kind,
+    bytes: Option<sled::IVec>,
+) -> Result<Option<T>, StoreOpenError> {
     bytes.map(|b| codec::decode(kind, &b)).transpose().map_err(Into::into)
 }
 
@@ -193,7 +198,8 @@ impl StateMachineStore {
         for item in tree.range(event_key(state.last_seq + 1)..=event_key(u64::MAX)) {
             state.evolve(&codec::decode_record(&item?.1)?);
         }
-        let last_applied: Option<LogId> = decode_value::<Option<LogId>>(Kind::LogMeta, tree.get(KEY_APPLIED)?)?.flatten();
+        let last_applied: Option<LogId> =
+            decode_value::<Option<LogId>>(Kind::LogMeta, tree.get(KEY_APPLIED)?)?.flatten();
         let membership: StoredMembership =
             decode_value(Kind::SnapshotMeta, tree.get(KEY_MEMBERSHIP)?)?.unwrap_or_default();
         let (last_seq, _) = watch::channel(state.last_seq);
@@ -235,7 +241,9 @@ impl StateMachineStore {
 
     fn write_snapshot_files(dir: &Path, meta: &SnapshotMeta, data: &[u8]) -> Result<(), StoreOpenError> {
         // Data first, then meta: the meta names a complete data file.
-        for (name, bytes) in [("snapshot.data", data.to_vec()), ("snapshot.meta", codec::encode(Kind::SnapshotMeta, meta)?)] {
+        for (name, bytes) in
+            [("snapshot.data", data.to_vec()), ("snapshot.meta", codec::encode(Kind::SnapshotMeta, meta)?)]
+        {
             let tmp = dir.join(format!("{name}.tmp"));
             std::fs::write(&tmp, &bytes)?;
             std::fs::File::open(&tmp)?.sync_all()?;
@@ -264,7 +272,8 @@ impl StateMachineStore {
         tree.apply_batch(batch)?;
         self.db.flush()?;
         let last_seq = state.last_seq;
-        *applied = Applied { state, last_applied: meta.last_log_id, membership: meta.last_membership.clone() };
+        *applied =
+            Applied { state, last_applied: meta.last_log_id, membership: meta.last_membership.clone() };
         drop(applied);
         self.shared.last_seq.send_replace(last_seq);
         Ok(())
@@ -340,7 +349,8 @@ impl SnapshotBuilder {
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
-        let (meta, data) = self.build().map_err(|e| io_error(|e| StorageIOError::write_snapshot(None, e), e))?;
+        let (meta, data) =
+            self.build().map_err(|e| io_error(|e| StorageIOError::write_snapshot(None, e), e))?;
         tracing::info!(snapshot = %meta.snapshot_id, bytes = data.len(), "built snapshot");
         Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) })
     }
@@ -370,17 +380,23 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         Ok(Box::new(Cursor::new(Vec::new())))
     }
 
-    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Box<Cursor<Vec<u8>>>) -> Result<(), StorageError> {
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError> {
         let data = snapshot.into_inner();
-        let write_error = |e: StoreOpenError| io_error(|e| StorageIOError::write_snapshot(Some(meta.signature()), e), e);
+        let write_error =
+            |e: StoreOpenError| io_error(|e| StorageIOError::write_snapshot(Some(meta.signature()), e), e);
         self.install(meta, &data).map_err(write_error)?;
         tracing::info!(snapshot = %meta.snapshot_id, bytes = data.len(), "installed snapshot");
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
-        let files = self.read_snapshot_files().map_err(|e| io_error(|e| StorageIOError::read_snapshot(None, e), e))?;
+        let files = self
+            .read_snapshot_files()
+            .map_err(|e| io_error(|e| StorageIOError::read_snapshot(None, e), e))?;
         Ok(files.map(|(meta, data)| Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }))
     }
 }
-

@@ -16,8 +16,12 @@ async fn ok(engine: &Engine, id: u128, command: Command) -> Accepted {
 
 /// Organizer, event, one item in one quota of `size`. Returns (event, item, quota).
 async fn setup(engine: &Engine, size: u64) -> (EventId, ItemId, QuotaId) {
-    let Accepted::OrganizerCreated { organizer } =
-        ok(engine, 1, Command::CreateOrganizer { slug: "acme".into(), name: "Acme".into(), secret_key: [1; 32] }).await
+    let Accepted::OrganizerCreated { organizer } = ok(
+        engine,
+        1,
+        Command::CreateOrganizer { slug: "acme".into(), name: "Acme".into(), secret_key: [1; 32] },
+    )
+    .await
     else {
         panic!()
     };
@@ -31,7 +35,13 @@ async fn setup(engine: &Engine, size: u64) -> (EventId, ItemId, QuotaId) {
     else {
         panic!()
     };
-    let quota = Command::CreateQuota { event, name: "GA".into(), size: Some(size), items: vec![item], close_when_sold_out: false };
+    let quota = Command::CreateQuota {
+        event,
+        name: "GA".into(),
+        size: Some(size),
+        items: vec![item],
+        close_when_sold_out: false,
+    };
     let Accepted::QuotaCreated { quota } = ok(engine, 4, quota).await else { panic!() };
     (event, item, quota)
 }
@@ -45,7 +55,8 @@ async fn concurrent_buyers_get_exactly_the_quota_and_it_survives_a_restart() {
         .map(|buyer| {
             let engine = engine.clone();
             tokio::spawn(async move {
-                let command = Command::PlaceHold { event, lines: vec![Line { item, quantity: 1 }], ttl_ms: 60_000 };
+                let command =
+                    Command::PlaceHold { event, lines: vec![Line { item, quantity: 1 }], ttl_ms: 60_000 };
                 engine.submit(RequestId(1_000 + buyer), command).await.unwrap().outcome.is_accepted()
             })
         })
@@ -69,7 +80,11 @@ async fn concurrent_buyers_get_exactly_the_quota_and_it_survives_a_restart() {
     // A retry of an acknowledged hold returns its original outcome.
     let retry = Command::PlaceHold { event, lines: vec![Line { item, quantity: 1 }], ttl_ms: 60_000 };
     let first_accepted = (0..200u128)
-        .find(|b| engine.shared().read(|a| a.state.request_outcome(RequestId(1_000 + b)).is_some_and(|o| o.is_accepted())))
+        .find(|b| {
+            engine
+                .shared()
+                .read(|a| a.state.request_outcome(RequestId(1_000 + b)).is_some_and(|o| o.is_accepted()))
+        })
         .unwrap();
     let again = engine.submit(RequestId(1_000 + first_accepted), retry).await.unwrap();
     assert!(again.is_duplicate() && again.outcome.is_accepted());

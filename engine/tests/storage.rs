@@ -76,7 +76,12 @@ async fn a_torn_tail_is_truncated_on_open_and_earlier_entries_survive() {
     let frame = codec::encode(codec::Kind::LogEntry, &entries(11..=11)[0]).unwrap();
     let path = segment(dir.path());
     let before = std::fs::metadata(&path).unwrap().len();
-    std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(&frame[..frame.len() / 2]).unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(&frame[..frame.len() / 2])
+        .unwrap();
 
     let mut log = LogStore::open(dir.path(), None).unwrap();
     assert_eq!(read_all(&mut log).await, (1..=10).collect::<Vec<_>>());
@@ -153,7 +158,11 @@ async fn a_snapshot_carries_the_full_event_history_to_an_empty_node() {
     rebuilt.install_snapshot(&snapshot.meta, snapshot.snapshot).await.unwrap();
     rebuilt.apply(entries(41..=45)).await.unwrap();
     assert_eq!(rebuilt.shared().digests().unwrap(), leader.shared().digests().unwrap());
-    assert_eq!(rebuilt.shared().records_from(1, 100).unwrap().len(), 45, "the whole event log, not just counts");
+    assert_eq!(
+        rebuilt.shared().records_from(1, 100).unwrap().len(),
+        45,
+        "the whole event log, not just counts"
+    );
 
     // And it survives a restart, snapshot and all.
     drop(rebuilt);

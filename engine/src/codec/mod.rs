@@ -85,9 +85,12 @@ impl Kind {
     /// The largest payload of this kind, in bytes.
     pub fn bytes_max(self) -> u32 {
         match self {
-            Kind::Record | Kind::Envelope | Kind::LogEntry | Kind::Vote | Kind::LogMeta | Kind::SnapshotMeta => {
-                RECORD_BYTES_MAX
-            }
+            Kind::Record
+            | Kind::Envelope
+            | Kind::LogEntry
+            | Kind::Vote
+            | Kind::LogMeta
+            | Kind::SnapshotMeta => RECORD_BYTES_MAX,
             Kind::RaftMessage => RAFT_MESSAGE_BYTES_MAX,
             Kind::Snapshot => SNAPSHOT_BYTES_MAX,
         }

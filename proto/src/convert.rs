@@ -1,0 +1,1009 @@
+//! Conversions between the `boxoffice.v1` messages and the engine's domain
+//! types.
+//!
+//! # Directions
+//!
+//! - **Domain to wire** is infallible (`From`). Numbers the domain keeps as
+//!   `u64` but the wire carries as `int64` (prices, sizes, time-to-live
+//!   values) saturate at `i64::MAX`; every domain limit lies far below, so a
+//!   saturated value is rejected by the domain exactly as the original.
+//! - **Wire to domain** is fallible (`TryFrom`, error [`ConvertError`]) and
+//!   never panics, whatever the bytes said. It fails only where a value cannot
+//!   be represented in the domain type: a missing message or `oneof`, a
+//!   negative number, a quantity above `u32::MAX`, a request id, nonce or key
+//!   of the wrong length, an unknown or unset enum value. A value that fits
+//!   but breaks a domain limit (a zero quantity, a price of a billion, an
+//!   overlong slug) is passed through, so that the domain refuses it with its
+//!   own reason and records that answer for retries.
+//!
+//! This module holds no business logic: it only moves values between
+//! representations.
+//!
+//! # Example
+//!
+//! ```
+//! use boxoffice_engine::domain::{Command, Line, EventId, ItemId, RequestId};
+//! use boxoffice_proto::convert::{submit_request, ConvertError};
+//!
+//! let command = Command::PlaceHold {
+//!     event: EventId(2),
+//!     lines: vec![Line { item: ItemId(3), quantity: 2 }],
+//!     ttl_ms: 60_000,
+//! };
+//! let wire = submit_request(RequestId(7), &command);
+//! let (request_id, back) = <(RequestId, Command)>::try_from(wire.clone()).unwrap();
+//! assert_eq!((request_id, back), (RequestId(7), command));
+//!
+//! let mut short = wire;
+//! short.request_id.truncate(4);
+//! let error = <(RequestId, Command)>::try_from(short).unwrap_err();
+//! assert_eq!(error, ConvertError::BadRequestId { len: 4 });
+//! ```
+
+use crate::v1;
+use boxoffice_engine::codec::{self, CodecError};
+use boxoffice_engine::domain::{
+    Accepted, Applied, AvailabilityState, CheckinListId, CheckinRejection, Command, Direction, EventDef,
+    EventId, Hold, HoldId, HoldStatus, InvalidInput, Item, ItemAvailability, ItemId, Line, Nonce, ObjectRef,
+    Order, OrderId, OrderStatus, OrganizerId, Outcome, QuotaAvailability, QuotaId, Record, Rejection,
+    RequestId, Ticket,
+};
+
+#[cfg(test)]
+mod tests;
+
+/// Bytes of a request id or a nonce on the wire: a big-endian `u128`.
+pub const ID128_BYTES: usize = 16;
+
+/// Bytes of an organizer's secret key.
+pub const SECRET_KEY_BYTES: usize = 32;
+
+/// Why a message from the wire does not convert to a domain value. Each
+/// message says which field is wrong and what it must be, so that a client
+/// can fix its request; a server answers it as `INVALID_ARGUMENT`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConvertError {
+    /// A required message or `oneof` is absent.
+    #[error("missing required field `{0}`")]
+    MissingField(&'static str),
+    /// A request id is not 16 bytes.
+    #[error("request_id must be exactly 16 bytes (a big-endian unsigned 128-bit integer), got {len} bytes")]
+    BadRequestId {
+        /// The length received.
+        len: usize,
+    },
+    /// A check-in nonce is not 16 bytes.
+    #[error("nonce must be exactly 16 bytes (a big-endian unsigned 128-bit integer), got {len} bytes")]
+    BadNonce {
+        /// The length received.
+        len: usize,
+    },
+    /// An organizer's secret key is not 32 bytes.
+    #[error("secret_key must be exactly 32 random bytes, got {len} bytes")]
+    BadSecretKey {
+        /// The length received.
+        len: usize,
+    },
+    /// A number that must not be negative is.
+    #[error("field `{field}` must not be negative, got {value}")]
+    Negative {
+        /// The field, such as `place_hold.lines.quantity`.
+        field: &'static str,
+        /// The value received.
+        value: i64,
+    },
+    /// A number does not fit the domain type (a quantity above `u32::MAX`).
+    #[error("field `{field}` is out of range: {value} is too large")]
+    OutOfRange {
+        /// The field, such as `place_hold.lines.quantity`.
+        field: &'static str,
+        /// The value received.
+        value: i64,
+    },
+    /// An enum field holds a value this build does not know, or is unset
+    /// (the `..._UNSPECIFIED` zero value).
+    #[error("field `{field}` has an unknown or unset enum value {value}")]
+    UnknownEnum {
+        /// The field, such as `check_in.direction`.
+        field: &'static str,
+        /// The value received.
+        value: i32,
+    },
+    /// A record message's `encoded` frame does not decode.
+    #[error("record frame does not decode: {0}")]
+    Codec(#[from] CodecError),
+    /// A record message's header disagrees with its `encoded` frame.
+    #[error("record message field `{field}` disagrees with its encoded record")]
+    RecordMismatch {
+        /// The field that differs: `seq`, `time_ms`, `request_id`,
+        /// `event_kinds` or `outcome_label`.
+        field: &'static str,
+    },
+}
+
+// ---------------------------------------------------------------------------
+// Scalars
+// ---------------------------------------------------------------------------
+
+/// A request id as it goes on the wire: 16 bytes, big-endian.
+pub fn request_id_to_bytes(id: RequestId) -> Vec<u8> {
+    id.0.to_be_bytes().to_vec()
+}
+
+/// A request id from the wire; it must be exactly 16 bytes, big-endian.
+pub fn request_id_from_bytes(bytes: &[u8]) -> Result<RequestId, ConvertError> {
+    let array: [u8; ID128_BYTES] =
+        bytes.try_into().map_err(|_| ConvertError::BadRequestId { len: bytes.len() })?;
+    Ok(RequestId(u128::from_be_bytes(array)))
+}
+
+/// A check-in nonce as it goes on the wire: 16 bytes, big-endian.
+pub fn nonce_to_bytes(nonce: Nonce) -> Vec<u8> {
+    nonce.0.to_be_bytes().to_vec()
+}
+
+/// A check-in nonce from the wire; it must be exactly 16 bytes, big-endian.
+pub fn nonce_from_bytes(bytes: &[u8]) -> Result<Nonce, ConvertError> {
+    let array: [u8; ID128_BYTES] =
+        bytes.try_into().map_err(|_| ConvertError::BadNonce { len: bytes.len() })?;
+    Ok(Nonce(u128::from_be_bytes(array)))
+}
+
+/// A domain `u64` as a wire `int64`, saturating at `i64::MAX` (far above
+/// every domain limit, so the domain answers the same).
+fn saturating_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// A wire `int64` that must not be negative.
+fn non_negative(field: &'static str, value: i64) -> Result<u64, ConvertError> {
+    u64::try_from(value).map_err(|_| ConvertError::Negative { field, value })
+}
+
+/// A wire `int64` quantity: not negative, at most `u32::MAX`.
+fn quantity(field: &'static str, value: i64) -> Result<u32, ConvertError> {
+    if value < 0 {
+        return Err(ConvertError::Negative { field, value });
+    }
+    u32::try_from(value).map_err(|_| ConvertError::OutOfRange { field, value })
+}
+
+fn required<T>(field: &'static str, value: Option<T>) -> Result<T, ConvertError> {
+    value.ok_or(ConvertError::MissingField(field))
+}
+
+// ---------------------------------------------------------------------------
+// Enums
+// ---------------------------------------------------------------------------
+
+impl From<Direction> for v1::Direction {
+    fn from(direction: Direction) -> Self {
+        match direction {
+            Direction::Entry => v1::Direction::Entry,
+            Direction::Exit => v1::Direction::Exit,
+        }
+    }
+}
+
+/// A wire enum value of a field, or [`ConvertError::UnknownEnum`] for an
+/// unknown value or the unset zero value.
+fn direction(field: &'static str, value: i32) -> Result<Direction, ConvertError> {
+    match v1::Direction::try_from(value) {
+        Ok(v1::Direction::Entry) => Ok(Direction::Entry),
+        Ok(v1::Direction::Exit) => Ok(Direction::Exit),
+        Ok(v1::Direction::Unspecified) | Err(_) => Err(ConvertError::UnknownEnum { field, value }),
+    }
+}
+
+impl From<AvailabilityState> for v1::AvailabilityState {
+    fn from(state: AvailabilityState) -> Self {
+        match state {
+            AvailabilityState::Gone => v1::AvailabilityState::Gone,
+            AvailabilityState::Ordered => v1::AvailabilityState::Ordered,
+            AvailabilityState::Reserved => v1::AvailabilityState::Reserved,
+            AvailabilityState::Ok => v1::AvailabilityState::Ok,
+        }
+    }
+}
+
+fn availability_state(field: &'static str, value: i32) -> Result<AvailabilityState, ConvertError> {
+    match v1::AvailabilityState::try_from(value) {
+        Ok(v1::AvailabilityState::Gone) => Ok(AvailabilityState::Gone),
+        Ok(v1::AvailabilityState::Ordered) => Ok(AvailabilityState::Ordered),
+        Ok(v1::AvailabilityState::Reserved) => Ok(AvailabilityState::Reserved),
+        Ok(v1::AvailabilityState::Ok) => Ok(AvailabilityState::Ok),
+        Ok(v1::AvailabilityState::Unspecified) | Err(_) => Err(ConvertError::UnknownEnum { field, value }),
+    }
+}
+
+impl From<HoldStatus> for v1::HoldStatus {
+    fn from(status: HoldStatus) -> Self {
+        match status {
+            HoldStatus::Active => v1::HoldStatus::Active,
+            HoldStatus::Released => v1::HoldStatus::Released,
+            HoldStatus::Expired => v1::HoldStatus::Expired,
+            HoldStatus::CheckedOut => v1::HoldStatus::CheckedOut,
+        }
+    }
+}
+
+fn hold_status(field: &'static str, value: i32) -> Result<HoldStatus, ConvertError> {
+    match v1::HoldStatus::try_from(value) {
+        Ok(v1::HoldStatus::Active) => Ok(HoldStatus::Active),
+        Ok(v1::HoldStatus::Released) => Ok(HoldStatus::Released),
+        Ok(v1::HoldStatus::Expired) => Ok(HoldStatus::Expired),
+        Ok(v1::HoldStatus::CheckedOut) => Ok(HoldStatus::CheckedOut),
+        Ok(v1::HoldStatus::Unspecified) | Err(_) => Err(ConvertError::UnknownEnum { field, value }),
+    }
+}
+
+impl From<OrderStatus> for v1::OrderStatus {
+    fn from(status: OrderStatus) -> Self {
+        match status {
+            OrderStatus::Pending => v1::OrderStatus::Pending,
+            OrderStatus::Paid => v1::OrderStatus::Paid,
+            OrderStatus::Expired => v1::OrderStatus::Expired,
+            OrderStatus::Canceled => v1::OrderStatus::Canceled,
+        }
+    }
+}
+
+fn order_status(field: &'static str, value: i32) -> Result<OrderStatus, ConvertError> {
+    match v1::OrderStatus::try_from(value) {
+        Ok(v1::OrderStatus::Pending) => Ok(OrderStatus::Pending),
+        Ok(v1::OrderStatus::Paid) => Ok(OrderStatus::Paid),
+        Ok(v1::OrderStatus::Expired) => Ok(OrderStatus::Expired),
+        Ok(v1::OrderStatus::Canceled) => Ok(OrderStatus::Canceled),
+        Ok(v1::OrderStatus::Unspecified) | Err(_) => Err(ConvertError::UnknownEnum { field, value }),
+    }
+}
+
+impl From<CheckinRejection> for v1::CheckinRejection {
+    fn from(reason: CheckinRejection) -> Self {
+        match reason {
+            CheckinRejection::Invalid => v1::CheckinRejection::Invalid,
+            CheckinRejection::AlreadyRedeemed => v1::CheckinRejection::AlreadyRedeemed,
+            CheckinRejection::Unpaid => v1::CheckinRejection::Unpaid,
+            CheckinRejection::Canceled => v1::CheckinRejection::Canceled,
+        }
+    }
+}
+
+fn checkin_rejection(field: &'static str, value: i32) -> Result<CheckinRejection, ConvertError> {
+    match v1::CheckinRejection::try_from(value) {
+        Ok(v1::CheckinRejection::Invalid) => Ok(CheckinRejection::Invalid),
+        Ok(v1::CheckinRejection::AlreadyRedeemed) => Ok(CheckinRejection::AlreadyRedeemed),
+        Ok(v1::CheckinRejection::Unpaid) => Ok(CheckinRejection::Unpaid),
+        Ok(v1::CheckinRejection::Canceled) => Ok(CheckinRejection::Canceled),
+        Ok(v1::CheckinRejection::Unspecified) | Err(_) => Err(ConvertError::UnknownEnum { field, value }),
+    }
+}
+
+/// Implements `TryFrom<v1 enum>` for a domain enum through its `i32` helper
+/// (the unset zero value is an error).
+macro_rules! try_from_wire_enum {
+    ($wire:ty => $domain:ty, $helper:ident, $field:literal) => {
+        impl TryFrom<$wire> for $domain {
+            type Error = ConvertError;
+
+            fn try_from(value: $wire) -> Result<Self, ConvertError> {
+                $helper($field, value as i32)
+            }
+        }
+    };
+}
+
+try_from_wire_enum!(v1::Direction => Direction, direction, "direction");
+try_from_wire_enum!(v1::AvailabilityState => AvailabilityState, availability_state, "state");
+try_from_wire_enum!(v1::HoldStatus => HoldStatus, hold_status, "status");
+try_from_wire_enum!(v1::OrderStatus => OrderStatus, order_status, "status");
+try_from_wire_enum!(v1::CheckinRejection => CheckinRejection, checkin_rejection, "check_in");
+
+// ---------------------------------------------------------------------------
+// Lines and tickets
+// ---------------------------------------------------------------------------
+
+impl From<&Line> for v1::Line {
+    fn from(line: &Line) -> Self {
+        v1::Line { item: line.item.0, quantity: i64::from(line.quantity) }
+    }
+}
+
+fn line(field: &'static str, line: v1::Line) -> Result<Line, ConvertError> {
+    Ok(Line { item: ItemId(line.item), quantity: quantity(field, line.quantity)? })
+}
+
+fn lines(field: &'static str, wire: Vec<v1::Line>) -> Result<Vec<Line>, ConvertError> {
+    wire.into_iter().map(|l| line(field, l)).collect()
+}
+
+fn lines_to_wire(lines: &[Line]) -> Vec<v1::Line> {
+    lines.iter().map(v1::Line::from).collect()
+}
+
+impl TryFrom<v1::Line> for Line {
+    type Error = ConvertError;
+
+    fn try_from(wire: v1::Line) -> Result<Self, ConvertError> {
+        line("line.quantity", wire)
+    }
+}
+
+impl From<&Ticket> for v1::Ticket {
+    fn from(ticket: &Ticket) -> Self {
+        v1::Ticket { position: ticket.position, item: ticket.item.0, secret: ticket.secret.clone() }
+    }
+}
+
+impl From<v1::Ticket> for Ticket {
+    fn from(wire: v1::Ticket) -> Self {
+        Ticket { position: wire.position, item: ItemId(wire.item), secret: wire.secret }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------
+
+impl From<&Command> for v1::Command {
+    fn from(command: &Command) -> Self {
+        use v1::command as c;
+        let kind = match command {
+            Command::CreateOrganizer { slug, name, secret_key } => {
+                c::Kind::CreateOrganizer(c::CreateOrganizer {
+                    slug: slug.clone(),
+                    name: name.clone(),
+                    secret_key: secret_key.to_vec(),
+                })
+            }
+            Command::CreateEvent { organizer, slug, name } => c::Kind::CreateEvent(c::CreateEvent {
+                organizer: organizer.0,
+                slug: slug.clone(),
+                name: name.clone(),
+            }),
+            Command::CreateItem { event, name, price_cents } => c::Kind::CreateItem(c::CreateItem {
+                event: event.0,
+                name: name.clone(),
+                price_cents: saturating_i64(*price_cents),
+            }),
+            Command::CreateQuota { event, name, size, items, close_when_sold_out } => {
+                c::Kind::CreateQuota(c::CreateQuota {
+                    event: event.0,
+                    name: name.clone(),
+                    size: size.map(saturating_i64),
+                    items: items.iter().map(|item| item.0).collect(),
+                    close_when_sold_out: *close_when_sold_out,
+                })
+            }
+            Command::ResizeQuota { quota, size } => {
+                c::Kind::ResizeQuota(c::ResizeQuota { quota: quota.0, size: size.map(saturating_i64) })
+            }
+            Command::CloseQuota { quota } => c::Kind::CloseQuota(c::CloseQuota { quota: quota.0 }),
+            Command::ReopenQuota { quota } => c::Kind::ReopenQuota(c::ReopenQuota { quota: quota.0 }),
+            Command::PlaceHold { event, lines, ttl_ms } => c::Kind::PlaceHold(c::PlaceHold {
+                event: event.0,
+                lines: lines_to_wire(lines),
+                ttl_ms: saturating_i64(*ttl_ms),
+            }),
+            Command::AddToHold { hold, lines } => {
+                c::Kind::AddToHold(c::AddToHold { hold: hold.0, lines: lines_to_wire(lines) })
+            }
+            Command::ExtendHold { hold, ttl_ms } => {
+                c::Kind::ExtendHold(c::ExtendHold { hold: hold.0, ttl_ms: saturating_i64(*ttl_ms) })
+            }
+            Command::ReleaseHold { hold } => c::Kind::ReleaseHold(c::ReleaseHold { hold: hold.0 }),
+            Command::Checkout { hold, payment_ttl_ms } => c::Kind::Checkout(c::Checkout {
+                hold: hold.0,
+                payment_ttl_ms: saturating_i64(*payment_ttl_ms),
+            }),
+            Command::Pay { order } => c::Kind::Pay(c::Pay { order: order.0 }),
+            Command::CancelOrder { order } => c::Kind::CancelOrder(c::CancelOrder { order: order.0 }),
+            Command::CreateCheckinList { event, name, allow_multiple_entries, allow_entry_after_exit } => {
+                c::Kind::CreateCheckinList(c::CreateCheckinList {
+                    event: event.0,
+                    name: name.clone(),
+                    allow_multiple_entries: *allow_multiple_entries,
+                    allow_entry_after_exit: *allow_entry_after_exit,
+                })
+            }
+            Command::CheckIn { list, secret, nonce, direction } => c::Kind::CheckIn(c::CheckIn {
+                list: list.0,
+                secret: secret.clone(),
+                nonce: nonce_to_bytes(*nonce),
+                direction: v1::Direction::from(*direction) as i32,
+            }),
+            Command::Expire => c::Kind::Expire(c::Expire {}),
+        };
+        v1::Command { kind: Some(kind) }
+    }
+}
+
+impl TryFrom<v1::Command> for Command {
+    type Error = ConvertError;
+
+    fn try_from(wire: v1::Command) -> Result<Self, ConvertError> {
+        use v1::command as c;
+        Ok(match required("command.kind", wire.kind)? {
+            c::Kind::CreateOrganizer(m) => {
+                let secret_key: [u8; SECRET_KEY_BYTES] = m
+                    .secret_key
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| ConvertError::BadSecretKey { len: m.secret_key.len() })?;
+                Command::CreateOrganizer { slug: m.slug, name: m.name, secret_key }
+            }
+            c::Kind::CreateEvent(m) => {
+                Command::CreateEvent { organizer: OrganizerId(m.organizer), slug: m.slug, name: m.name }
+            }
+            c::Kind::CreateItem(m) => Command::CreateItem {
+                event: EventId(m.event),
+                name: m.name,
+                price_cents: non_negative("create_item.price_cents", m.price_cents)?,
+            },
+            c::Kind::CreateQuota(m) => Command::CreateQuota {
+                event: EventId(m.event),
+                name: m.name,
+                size: m.size.map(|size| non_negative("create_quota.size", size)).transpose()?,
+                items: m.items.into_iter().map(ItemId).collect(),
+                close_when_sold_out: m.close_when_sold_out,
+            },
+            c::Kind::ResizeQuota(m) => Command::ResizeQuota {
+                quota: QuotaId(m.quota),
+                size: m.size.map(|size| non_negative("resize_quota.size", size)).transpose()?,
+            },
+            c::Kind::CloseQuota(m) => Command::CloseQuota { quota: QuotaId(m.quota) },
+            c::Kind::ReopenQuota(m) => Command::ReopenQuota { quota: QuotaId(m.quota) },
+            c::Kind::PlaceHold(m) => Command::PlaceHold {
+                event: EventId(m.event),
+                lines: lines("place_hold.lines.quantity", m.lines)?,
+                ttl_ms: non_negative("place_hold.ttl_ms", m.ttl_ms)?,
+            },
+            c::Kind::AddToHold(m) => Command::AddToHold {
+                hold: HoldId(m.hold),
+                lines: lines("add_to_hold.lines.quantity", m.lines)?,
+            },
+            c::Kind::ExtendHold(m) => Command::ExtendHold {
+                hold: HoldId(m.hold),
+                ttl_ms: non_negative("extend_hold.ttl_ms", m.ttl_ms)?,
+            },
+            c::Kind::ReleaseHold(m) => Command::ReleaseHold { hold: HoldId(m.hold) },
+            c::Kind::Checkout(m) => Command::Checkout {
+                hold: HoldId(m.hold),
+                payment_ttl_ms: non_negative("checkout.payment_ttl_ms", m.payment_ttl_ms)?,
+            },
+            c::Kind::Pay(m) => Command::Pay { order: OrderId(m.order) },
+            c::Kind::CancelOrder(m) => Command::CancelOrder { order: OrderId(m.order) },
+            c::Kind::CreateCheckinList(m) => Command::CreateCheckinList {
+                event: EventId(m.event),
+                name: m.name,
+                allow_multiple_entries: m.allow_multiple_entries,
+                allow_entry_after_exit: m.allow_entry_after_exit,
+            },
+            c::Kind::CheckIn(m) => Command::CheckIn {
+                list: CheckinListId(m.list),
+                secret: m.secret,
+                nonce: nonce_from_bytes(&m.nonce)?,
+                direction: direction("check_in.direction", m.direction)?,
+            },
+            c::Kind::Expire(c::Expire {}) => Command::Expire,
+        })
+    }
+}
+
+/// A command with its request id, ready to send.
+pub fn submit_request(request_id: RequestId, command: &Command) -> v1::SubmitRequest {
+    v1::SubmitRequest { request_id: request_id_to_bytes(request_id), command: Some(command.into()) }
+}
+
+impl TryFrom<v1::SubmitRequest> for (RequestId, Command) {
+    type Error = ConvertError;
+
+    /// The request id and the command of a request; the request id is
+    /// checked first.
+    fn try_from(wire: v1::SubmitRequest) -> Result<Self, ConvertError> {
+        let request_id = request_id_from_bytes(&wire.request_id)?;
+        let command = Command::try_from(required("command", wire.command)?)?;
+        Ok((request_id, command))
+    }
+}
+
+impl From<&Applied> for v1::SubmitResponse {
+    /// The answer to a submitted command: its outcome, whether it was a
+    /// retry answered from the request-id table, and its record's seq (0 for
+    /// a retry).
+    fn from(applied: &Applied) -> Self {
+        v1::SubmitResponse {
+            outcome: Some((&applied.outcome).into()),
+            duplicate: applied.is_duplicate(),
+            seq: applied.record.as_ref().map_or(0, |record| record.seq),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Outcomes
+// ---------------------------------------------------------------------------
+
+impl From<&Outcome> for v1::Outcome {
+    fn from(outcome: &Outcome) -> Self {
+        let result = match outcome {
+            Outcome::Accepted(accepted) => v1::outcome::Result::Accepted(accepted.into()),
+            Outcome::Rejected(rejection) => v1::outcome::Result::Rejected(rejection.into()),
+        };
+        v1::Outcome { result: Some(result), label: outcome.label().to_string() }
+    }
+}
+
+impl TryFrom<v1::Outcome> for Outcome {
+    type Error = ConvertError;
+
+    /// The outcome; `label` is ignored (it is derived from the outcome).
+    fn try_from(wire: v1::Outcome) -> Result<Self, ConvertError> {
+        Ok(match required("outcome.result", wire.result)? {
+            v1::outcome::Result::Accepted(accepted) => Outcome::Accepted(accepted.try_into()?),
+            v1::outcome::Result::Rejected(rejection) => Outcome::Rejected(rejection.try_into()?),
+        })
+    }
+}
+
+impl From<&Accepted> for v1::Accepted {
+    fn from(accepted: &Accepted) -> Self {
+        use v1::accepted as a;
+        let kind = match accepted {
+            Accepted::OrganizerCreated { organizer } => {
+                a::Kind::OrganizerCreated(a::OrganizerCreated { organizer: organizer.0 })
+            }
+            Accepted::EventCreated { event } => a::Kind::EventCreated(a::EventCreated { event: event.0 }),
+            Accepted::ItemCreated { item } => a::Kind::ItemCreated(a::ItemCreated { item: item.0 }),
+            Accepted::QuotaCreated { quota } => a::Kind::QuotaCreated(a::QuotaCreated { quota: quota.0 }),
+            Accepted::QuotaUpdated { quota } => a::Kind::QuotaUpdated(a::QuotaUpdated { quota: quota.0 }),
+            Accepted::HoldLive { hold, expires_at_ms } => {
+                a::Kind::HoldLive(a::HoldLive { hold: hold.0, expires_at_ms: *expires_at_ms })
+            }
+            Accepted::HoldReleased { hold } => a::Kind::HoldReleased(a::HoldReleased { hold: hold.0 }),
+            Accepted::OrderPlaced { order, payment_deadline_ms, total_cents, tickets } => {
+                a::Kind::OrderPlaced(a::OrderPlaced {
+                    order: order.0,
+                    payment_deadline_ms: *payment_deadline_ms,
+                    total_cents: *total_cents,
+                    tickets: tickets.iter().map(v1::Ticket::from).collect(),
+                })
+            }
+            Accepted::OrderPaid { order } => a::Kind::OrderPaid(a::OrderPaid { order: order.0 }),
+            Accepted::PaymentRefundOwed { order, amount_cents } => {
+                a::Kind::PaymentRefundOwed(a::PaymentRefundOwed {
+                    order: order.0,
+                    amount_cents: *amount_cents,
+                })
+            }
+            Accepted::OrderCanceled { order, refund_owed_cents } => {
+                a::Kind::OrderCanceled(a::OrderCanceled {
+                    order: order.0,
+                    refund_owed_cents: *refund_owed_cents,
+                })
+            }
+            Accepted::CheckinListCreated { list } => {
+                a::Kind::CheckinListCreated(a::CheckinListCreated { list: list.0 })
+            }
+            Accepted::CheckedIn { order, position, direction } => a::Kind::CheckedIn(a::CheckedIn {
+                order: order.0,
+                position: *position,
+                direction: v1::Direction::from(*direction) as i32,
+            }),
+            Accepted::Expired { holds, orders, more } => {
+                a::Kind::Expired(a::Expired { holds: *holds, orders: *orders, more: *more })
+            }
+        };
+        v1::Accepted { kind: Some(kind) }
+    }
+}
+
+impl TryFrom<v1::Accepted> for Accepted {
+    type Error = ConvertError;
+
+    fn try_from(wire: v1::Accepted) -> Result<Self, ConvertError> {
+        use v1::accepted as a;
+        Ok(match required("accepted.kind", wire.kind)? {
+            a::Kind::OrganizerCreated(m) => {
+                Accepted::OrganizerCreated { organizer: OrganizerId(m.organizer) }
+            }
+            a::Kind::EventCreated(m) => Accepted::EventCreated { event: EventId(m.event) },
+            a::Kind::ItemCreated(m) => Accepted::ItemCreated { item: ItemId(m.item) },
+            a::Kind::QuotaCreated(m) => Accepted::QuotaCreated { quota: QuotaId(m.quota) },
+            a::Kind::QuotaUpdated(m) => Accepted::QuotaUpdated { quota: QuotaId(m.quota) },
+            a::Kind::HoldLive(m) => {
+                Accepted::HoldLive { hold: HoldId(m.hold), expires_at_ms: m.expires_at_ms }
+            }
+            a::Kind::HoldReleased(m) => Accepted::HoldReleased { hold: HoldId(m.hold) },
+            a::Kind::OrderPlaced(m) => Accepted::OrderPlaced {
+                order: OrderId(m.order),
+                payment_deadline_ms: m.payment_deadline_ms,
+                total_cents: m.total_cents,
+                tickets: m.tickets.into_iter().map(Ticket::from).collect(),
+            },
+            a::Kind::OrderPaid(m) => Accepted::OrderPaid { order: OrderId(m.order) },
+            a::Kind::PaymentRefundOwed(m) => {
+                Accepted::PaymentRefundOwed { order: OrderId(m.order), amount_cents: m.amount_cents }
+            }
+            a::Kind::OrderCanceled(m) => {
+                Accepted::OrderCanceled { order: OrderId(m.order), refund_owed_cents: m.refund_owed_cents }
+            }
+            a::Kind::CheckinListCreated(m) => Accepted::CheckinListCreated { list: CheckinListId(m.list) },
+            a::Kind::CheckedIn(m) => Accepted::CheckedIn {
+                order: OrderId(m.order),
+                position: m.position,
+                direction: direction("accepted.checked_in.direction", m.direction)?,
+            },
+            a::Kind::Expired(m) => Accepted::Expired { holds: m.holds, orders: m.orders, more: m.more },
+        })
+    }
+}
+
+impl From<&InvalidInput> for v1::InvalidInput {
+    fn from(invalid: &InvalidInput) -> Self {
+        use v1::invalid_input::Kind;
+        let (kind, item) = match invalid {
+            InvalidInput::Slug => (Kind::Slug, 0),
+            InvalidInput::Name => (Kind::Name, 0),
+            InvalidInput::Price => (Kind::Price, 0),
+            InvalidInput::QuotaSize => (Kind::QuotaSize, 0),
+            InvalidInput::QuotaItems => (Kind::QuotaItems, 0),
+            InvalidInput::ItemQuotas { item } => (Kind::ItemQuotas, item.0),
+            InvalidInput::ItemOfOtherEvent { item } => (Kind::ItemOfOtherEvent, item.0),
+            InvalidInput::Lines => (Kind::Lines, 0),
+            InvalidInput::Quantity => (Kind::Quantity, 0),
+            InvalidInput::Ttl => (Kind::Ttl, 0),
+            InvalidInput::Secret => (Kind::Secret, 0),
+        };
+        v1::InvalidInput { kind: kind as i32, item }
+    }
+}
+
+impl TryFrom<v1::InvalidInput> for InvalidInput {
+    type Error = ConvertError;
+
+    fn try_from(wire: v1::InvalidInput) -> Result<Self, ConvertError> {
+        use v1::invalid_input::Kind;
+        let kind = Kind::try_from(wire.kind);
+        Ok(match kind {
+            Ok(Kind::Slug) => InvalidInput::Slug,
+            Ok(Kind::Name) => InvalidInput::Name,
+            Ok(Kind::Price) => InvalidInput::Price,
+            Ok(Kind::QuotaSize) => InvalidInput::QuotaSize,
+            Ok(Kind::QuotaItems) => InvalidInput::QuotaItems,
+            Ok(Kind::ItemQuotas) => InvalidInput::ItemQuotas { item: ItemId(wire.item) },
+            Ok(Kind::ItemOfOtherEvent) => InvalidInput::ItemOfOtherEvent { item: ItemId(wire.item) },
+            Ok(Kind::Lines) => InvalidInput::Lines,
+            Ok(Kind::Quantity) => InvalidInput::Quantity,
+            Ok(Kind::Ttl) => InvalidInput::Ttl,
+            Ok(Kind::Secret) => InvalidInput::Secret,
+            Ok(Kind::Unspecified) | Err(_) => {
+                return Err(ConvertError::UnknownEnum { field: "invalid_input.kind", value: wire.kind });
+            }
+        })
+    }
+}
+
+impl From<&ObjectRef> for v1::ObjectRef {
+    fn from(object: &ObjectRef) -> Self {
+        use v1::object_ref::Kind;
+        let (kind, id) = match *object {
+            ObjectRef::Organizer(id) => (Kind::Organizer, id.0),
+            ObjectRef::Event(id) => (Kind::Event, id.0),
+            ObjectRef::Item(id) => (Kind::Item, id.0),
+            ObjectRef::Quota(id) => (Kind::Quota, id.0),
+            ObjectRef::Hold(id) => (Kind::Hold, id.0),
+            ObjectRef::Order(id) => (Kind::Order, id.0),
+            ObjectRef::CheckinList(id) => (Kind::CheckinList, id.0),
+        };
+        v1::ObjectRef { kind: kind as i32, id }
+    }
+}
+
+impl TryFrom<v1::ObjectRef> for ObjectRef {
+    type Error = ConvertError;
+
+    fn try_from(wire: v1::ObjectRef) -> Result<Self, ConvertError> {
+        use v1::object_ref::Kind;
+        let id = wire.id;
+        Ok(match Kind::try_from(wire.kind) {
+            Ok(Kind::Organizer) => ObjectRef::Organizer(OrganizerId(id)),
+            Ok(Kind::Event) => ObjectRef::Event(EventId(id)),
+            Ok(Kind::Item) => ObjectRef::Item(ItemId(id)),
+            Ok(Kind::Quota) => ObjectRef::Quota(QuotaId(id)),
+            Ok(Kind::Hold) => ObjectRef::Hold(HoldId(id)),
+            Ok(Kind::Order) => ObjectRef::Order(OrderId(id)),
+            Ok(Kind::CheckinList) => ObjectRef::CheckinList(CheckinListId(id)),
+            Ok(Kind::Unspecified) | Err(_) => {
+                return Err(ConvertError::UnknownEnum { field: "object_ref.kind", value: wire.kind });
+            }
+        })
+    }
+}
+
+impl From<&Rejection> for v1::Rejection {
+    fn from(rejection: &Rejection) -> Self {
+        use v1::rejection as r;
+        let reason = match rejection {
+            Rejection::Invalid(invalid) => r::Reason::Invalid(invalid.into()),
+            Rejection::NotFound(object) => r::Reason::NotFound(object.into()),
+            Rejection::SlugTaken { slug } => r::Reason::SlugTaken(r::SlugTaken { slug: slug.clone() }),
+            Rejection::ItemNotForSale { item } => {
+                r::Reason::ItemNotForSale(r::ItemNotForSale { item: item.0 })
+            }
+            Rejection::SoldOut { item, quota, state, remaining } => r::Reason::SoldOut(r::SoldOut {
+                item: item.0,
+                quota: quota.0,
+                state: v1::AvailabilityState::from(*state) as i32,
+                remaining: *remaining,
+            }),
+            Rejection::QuotaClosed { item, quota } => {
+                r::Reason::QuotaClosed(r::QuotaClosed { item: item.0, quota: quota.0 })
+            }
+            Rejection::HoldExpired { hold } => r::Reason::HoldExpired(r::HoldExpired { hold: hold.0 }),
+            Rejection::HoldClosed { hold, status } => r::Reason::HoldClosed(r::HoldClosed {
+                hold: hold.0,
+                status: v1::HoldStatus::from(*status) as i32,
+            }),
+            Rejection::HoldLifetimeCapReached { hold, expires_at_max_ms } => {
+                r::Reason::HoldLifetimeCapReached(r::HoldLifetimeCapReached {
+                    hold: hold.0,
+                    expires_at_max_ms: *expires_at_max_ms,
+                })
+            }
+            Rejection::OrderStatusForbids { order, status } => {
+                r::Reason::OrderStatusForbids(r::OrderStatusForbids {
+                    order: order.0,
+                    status: v1::OrderStatus::from(*status) as i32,
+                })
+            }
+            Rejection::CheckIn(reason) => r::Reason::CheckIn(v1::CheckinRejection::from(*reason) as i32),
+        };
+        v1::Rejection { reason: Some(reason) }
+    }
+}
+
+impl TryFrom<v1::Rejection> for Rejection {
+    type Error = ConvertError;
+
+    fn try_from(wire: v1::Rejection) -> Result<Self, ConvertError> {
+        use v1::rejection as r;
+        Ok(match required("rejection.reason", wire.reason)? {
+            r::Reason::Invalid(m) => Rejection::Invalid(m.try_into()?),
+            r::Reason::NotFound(m) => Rejection::NotFound(m.try_into()?),
+            r::Reason::SlugTaken(m) => Rejection::SlugTaken { slug: m.slug },
+            r::Reason::ItemNotForSale(m) => Rejection::ItemNotForSale { item: ItemId(m.item) },
+            r::Reason::SoldOut(m) => Rejection::SoldOut {
+                item: ItemId(m.item),
+                quota: QuotaId(m.quota),
+                state: availability_state("rejection.sold_out.state", m.state)?,
+                remaining: m.remaining,
+            },
+            r::Reason::QuotaClosed(m) => {
+                Rejection::QuotaClosed { item: ItemId(m.item), quota: QuotaId(m.quota) }
+            }
+            r::Reason::HoldExpired(m) => Rejection::HoldExpired { hold: HoldId(m.hold) },
+            r::Reason::HoldClosed(m) => Rejection::HoldClosed {
+                hold: HoldId(m.hold),
+                status: hold_status("rejection.hold_closed.status", m.status)?,
+            },
+            r::Reason::HoldLifetimeCapReached(m) => Rejection::HoldLifetimeCapReached {
+                hold: HoldId(m.hold),
+                expires_at_max_ms: m.expires_at_max_ms,
+            },
+            r::Reason::OrderStatusForbids(m) => Rejection::OrderStatusForbids {
+                order: OrderId(m.order),
+                status: order_status("rejection.order_status_forbids.status", m.status)?,
+            },
+            r::Reason::CheckIn(value) => Rejection::CheckIn(checkin_rejection("rejection.check_in", value)?),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Query views
+// ---------------------------------------------------------------------------
+
+impl From<&QuotaAvailability> for v1::QuotaAvailability {
+    fn from(availability: &QuotaAvailability) -> Self {
+        v1::QuotaAvailability {
+            quota: availability.quota.0,
+            size: availability.size,
+            paid: availability.paid,
+            pending: availability.pending,
+            held: availability.held,
+            remaining: availability.remaining,
+            state: v1::AvailabilityState::from(availability.state) as i32,
+            closed: availability.closed,
+        }
+    }
+}
+
+impl TryFrom<v1::QuotaAvailability> for QuotaAvailability {
+    type Error = ConvertError;
+
+    fn try_from(wire: v1::QuotaAvailability) -> Result<Self, ConvertError> {
+        Ok(QuotaAvailability {
+            quota: QuotaId(wire.quota),
+            size: wire.size,
+            paid: wire.paid,
+            pending: wire.pending,
+            held: wire.held,
+            remaining: wire.remaining,
+            state: availability_state("quota_availability.state", wire.state)?,
+            closed: wire.closed,
+        })
+    }
+}
+
+impl From<&ItemAvailability> for v1::ItemAvailability {
+    fn from(availability: &ItemAvailability) -> Self {
+        v1::ItemAvailability {
+            item: availability.item.0,
+            for_sale: availability.for_sale,
+            state: v1::AvailabilityState::from(availability.state) as i32,
+            remaining: availability.remaining,
+            binding_quota: availability.binding_quota.map(|quota| quota.0),
+            quotas: availability.quotas.iter().map(v1::QuotaAvailability::from).collect(),
+        }
+    }
+}
+
+impl TryFrom<v1::ItemAvailability> for ItemAvailability {
+    type Error = ConvertError;
+
+    fn try_from(wire: v1::ItemAvailability) -> Result<Self, ConvertError> {
+        Ok(ItemAvailability {
+            item: ItemId(wire.item),
+            for_sale: wire.for_sale,
+            state: availability_state("item_availability.state", wire.state)?,
+            remaining: wire.remaining,
+            binding_quota: wire.binding_quota.map(QuotaId),
+            quotas: wire.quotas.into_iter().map(QuotaAvailability::try_from).collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+impl From<&Hold> for v1::Hold {
+    fn from(hold: &Hold) -> Self {
+        v1::Hold {
+            id: hold.id.0,
+            event: hold.event.0,
+            lines: lines_to_wire(&hold.lines),
+            created_at_ms: hold.created_at_ms,
+            expires_at_ms: hold.expires_at_ms,
+            status: v1::HoldStatus::from(hold.status) as i32,
+        }
+    }
+}
+
+impl TryFrom<v1::Hold> for Hold {
+    type Error = ConvertError;
+
+    fn try_from(wire: v1::Hold) -> Result<Self, ConvertError> {
+        Ok(Hold {
+            id: HoldId(wire.id),
+            event: EventId(wire.event),
+            lines: lines("hold.lines.quantity", wire.lines)?,
+            created_at_ms: wire.created_at_ms,
+            expires_at_ms: wire.expires_at_ms,
+            status: hold_status("hold.status", wire.status)?,
+        })
+    }
+}
+
+impl From<&Order> for v1::Order {
+    /// The order with its stored status. A server answering a query should
+    /// use [`order_at`], which reports a lapsed pending order as expired.
+    fn from(order: &Order) -> Self {
+        v1::Order {
+            id: order.id.0,
+            event: order.event.0,
+            hold: order.hold.0,
+            lines: lines_to_wire(&order.lines),
+            total_cents: order.total_cents,
+            created_at_ms: order.created_at_ms,
+            payment_deadline_ms: order.payment_deadline_ms,
+            status: v1::OrderStatus::from(order.status) as i32,
+            tickets: order.tickets.iter().map(v1::Ticket::from).collect(),
+        }
+    }
+}
+
+/// The order as seen at `now_ms`: its status is
+/// [`Order::effective_status`], so a pending order past its payment deadline
+/// is reported expired before any `Expire` command recorded it.
+pub fn order_at(order: &Order, now_ms: u64) -> v1::Order {
+    v1::Order {
+        status: v1::OrderStatus::from(order.effective_status(now_ms)) as i32,
+        ..v1::Order::from(order)
+    }
+}
+
+impl TryFrom<v1::Order> for Order {
+    type Error = ConvertError;
+
+    fn try_from(wire: v1::Order) -> Result<Self, ConvertError> {
+        Ok(Order {
+            id: OrderId(wire.id),
+            event: EventId(wire.event),
+            hold: HoldId(wire.hold),
+            lines: lines("order.lines.quantity", wire.lines)?,
+            total_cents: wire.total_cents,
+            created_at_ms: wire.created_at_ms,
+            payment_deadline_ms: wire.payment_deadline_ms,
+            status: order_status("order.status", wire.status)?,
+            tickets: wire.tickets.into_iter().map(Ticket::from).collect(),
+        })
+    }
+}
+
+impl From<&EventDef> for v1::EventInfo {
+    fn from(event: &EventDef) -> Self {
+        v1::EventInfo {
+            id: event.id.0,
+            organizer: event.organizer.0,
+            slug: event.slug.clone(),
+            name: event.name.clone(),
+        }
+    }
+}
+
+impl From<&Item> for v1::CatalogItem {
+    fn from(item: &Item) -> Self {
+        v1::CatalogItem {
+            id: item.id.0,
+            name: item.name.clone(),
+            price_cents: item.price_cents,
+            quotas: item.quotas.iter().map(|quota| quota.0).collect(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The event log
+// ---------------------------------------------------------------------------
+
+impl TryFrom<&Record> for v1::RecordMessage {
+    type Error = CodecError;
+
+    /// The record for `SubscribeEvents`: a readable header plus the whole
+    /// record as an engine codec frame. Fails only if the record cannot be
+    /// encoded (larger than the codec's limit).
+    fn try_from(record: &Record) -> Result<Self, CodecError> {
+        Ok(v1::RecordMessage {
+            seq: record.seq,
+            time_ms: record.time_ms,
+            request_id: request_id_to_bytes(record.request_id),
+            event_kinds: record.events.iter().map(|event| event.kind().to_string()).collect(),
+            outcome_label: record.outcome.label().to_string(),
+            encoded: codec::encode_record(record)?,
+        })
+    }
+}
+
+impl TryFrom<&v1::RecordMessage> for Record {
+    type Error = ConvertError;
+
+    /// The record in `encoded`, checked against the readable header fields.
+    fn try_from(wire: &v1::RecordMessage) -> Result<Self, ConvertError> {
+        let record = codec::decode_record(&wire.encoded)?;
+        let mismatch = |field| Err(ConvertError::RecordMismatch { field });
+        if record.seq != wire.seq {
+            return mismatch("seq");
+        }
+        if record.time_ms != wire.time_ms {
+            return mismatch("time_ms");
+        }
+        if request_id_from_bytes(&wire.request_id)? != record.request_id {
+            return mismatch("request_id");
+        }
+        if !record.events.iter().map(|event| event.kind()).eq(wire.event_kinds.iter().map(String::as_str)) {
+            return mismatch("event_kinds");
+        }
+        if record.outcome.label() != wire.outcome_label {
+            return mismatch("outcome_label");
+        }
+        Ok(record)
+    }
+}

@@ -1,0 +1,290 @@
+//! Node configuration: command-line flags, optionally on top of a TOML file.
+//!
+//! Every setting has a flag; `--config FILE` loads the same settings from
+//! TOML (keys are the flag names with `_` for `-`), and flags given on the
+//! command line win over the file. Defaults suit a local three-node cluster.
+
+use boxoffice_engine::raft::{NodeId, NodeInfo};
+use clap::Parser;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Default size of one log file before it rolls over, in bytes (16 MiB).
+pub const LOG_FILE_BYTES_DEFAULT: u64 = 16 * 1024 * 1024;
+/// Default number of rolled-over log files kept.
+pub const LOG_FILES_KEPT_DEFAULT: usize = 5;
+
+/// Command line of `boxoffice-server`.
+#[derive(Parser, Debug, Default)]
+#[command(
+    name = "boxoffice-server",
+    version,
+    about = "Run one boxoffice node: a replica of the ticket inventory, one per data center.",
+    long_about = "Run one boxoffice node: a replica of the ticket inventory, one per data center.\n\n\
+        Three nodes form a cluster. Start each with its own --id, --listen, --http, --data-dir and \
+        --zone, and start one of them once with --bootstrap listing all three. The node serves the \
+        client API, cluster admin and the Raft transport on --listen (gRPC, with health and \
+        reflection), and Prometheus metrics, /health and /ready on --http.\n\n\
+        Example:\n  boxoffice-server --id 1 --listen 127.0.0.11:7000 --http 127.0.0.11:9000 \\\n    \
+        --data-dir data/n1 --zone dc1 \\\n    \
+        --bootstrap 1=127.0.0.11:7000/dc1,2=127.0.0.12:7000/dc2,3=127.0.0.13:7000/dc3"
+)]
+pub struct Args {
+    /// TOML file with any of the settings below; flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// This node's id: a positive integer, unique in the cluster, never reused.
+    #[arg(long)]
+    pub id: Option<NodeId>,
+    /// Address to serve gRPC on (client API, admin, Raft).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Address other nodes and clients use to reach this node (default: --listen).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub advertise: Option<String>,
+    /// Address to serve /metrics, /health and /ready on.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<SocketAddr>,
+    /// Directory for the Raft log and the state machine.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Zone (data center) label of this node, shown in status.
+    #[arg(long)]
+    pub zone: Option<String>,
+    /// Bootstrap a new cluster with these members, once: `ID=HOST:PORT/ZONE,...`.
+    /// Ignored if this node's data directory already belongs to a cluster.
+    #[arg(long, value_name = "MEMBERS")]
+    pub bootstrap: Option<String>,
+    /// Directory for log files (rolled by size); without it, logs go to stderr only.
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Size at which a log file rolls over, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub log_file_bytes: Option<u64>,
+    /// Rolled-over log files to keep; older ones are deleted.
+    #[arg(long, value_name = "N")]
+    pub log_files_kept: Option<usize>,
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `boxoffice=debug`.
+    #[arg(long, value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Leader heartbeat interval, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub heartbeat_ms: Option<u64>,
+    /// Minimum election timeout, in milliseconds (the maximum is twice this).
+    #[arg(long, value_name = "MS")]
+    pub election_timeout_ms: Option<u64>,
+    /// Build a snapshot (and purge the log) every this many Raft entries.
+    #[arg(long, value_name = "N")]
+    pub snapshot_every: Option<u64>,
+}
+
+/// The same settings, as read from a TOML file.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    id: Option<NodeId>,
+    listen: Option<SocketAddr>,
+    advertise: Option<String>,
+    http: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    zone: Option<String>,
+    bootstrap: Option<String>,
+    log_dir: Option<PathBuf>,
+    log_file_bytes: Option<u64>,
+    log_files_kept: Option<usize>,
+    log_level: Option<String>,
+    heartbeat_ms: Option<u64>,
+    election_timeout_ms: Option<u64>,
+    snapshot_every: Option<u64>,
+}
+
+/// A complete, checked configuration.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// This node's id.
+    pub id: NodeId,
+    /// gRPC listen address.
+    pub listen: SocketAddr,
+    /// Address others use.
+    pub advertise: String,
+    /// HTTP (metrics, health) listen address.
+    pub http: SocketAddr,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Zone label.
+    pub zone: String,
+    /// Members to bootstrap with, if any.
+    pub bootstrap: Option<BTreeMap<NodeId, NodeInfo>>,
+    /// Log file directory.
+    pub log_dir: Option<PathBuf>,
+    /// Log file roll-over size, in bytes.
+    pub log_file_bytes: u64,
+    /// Rolled log files kept.
+    pub log_files_kept: usize,
+    /// Log filter.
+    pub log_level: String,
+    /// Heartbeat, in milliseconds.
+    pub heartbeat_ms: u64,
+    /// Minimum election timeout, in milliseconds.
+    pub election_timeout_ms: u64,
+    /// Snapshot interval, in Raft entries.
+    pub snapshot_every: u64,
+}
+
+/// A configuration mistake, said so the user can fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required setting is missing.
+    #[error("missing setting --{0} (give it as a flag or in the --config file)")]
+    Missing(&'static str),
+    /// The config file cannot be read or parsed.
+    #[error("config file {path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value is out of range or malformed.
+    #[error("invalid --{setting}: {message}")]
+    Invalid {
+        /// The setting.
+        setting: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Parse `ID=HOST:PORT/ZONE,...` into members.
+pub fn parse_members(text: &str) -> Result<BTreeMap<NodeId, NodeInfo>, String> {
+    let mut members = BTreeMap::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (id, rest) =
+            part.split_once('=').ok_or_else(|| format!("`{part}`: expected ID=HOST:PORT/ZONE"))?;
+        let id: NodeId = id.trim().parse().map_err(|_| format!("`{id}` is not a node id"))?;
+        if id == 0 {
+            return Err("node ids start at 1".into());
+        }
+        let (addr, zone) = rest.split_once('/').unwrap_or((rest, "default"));
+        if addr.rsplit_once(':').and_then(|(_, port)| port.parse::<u16>().ok()).is_none() {
+            return Err(format!("`{addr}`: expected HOST:PORT"));
+        }
+        if members.insert(id, NodeInfo { addr: addr.to_owned(), zone: zone.to_owned() }).is_some() {
+            return Err(format!("node {id} is listed twice"));
+        }
+    }
+    if members.is_empty() {
+        return Err("no members given".into());
+    }
+    Ok(members)
+}
+
+impl ServerConfig {
+    /// Merge flags over the optional file and check the result.
+    pub fn from_args(args: Args) -> Result<ServerConfig, ConfigError> {
+        let file = match &args.config {
+            None => FileConfig::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::File { path: path.clone(), message: e.to_string() })?;
+                toml::from_str(&text)
+                    .map_err(|e| ConfigError::File { path: path.clone(), message: e.to_string() })?
+            }
+        };
+        let id = args.id.or(file.id).ok_or(ConfigError::Missing("id"))?;
+        if id == 0 {
+            return Err(ConfigError::Invalid { setting: "id", message: "node ids start at 1".into() });
+        }
+        let listen = args.listen.or(file.listen).ok_or(ConfigError::Missing("listen"))?;
+        let bootstrap = args
+            .bootstrap
+            .or(file.bootstrap)
+            .map(|text| parse_members(&text))
+            .transpose()
+            .map_err(|message| ConfigError::Invalid { setting: "bootstrap", message })?;
+        if let Some(members) = &bootstrap {
+            if !members.contains_key(&id) {
+                return Err(ConfigError::Invalid {
+                    setting: "bootstrap",
+                    message: format!("this node ({id}) must be one of the members"),
+                });
+            }
+        }
+        let heartbeat_ms = args.heartbeat_ms.or(file.heartbeat_ms).unwrap_or(150);
+        let election_timeout_ms = args.election_timeout_ms.or(file.election_timeout_ms).unwrap_or(750);
+        if election_timeout_ms <= 2 * heartbeat_ms {
+            return Err(ConfigError::Invalid {
+                setting: "election-timeout-ms",
+                message: format!(
+                    "{election_timeout_ms} ms must exceed twice the heartbeat ({heartbeat_ms} ms)"
+                ),
+            });
+        }
+        Ok(ServerConfig {
+            id,
+            listen,
+            advertise: args.advertise.or(file.advertise).unwrap_or_else(|| listen.to_string()),
+            http: args.http.or(file.http).ok_or(ConfigError::Missing("http"))?,
+            data_dir: args.data_dir.or(file.data_dir).ok_or(ConfigError::Missing("data-dir"))?,
+            zone: args.zone.or(file.zone).unwrap_or_else(|| "default".into()),
+            bootstrap,
+            log_dir: args.log_dir.or(file.log_dir),
+            log_file_bytes: args.log_file_bytes.or(file.log_file_bytes).unwrap_or(LOG_FILE_BYTES_DEFAULT),
+            log_files_kept: args.log_files_kept.or(file.log_files_kept).unwrap_or(LOG_FILES_KEPT_DEFAULT),
+            log_level: args.log_level.or(file.log_level).unwrap_or_else(|| "info".into()),
+            heartbeat_ms,
+            election_timeout_ms,
+            snapshot_every: args.snapshot_every.or(file.snapshot_every).unwrap_or(5_000),
+        })
+    }
+
+    /// This node as members see it.
+    pub fn node_info(&self) -> NodeInfo {
+        NodeInfo { addr: self.advertise.clone(), zone: self.zone.clone() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_parse_with_zones_and_reject_mistakes() {
+        let members = parse_members("1=127.0.0.11:7000/dc1, 2=127.0.0.12:7000/dc2").unwrap();
+        assert_eq!(members[&2], NodeInfo { addr: "127.0.0.12:7000".into(), zone: "dc2".into() });
+        assert!(parse_members("1=127.0.0.11/dc1").is_err());
+        assert!(parse_members("x=127.0.0.11:7000").is_err());
+        assert!(parse_members("1=a:1,1=b:2").is_err());
+        assert!(parse_members("0=a:1").is_err());
+        assert!(parse_members("").is_err());
+    }
+
+    #[test]
+    fn flags_override_the_file_and_missing_settings_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.toml");
+        std::fs::write(
+            &path,
+            "id = 2\nlisten = \"127.0.0.12:7000\"\nhttp = \"127.0.0.12:9000\"\nzone = \"dc2\"\n",
+        )
+        .unwrap();
+        let args = Args {
+            config: Some(path.clone()),
+            zone: Some("dc9".into()),
+            data_dir: Some("d".into()),
+            ..Args::default()
+        };
+        let config = ServerConfig::from_args(args).unwrap();
+        assert_eq!(
+            (config.id, config.zone.as_str(), config.advertise.as_str()),
+            (2, "dc9", "127.0.0.12:7000")
+        );
+        let missing = ServerConfig::from_args(Args { config: Some(path), ..Args::default() }).unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            "missing setting --data-dir (give it as a flag or in the --config file)"
+        );
+    }
+}

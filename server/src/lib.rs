@@ -1,0 +1,100 @@
+//! boxoffice-server: one node of the replicated inventory.
+//!
+//! [`run`] starts a node on a given configuration and serves until the
+//! shutdown future resolves: the gRPC services (client API, admin, Raft
+//! transport, health, reflection) on one listener and the HTTP endpoints
+//! (metrics, health, readiness) on another. The binary only parses flags,
+//! sets up logging and waits for SIGTERM; tests call [`run`] directly or
+//! start the binary as a real process.
+//!
+//! What it must never do: answer a write before the engine says it is
+//! committed and applied, or let malformed input reach Raft.
+
+pub mod config;
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod network;
+pub mod services;
+
+use crate::config::ServerConfig;
+use crate::metrics::Metrics;
+use boxoffice_engine::codec::RAFT_MESSAGE_BYTES_MAX;
+use boxoffice_engine::node::{Engine, EngineConfig};
+use boxoffice_proto::v1;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Largest client request accepted, in bytes (a full `SubmitBatch`).
+pub const CLIENT_MESSAGE_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+/// Run a node until `shutdown` resolves, then stop gracefully: stop taking
+/// requests, finish the ones in flight, and stop Raft.
+pub async fn run(
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let metrics = Arc::new(Metrics::new(config.id, &config.zone));
+    let mut engine_config = EngineConfig::new(config.id, config.node_info(), &config.data_dir);
+    engine_config.heartbeat_interval_ms = config.heartbeat_ms;
+    engine_config.election_timeout_min_ms = config.election_timeout_ms;
+    engine_config.election_timeout_max_ms = config.election_timeout_ms * 2;
+    engine_config.snapshot_every_entries = config.snapshot_every;
+    let fsync_metrics = metrics.clone();
+    engine_config.fsync_observer = Some(Arc::new(move |elapsed| fsync_metrics.observe_fsync(elapsed)));
+
+    let engine = Arc::new(Engine::start(engine_config, network::GrpcNetwork).await?);
+    if let Some(members) = &config.bootstrap {
+        if engine.raft().is_initialized().await? {
+            tracing::info!("data directory already belongs to a cluster; --bootstrap ignored");
+        } else {
+            tracing::info!(?members, "bootstrapping a new cluster");
+            engine.initialize(members.clone()).await?;
+        }
+    }
+
+    let (mut health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<v1::inventory_server::InventoryServer<services::InventoryService>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(boxoffice_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let inventory = v1::inventory_server::InventoryServer::new(services::InventoryService::new(
+        engine.clone(),
+        metrics.clone(),
+    ))
+    .max_decoding_message_size(CLIENT_MESSAGE_BYTES_MAX);
+    let admin = v1::admin_server::AdminServer::new(services::AdminService::new(engine.clone()));
+    let raft = v1::raft_server::RaftServer::new(services::RaftService::new(engine.clone()))
+        .max_decoding_message_size(RAFT_MESSAGE_BYTES_MAX as usize)
+        .max_encoding_message_size(RAFT_MESSAGE_BYTES_MAX as usize);
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let wait_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+
+    let http_listener = tokio::net::TcpListener::bind(config.http).await?;
+    let http_app = http::router(engine.clone(), metrics.clone());
+    let http_task = tokio::spawn(
+        axum::serve(http_listener, http_app).with_graceful_shutdown(wait_stop(stop_rx.clone())).into_future(),
+    );
+    tracing::info!(id = config.id, listen = %config.listen, http = %config.http, zone = %config.zone, "node serving");
+    let grpc = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(inventory)
+        .add_service(admin)
+        .add_service(raft)
+        .serve_with_shutdown(config.listen, wait_stop(stop_rx));
+    let served = grpc.await;
+    tracing::info!("shutting down");
+    engine.shutdown().await;
+    let _ = http_task.await;
+    served?;
+    Ok(())
+}
