@@ -13,6 +13,9 @@
 //! reported as a failure); calling again with the same [`RequestId`] finds
 //! out. [`ClientError::NotApplied`] means it certainly did not.
 
+// tonic's `Status` is what every remote attempt returns; boxing it buys nothing.
+#![allow(clippy::result_large_err)]
+
 use boxoffice_engine::domain::{
     Command, EventId, Hold, HoldId, ItemAvailability, ItemId, Order, OrderId, Outcome, QuotaAvailability,
     QuotaId, Record, RequestId,
@@ -37,9 +40,11 @@ pub const ATTEMPT_TIMEOUT_MS_DEFAULT: u64 = 3_000;
 /// Default deadline of a whole call, retries included, in milliseconds.
 pub const CALL_TIMEOUT_MS_DEFAULT: u64 = 15_000;
 /// Most attempts of one call.
-pub const ATTEMPTS_MAX: u32 = 20;
+pub const ATTEMPTS_MAX: u32 = 100;
 /// First backoff between attempts, in milliseconds; it doubles up to the max.
 pub const BACKOFF_MS_INITIAL: u64 = 25;
+/// Pause between attempts while an election runs, in milliseconds.
+pub const ELECTION_POLL_MS: u64 = 50;
 /// Longest backoff between attempts, in milliseconds.
 pub const BACKOFF_MS_MAX: u64 = 1_000;
 /// How long connecting to one endpoint may take, in milliseconds.
@@ -134,6 +139,9 @@ enum Next {
     Redirect(String),
     /// Back off, then retry elsewhere; `maybe_applied` if the attempt may have taken effect.
     Retry { maybe_applied: bool, why: String },
+    /// No leader is known yet (an election is running): poll again soon,
+    /// without growing the backoff, so failover costs the election, not our backoff.
+    Election(String),
     /// Give up with this error.
     Fail(ClientError),
 }
@@ -260,6 +268,11 @@ impl Client {
                     if attempt > 0 {
                         tokio::time::sleep(backoff.min(left)).await;
                     }
+                }
+                Next::Election(why) => {
+                    last = why;
+                    *remote.leader.lock().expect("leader lock") = None;
+                    tokio::time::sleep(Duration::from_millis(ELECTION_POLL_MS).min(left)).await;
                 }
                 Next::Retry { maybe_applied: maybe, why } => {
                     maybe_applied |= maybe && write;

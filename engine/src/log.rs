@@ -228,10 +228,10 @@ impl LogStore {
                 match decoded {
                     Ok((entry, used)) => {
                         let index = entry.log_id.index;
-                        if let Some(previous) = previous {
-                            if index != previous + 1 {
-                                return Err(LogOpenError::Gap { path, previous, found: index });
-                            }
+                        if let Some(previous) = previous
+                            && index != previous + 1
+                        {
+                            return Err(LogOpenError::Gap { path, previous, found: index });
                         }
                         previous = Some(index);
                         offsets.insert(index, (*first, at as u64));
@@ -308,10 +308,10 @@ impl Writer {
             for op in ops {
                 match op {
                     WriteOp::Append { frames, callback } => {
-                        if failed.is_none() {
-                            if let Err(e) = self.append(&frames) {
-                                failed = Some(e);
-                            }
+                        if failed.is_none()
+                            && let Err(e) = self.append(&frames)
+                        {
+                            failed = Some(e);
                         }
                         callbacks.push(callback);
                     }

@@ -40,6 +40,9 @@ use tokio::task::JoinHandle;
 /// refused with [`SubmitError::Busy`] (not stored; the client may retry).
 pub const SUBMIT_QUEUE_MAX: usize = 65_536;
 
+/// Most log entries kept behind the last snapshot for followers that lag a little.
+pub const SNAPSHOT_LOG_KEPT_ENTRIES_MAX: u64 = 1_000;
+
 /// How long `shutdown` waits for openraft's tasks to release the store, in milliseconds.
 pub const SHUTDOWN_WAIT_MS: u64 = 5_000;
 
@@ -188,7 +191,9 @@ impl Engine {
             election_timeout_min: config.election_timeout_min_ms,
             election_timeout_max: config.election_timeout_max_ms,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_every_entries),
-            max_in_snapshot_log_to_keep: 1_000,
+            // Keep some log behind the snapshot for slow followers, but never
+            // more than one snapshot interval: past that, a snapshot is cheaper.
+            max_in_snapshot_log_to_keep: config.snapshot_every_entries.min(SNAPSHOT_LOG_KEPT_ENTRIES_MAX),
             install_snapshot_timeout: 10_000,
             ..Config::default()
         }
@@ -407,10 +412,10 @@ async fn expirer(
         }
         let (reply, wait) = oneshot::channel();
         let request_id = RequestId(rand::random());
-        if submit.try_send(Submission { request_id, command: Command::Expire, reply }).is_ok() {
-            if let Ok(Err(e)) = wait.await {
-                tracing::debug!(error = %e, "expire proposal failed");
-            }
+        if submit.try_send(Submission { request_id, command: Command::Expire, reply }).is_ok()
+            && let Ok(Err(e)) = wait.await
+        {
+            tracing::debug!(error = %e, "expire proposal failed");
         }
     }
 }

@@ -204,13 +204,13 @@ impl ServerConfig {
             .map(|text| parse_members(&text))
             .transpose()
             .map_err(|message| ConfigError::Invalid { setting: "bootstrap", message })?;
-        if let Some(members) = &bootstrap {
-            if !members.contains_key(&id) {
-                return Err(ConfigError::Invalid {
-                    setting: "bootstrap",
-                    message: format!("this node ({id}) must be one of the members"),
-                });
-            }
+        if let Some(members) = &bootstrap
+            && !members.contains_key(&id)
+        {
+            return Err(ConfigError::Invalid {
+                setting: "bootstrap",
+                message: format!("this node ({id}) must be one of the members"),
+            });
         }
         let heartbeat_ms = args.heartbeat_ms.or(file.heartbeat_ms).unwrap_or(150);
         let election_timeout_ms = args.election_timeout_ms.or(file.election_timeout_ms).unwrap_or(750);

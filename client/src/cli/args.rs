@@ -1,0 +1,795 @@
+//! The command line, as clap derive types. Doc comments are the `--help` text.
+
+use super::parse;
+use boxoffice_client::CALL_TIMEOUT_MS_DEFAULT;
+use boxoffice_engine::domain::{
+    CheckinListId, EventId, HoldId, ItemId, Line, Nonce, OrderId, OrganizerId, QuotaId, RequestId,
+};
+use boxoffice_proto::v1;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const LONG_ABOUT: &str = "\
+Command-line client of boxoffice, the replicated ticket-inventory engine.
+
+It talks to a cluster over gRPC (--endpoints, any of its nodes: the client
+finds the leader) or runs a single-node engine inside this process on a local
+data directory (--data-dir). Exactly one of the two is required; either can
+also come from the environment. A data directory can be used by one process
+at a time.
+
+Every write (create, hold, checkout, pay, cancel, check-in...) is sent with a
+request id and prints it. If its outcome is unknown (exit status 3, e.g. a
+timeout during a leader change), run the same command again with
+--request-id <ID>: the engine answers with the first outcome instead of doing
+it twice.
+
+Ids are plain integers or their display form: `3` and `item-3` are the same
+item; likewise ev-, org-, quota-, hold-, order- and list-.
+
+Examples:
+  # A local engine with demo data, then buy a Saturday ticket
+  boxoffice --data-dir ./bo-data demo
+  boxoffice --data-dir ./bo-data catalog --event ev-2
+  boxoffice --data-dir ./bo-data hold place --event 2 --line item-3:2
+  boxoffice --data-dir ./bo-data checkout --hold hold-9
+  boxoffice --data-dir ./bo-data pay --order order-10
+
+  # A cluster (or: export BOXOFFICE_ENDPOINTS=127.0.0.11:50051,127.0.0.12:50051)
+  boxoffice --endpoints 127.0.0.11:50051,127.0.0.12:50051 cluster status --each
+  boxoffice --endpoints 127.0.0.11:50051 --json availability --item 3
+
+  # Retry a write whose outcome was unknown, with the id it printed
+  boxoffice --data-dir ./bo-data --request-id 6f1c0e5b2a9d4c7e8f00112233445566 pay --order 10";
+
+const AFTER_LONG_HELP: &str = "\
+Exit status:
+  0  success; a write was accepted
+  1  the write was rejected by the inventory rules (sold out, quota closed,
+     hold expired, order already paid, ticket already used...)
+  2  usage error or invalid input (bad option or value, malformed request)
+  3  outcome unknown: the write may or may not have taken effect; retry the
+     same command with --request-id <the id it printed>
+  4  not done: no leader reachable, engine unavailable, or the object asked
+     for does not exist
+
+Environment:
+  BOXOFFICE_ENDPOINTS  default for --endpoints
+  BOXOFFICE_DATA_DIR   default for --data-dir
+  An option given on the command line wins over the other's variable.";
+
+/// Command-line client of boxoffice, the replicated ticket-inventory engine.
+#[derive(Debug, Parser)]
+#[command(
+    name = "boxoffice",
+    version,
+    long_about = LONG_ABOUT,
+    after_long_help = AFTER_LONG_HELP,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Options of every subcommand.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted by every subcommand.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Cluster nodes to talk to: gRPC HOST:PORT, comma-separated
+    #[arg(
+        long,
+        global = true,
+        env = "BOXOFFICE_ENDPOINTS",
+        hide_env_values = true,
+        value_delimiter = ',',
+        value_name = "HOST:PORT,...",
+        help_heading = "Connection"
+    )]
+    pub endpoints: Vec<String>,
+    /// Run an engine in this process on DIR instead (created if missing)
+    #[arg(
+        long,
+        global = true,
+        env = "BOXOFFICE_DATA_DIR",
+        hide_env_values = true,
+        value_name = "DIR",
+        help_heading = "Connection"
+    )]
+    pub data_dir: Option<PathBuf>,
+    /// Deadline of a whole call, retries included, in milliseconds
+    #[arg(
+        long,
+        global = true,
+        value_name = "MS",
+        default_value_t = CALL_TIMEOUT_MS_DEFAULT,
+        value_parser = clap::value_parser!(u64).range(1..),
+        help_heading = "Connection"
+    )]
+    pub timeout_ms: u64,
+    /// Allow reads from any node, maybe stale (default: linearizable)
+    #[arg(long, global = true, help_heading = "Connection")]
+    pub stale: bool,
+    /// Print one JSON object per result instead of text
+    #[arg(long, global = true, help_heading = "Output")]
+    pub json: bool,
+    /// Retry a write: reuse the request id an earlier attempt printed
+    #[arg(long, global = true, value_name = "HEX32", value_parser = parse::request_id, help_heading = "Writes")]
+    pub request_id: Option<RequestId>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and find organizers (tenants)
+    ///
+    /// An organizer owns events and the key that makes its ticket secrets
+    /// unguessable. Slugs are unique.
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data organizer create --slug acme --name "ACME Concerts"
+    ///   boxoffice --data-dir ./bo-data organizer find --slug acme
+    #[command(subcommand, verbatim_doc_comment)]
+    Organizer(OrganizerCmd),
+    /// Create events
+    ///
+    /// An event (a concert, a festival) belongs to an organizer and holds
+    /// items, quotas and check-in lists.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data event create --organizer org-1 --slug jazz-night --name "Jazz Night"
+    #[command(subcommand, verbatim_doc_comment)]
+    Event(EventCmd),
+    /// Create items (ticket types)
+    ///
+    /// An item has a price and is sold through the quotas that cover it.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data item create --event ev-2 --name VIP --price-cents 15000
+    #[command(subcommand, verbatim_doc_comment)]
+    Item(ItemCmd),
+    /// Create, resize, close and reopen quotas
+    ///
+    /// A quota caps how many tickets of its items can be sold: paid orders,
+    /// pending orders and live holds all count. Quotas may overlap (a weekend
+    /// pass in both the Saturday and the Sunday quota).
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data quota create --event 2 --name Saturday --size 1000 --items 3,5
+    ///   boxoffice --data-dir ./bo-data quota resize --quota quota-6 --unlimited
+    ///   boxoffice --data-dir ./bo-data quota close --quota quota-6
+    #[command(subcommand, verbatim_doc_comment)]
+    Quota(QuotaCmd),
+    /// Place, grow, extend, release and show holds (carts)
+    ///
+    /// A hold reserves tickets until it expires (30 minutes by default);
+    /// checkout turns it into an order. Holds are all or nothing.
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data hold place --event ev-2 --line item-3:2
+    ///   boxoffice --data-dir ./bo-data hold extend --hold hold-9 --ttl-secs 1800
+    ///   boxoffice --data-dir ./bo-data hold show --hold hold-9
+    #[command(subcommand, verbatim_doc_comment)]
+    Hold(HoldCmd),
+    /// Turn a live hold into a pending order with tickets
+    ///
+    /// A live hold cannot fail for lack of capacity: it already reserved its
+    /// tickets. A lapsed hold re-checks capacity. Prints the order, its total,
+    /// its payment deadline and the secrets of its tickets.
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data checkout --hold hold-9
+    ///   boxoffice --data-dir ./bo-data checkout --hold 9 --payment-ttl-secs 3600
+    #[command(verbatim_doc_comment)]
+    Checkout(CheckoutArgs),
+    /// Record full payment of an order
+    ///
+    /// A pending order becomes paid. An order past its payment deadline is
+    /// paid only if its tickets are still available; otherwise the payment is
+    /// recorded, the order stays expired and the amount is owed back.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data pay --order order-10
+    #[command(verbatim_doc_comment)]
+    Pay(OrderArg),
+    /// Cancel an order (pending, expired or paid; a paid one is owed back)
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data cancel --order order-10
+    #[command(verbatim_doc_comment)]
+    Cancel(OrderArg),
+    /// Show orders
+    ///
+    /// Orders are made by checkout, and changed by pay and cancel.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data order show --order order-10
+    #[command(subcommand, verbatim_doc_comment)]
+    Order(OrderCmd),
+    /// Create check-in lists
+    ///
+    /// A check-in list is a door: it says whether a ticket may enter more
+    /// than once, and remembers every scan. Scan with `checkin`.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data checkin-list create --event ev-2 --name "Main gate"
+    #[command(subcommand, name = "checkin-list", verbatim_doc_comment)]
+    CheckinList(CheckinListCmd),
+    /// Scan a ticket at the door
+    ///
+    /// Checks a ticket secret in (or, with --exit, out) against a check-in
+    /// list. Every scan carries a nonce (random unless given): repeating a
+    /// scan with the same nonce returns the first answer, so a scanner that
+    /// lost the reply can safely scan again.
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data checkin --list list-8 --secret 3f9a...
+    ///   boxoffice --data-dir ./bo-data checkin --list 8 --secret 3f9a... --exit
+    #[command(verbatim_doc_comment)]
+    Checkin(CheckinArgs),
+    /// Show what can still be sold of an item or a quota
+    ///
+    /// Prints pretix's availability: state (Ok, Reserved: sold out counting
+    /// live holds, Ordered: counting pending orders, Gone: paid or closed),
+    /// tickets left, and what counts (paid, pending, held). An item's
+    /// availability is its most binding quota's.
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data availability --item item-3
+    ///   boxoffice --endpoints 127.0.0.11:50051 --stale availability --quota 6
+    #[command(verbatim_doc_comment)]
+    Availability(AvailabilityArgs),
+    /// Show an event's items and quotas with their availability
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data catalog --event ev-2
+    #[command(verbatim_doc_comment)]
+    Catalog(EventArg),
+    /// Read the event log
+    ///
+    /// Every write leaves one record in the log: its seq, time, request id,
+    /// events and outcome (rejections included).
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data events tail --from 1
+    #[command(subcommand, verbatim_doc_comment)]
+    Events(EventsCmd),
+    /// Cluster status and membership
+    ///
+    /// Status works with --endpoints and --data-dir; init, add-learner,
+    /// change-membership and remove need --endpoints (the leader is found).
+    ///
+    /// Examples:
+    ///   boxoffice --endpoints 127.0.0.11:50051,127.0.0.12:50051 cluster status --each
+    ///   boxoffice --endpoints 127.0.0.11:50051 cluster add-learner --id 4 --addr 127.0.0.14:50051 --zone dc1
+    #[command(subcommand, verbatim_doc_comment)]
+    Cluster(ClusterCmd),
+    /// Load demo data: a festival with two days and a weekend pass
+    ///
+    /// Creates, through the ordinary API, organizer `demo` ("Demo Tickets"),
+    /// event `summer-fest` ("Summer Festival"), items Saturday (49.00),
+    /// Sunday (49.00) and Weekend pass (89.00), quotas Saturday (1000:
+    /// Saturday and Weekend pass) and Sunday (1000: Sunday and Weekend pass),
+    /// and check-in list "Main gate" (re-entry after exit allowed), then shows
+    /// the catalog. If organizer `demo` already exists it only shows the
+    /// catalog. With --request-id, the writes use that id and the ones after
+    /// it (id+1, id+2, ...), so a demo cut short can be retried exactly.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data demo
+    #[command(verbatim_doc_comment)]
+    Demo,
+}
+
+/// `organizer ...`
+#[derive(Debug, Subcommand)]
+pub enum OrganizerCmd {
+    /// Create an organizer with a fresh random ticket-secret key
+    ///
+    /// The organizer's 32-byte key, which makes its ticket secrets
+    /// unguessable, is drawn at random here and never printed.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data organizer create --slug acme --name "ACME Concerts"
+    #[command(verbatim_doc_comment)]
+    Create {
+        /// Unique slug: 1 to 64 of a-z, 0-9 and -
+        #[arg(long)]
+        slug: String,
+        /// Display name
+        #[arg(long)]
+        name: String,
+    },
+    /// Find an organizer's id by slug
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data organizer find --slug demo
+    #[command(verbatim_doc_comment)]
+    Find {
+        /// The organizer's slug
+        #[arg(long)]
+        slug: String,
+    },
+}
+
+/// `event ...`
+#[derive(Debug, Subcommand)]
+pub enum EventCmd {
+    /// Create an event of an organizer
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data event create --organizer org-1 --slug jazz-night --name "Jazz Night"
+    #[command(verbatim_doc_comment)]
+    Create {
+        /// The organizer (3 or org-3)
+        #[arg(long, value_parser = parse::organizer_id)]
+        organizer: OrganizerId,
+        /// Slug, unique within the organizer
+        #[arg(long)]
+        slug: String,
+        /// Display name
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// `item ...`
+#[derive(Debug, Subcommand)]
+pub enum ItemCmd {
+    /// Create an item (a ticket type) of an event
+    ///
+    /// An item cannot be sold until a quota covers it.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data item create --event ev-2 --name "VIP" --price-cents 15000
+    #[command(verbatim_doc_comment)]
+    Create {
+        /// The event (3 or ev-3)
+        #[arg(long, value_parser = parse::event_id)]
+        event: EventId,
+        /// Display name
+        #[arg(long)]
+        name: String,
+        /// Price of one ticket, in cents
+        #[arg(long, value_name = "CENTS")]
+        price_cents: u64,
+    },
+}
+
+/// A quota's capacity: `--size N` or `--unlimited`.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct Capacity {
+    /// Capacity in tickets
+    #[arg(long, value_name = "N")]
+    pub size: Option<u64>,
+    /// No capacity limit
+    #[arg(long)]
+    pub unlimited: bool,
+}
+
+impl Capacity {
+    /// The domain's size: `None` is unlimited.
+    pub fn size(&self) -> Option<u64> {
+        if self.unlimited { None } else { self.size }
+    }
+}
+
+/// `quota ...`
+#[derive(Debug, Subcommand)]
+pub enum QuotaCmd {
+    /// Create a quota over items of one event
+    ///
+    /// Its items are fixed at creation; holds and orders of them that exist
+    /// already count against it at once. An item in several quotas is
+    /// limited by the tightest.
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data quota create --event 2 --name Saturday --size 1000 --items 3,5
+    ///   boxoffice --data-dir ./bo-data quota create --event 2 --name Merch --unlimited --items 9
+    #[command(verbatim_doc_comment)]
+    Create {
+        /// The event (3 or ev-3)
+        #[arg(long, value_parser = parse::event_id)]
+        event: EventId,
+        /// Display name
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        capacity: Capacity,
+        /// The items it covers, comma-separated
+        #[arg(long, required = true, value_delimiter = ',', value_parser = parse::item_id, value_name = "ITEM,...")]
+        items: Vec<ItemId>,
+        /// Close the quota for good once paid and pending orders fill it
+        #[arg(long)]
+        close_when_sold_out: bool,
+    },
+    /// Change a quota's size
+    ///
+    /// Shrinking below what is sold is allowed: nothing new is sold until it
+    /// is back under; existing holds and orders are kept.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data quota resize --quota quota-6 --size 1200
+    #[command(verbatim_doc_comment)]
+    Resize {
+        /// The quota (3 or quota-3)
+        #[arg(long, value_parser = parse::quota_id)]
+        quota: QuotaId,
+        #[command(flatten)]
+        capacity: Capacity,
+    },
+    /// Stop all new sales through a quota
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data quota close --quota quota-6
+    #[command(verbatim_doc_comment)]
+    Close(QuotaArg),
+    /// Undo a close
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data quota reopen --quota quota-6
+    #[command(verbatim_doc_comment)]
+    Reopen(QuotaArg),
+}
+
+/// `--quota ID`
+#[derive(Debug, Args)]
+pub struct QuotaArg {
+    /// The quota (3 or quota-3)
+    #[arg(long, value_parser = parse::quota_id)]
+    pub quota: QuotaId,
+}
+
+/// `--hold ID`
+#[derive(Debug, Args)]
+pub struct HoldArg {
+    /// The hold (3 or hold-3)
+    #[arg(long, value_parser = parse::hold_id)]
+    pub hold: HoldId,
+}
+
+/// `--order ID`
+#[derive(Debug, Args)]
+pub struct OrderArg {
+    /// The order (3 or order-3)
+    #[arg(long, value_parser = parse::order_id)]
+    pub order: OrderId,
+}
+
+/// `--event ID`
+#[derive(Debug, Args)]
+pub struct EventArg {
+    /// The event (3 or ev-3)
+    #[arg(long, value_parser = parse::event_id)]
+    pub event: EventId,
+}
+
+/// `hold ...`
+#[derive(Debug, Subcommand)]
+pub enum HoldCmd {
+    /// Reserve tickets, all or nothing, until the hold expires
+    ///
+    /// Every quota of every item involved must have room, or nothing is
+    /// reserved (exit status 1, with the binding quota and what is left).
+    /// Lines are ITEM:QTY (ITEM alone is one ticket); repeat --line or
+    /// separate lines with commas.
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data hold place --event ev-2 --line item-3:2
+    ///   boxoffice --data-dir ./bo-data hold place --event 2 --line 3:1,5:1 --ttl-secs 600
+    #[command(verbatim_doc_comment)]
+    Place {
+        /// The event all lines belong to (3 or ev-3)
+        #[arg(long, value_parser = parse::event_id)]
+        event: EventId,
+        /// What to reserve: ITEM:QTY, repeatable
+        #[arg(long = "line", required = true, value_delimiter = ',', value_parser = parse::line, value_name = "ITEM:QTY")]
+        lines: Vec<Line>,
+        /// Time to live, in seconds
+        #[arg(long, default_value_t = 1800, value_name = "SECS")]
+        ttl_secs: u64,
+    },
+    /// Add tickets to a live hold, all or nothing; its expiry is unchanged
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data hold add --hold hold-9 --line item-5:1
+    #[command(verbatim_doc_comment)]
+    Add {
+        /// The hold (3 or hold-3)
+        #[arg(long, value_parser = parse::hold_id)]
+        hold: HoldId,
+        /// What to add: ITEM:QTY, repeatable
+        #[arg(long = "line", required = true, value_delimiter = ',', value_parser = parse::line, value_name = "ITEM:QTY")]
+        lines: Vec<Line>,
+    },
+    /// Push a live hold's expiry to now + TTL (capped at 3 hours after placement)
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data hold extend --hold hold-9 --ttl-secs 1800
+    #[command(verbatim_doc_comment)]
+    Extend {
+        /// The hold (3 or hold-3)
+        #[arg(long, value_parser = parse::hold_id)]
+        hold: HoldId,
+        /// New time to live from now, in seconds
+        #[arg(long, value_name = "SECS")]
+        ttl_secs: u64,
+    },
+    /// Give a hold's tickets back early
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data hold release --hold hold-9
+    #[command(verbatim_doc_comment)]
+    Release(HoldArg),
+    /// Show a hold: status, expiry and lines
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data hold show --hold hold-9
+    #[command(verbatim_doc_comment)]
+    Show(HoldArg),
+}
+
+/// `checkout`
+#[derive(Debug, Args)]
+pub struct CheckoutArgs {
+    /// The hold (3 or hold-3)
+    #[arg(long, value_parser = parse::hold_id)]
+    pub hold: HoldId,
+    /// Payment deadline from now, in seconds
+    #[arg(long, default_value_t = 86_400, value_name = "SECS")]
+    pub payment_ttl_secs: u64,
+}
+
+/// `order ...`
+#[derive(Debug, Subcommand)]
+pub enum OrderCmd {
+    /// Show an order: status, total, deadline and tickets
+    ///
+    /// A pending order past its payment deadline shows as expired.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data --json order show --order order-10
+    #[command(verbatim_doc_comment)]
+    Show(OrderArg),
+}
+
+/// `checkin-list ...`
+#[derive(Debug, Subcommand)]
+pub enum CheckinListCmd {
+    /// Create a check-in list for an event
+    ///
+    /// By default a ticket enters once. --multiple-entries admits it any
+    /// number of times; --reentry-after-exit admits it again after an exit scan.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data checkin-list create --event ev-2 --name "Main gate" --reentry-after-exit
+    #[command(verbatim_doc_comment)]
+    Create {
+        /// The event (3 or ev-3)
+        #[arg(long, value_parser = parse::event_id)]
+        event: EventId,
+        /// Display name
+        #[arg(long)]
+        name: String,
+        /// Admit the same ticket any number of times
+        #[arg(long)]
+        multiple_entries: bool,
+        /// Admit a ticket again after its last scan was an exit
+        #[arg(long)]
+        reentry_after_exit: bool,
+    },
+}
+
+/// `checkin`
+#[derive(Debug, Args)]
+pub struct CheckinArgs {
+    /// The check-in list (3 or list-3)
+    #[arg(long, value_parser = parse::checkin_list_id)]
+    pub list: CheckinListId,
+    /// The ticket's secret, as printed on it
+    #[arg(long)]
+    pub secret: String,
+    /// Scan out instead of in
+    #[arg(long)]
+    pub exit: bool,
+    /// The scan's nonce, 32 hex digits (default: random); a repeat returns the first answer
+    #[arg(long, value_name = "HEX32", value_parser = parse::nonce)]
+    pub nonce: Option<Nonce>,
+}
+
+/// `availability`
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct AvailabilityArgs {
+    /// An item (3 or item-3)
+    #[arg(long, value_parser = parse::item_id)]
+    pub item: Option<ItemId>,
+    /// A quota (3 or quota-3)
+    #[arg(long, value_parser = parse::quota_id)]
+    pub quota: Option<QuotaId>,
+}
+
+/// `events ...`
+#[derive(Debug, Subcommand)]
+pub enum EventsCmd {
+    /// Print the event log: one line per record
+    ///
+    /// Each line shows the record's seq, time, request id, event kinds and
+    /// outcome; with --json, each record as a JSON object. Without --follow
+    /// it stops once no record arrives for a second (or after --limit
+    /// records); with --follow it waits for new records until interrupted.
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data events tail
+    ///   boxoffice --endpoints 127.0.0.11:50051 events tail --from 1200 --follow
+    ///   boxoffice --data-dir ./bo-data --json events tail --limit 10
+    #[command(verbatim_doc_comment)]
+    Tail {
+        /// First seq to print
+        #[arg(long, value_name = "SEQ", default_value_t = 1)]
+        from: u64,
+        /// Keep waiting for new records (until Ctrl-C or --limit)
+        #[arg(long)]
+        follow: bool,
+        /// Stop after this many records
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+    },
+}
+
+/// `cluster ...`
+#[derive(Debug, Subcommand)]
+pub enum ClusterCmd {
+    /// Show the cluster as one node (or, with --each, every endpoint) sees it
+    ///
+    /// Without --each, the first node that answers reports its role, term,
+    /// leader, log, commit and applied indexes, last seq, members and (on the
+    /// leader) replication lag. With --each, every endpoint is asked directly
+    /// and prints one line; the exit status is 4 if any did not answer. With
+    /// --digests, nodes also hash their event log and state: equal digests at
+    /// equal last seq mean the replicas agree (slow on a large state).
+    ///
+    /// Examples:
+    ///   boxoffice --endpoints 127.0.0.11:50051,127.0.0.12:50051,127.0.0.13:50051 cluster status --each --digests
+    ///   boxoffice --data-dir ./bo-data cluster status
+    #[command(verbatim_doc_comment)]
+    Status {
+        /// Also compute the event-log and state digests
+        #[arg(long)]
+        digests: bool,
+        /// Ask every endpoint directly, one line per node
+        #[arg(long)]
+        each: bool,
+    },
+    /// Bootstrap a new cluster with its first voters (once, on one node)
+    ///
+    /// Example:
+    ///   boxoffice --endpoints 127.0.0.11:50051 cluster init \
+    ///     --member 1=127.0.0.11:50051/dc1 --member 2=127.0.0.12:50051/dc2 --member 3=127.0.0.13:50051/dc3
+    #[command(verbatim_doc_comment)]
+    Init {
+        /// A first voter: ID=HOST:PORT/ZONE, repeatable
+        #[arg(long = "member", required = true, value_parser = parse::member, value_name = "ID=HOST:PORT/ZONE")]
+        members: Vec<v1::Member>,
+    },
+    /// Add a node as a non-voting learner; it starts receiving the log
+    ///
+    /// Example:
+    ///   boxoffice --endpoints 127.0.0.11:50051 cluster add-learner --id 4 --addr 127.0.0.14:50051 --zone dc1
+    #[command(verbatim_doc_comment)]
+    AddLearner {
+        /// The new node's Raft id
+        #[arg(long, value_parser = parse::node_id)]
+        id: u64,
+        /// Its gRPC address
+        #[arg(long, value_parser = parse::address, value_name = "HOST:PORT")]
+        addr: String,
+        /// Its zone (data center)
+        #[arg(long)]
+        zone: String,
+    },
+    /// Set the voters (joint consensus); each must already be a member
+    ///
+    /// Example:
+    ///   boxoffice --endpoints 127.0.0.11:50051 cluster change-membership --voters 1,2,4
+    #[command(verbatim_doc_comment)]
+    ChangeMembership {
+        /// The Raft ids of the new voters, comma-separated
+        #[arg(long, required = true, value_delimiter = ',', value_parser = parse::node_id, value_name = "ID,...")]
+        voters: Vec<u64>,
+        /// Keep removed voters as learners instead of dropping them
+        #[arg(long)]
+        retain: bool,
+    },
+    /// Remove a node (voter or learner) from the cluster
+    ///
+    /// Example:
+    ///   boxoffice --endpoints 127.0.0.11:50051 cluster remove --id 3
+    #[command(verbatim_doc_comment)]
+    Remove {
+        /// The Raft id of the node to remove
+        #[arg(long, value_parser = parse::node_id)]
+        id: u64,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn hold_place_takes_repeated_and_comma_separated_lines() {
+        let cli = Cli::try_parse_from([
+            "boxoffice",
+            "--data-dir",
+            "d",
+            "hold",
+            "place",
+            "--event",
+            "ev-2",
+            "--line",
+            "3:2,item-5:1",
+            "--line",
+            "4",
+        ])
+        .unwrap();
+        let Command::Hold(HoldCmd::Place { event, lines, ttl_secs }) = cli.command else { panic!() };
+        assert_eq!(event, EventId(2));
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[1], Line { item: ItemId(5), quantity: 1 });
+        assert_eq!(ttl_secs, 1800);
+    }
+
+    #[test]
+    fn malformed_values_are_usage_errors() {
+        let error =
+            Cli::try_parse_from(["boxoffice", "hold", "place", "--event", "2", "--line", "x:y"]).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        let error = Cli::try_parse_from([
+            "boxoffice",
+            "quota",
+            "create",
+            "--event",
+            "2",
+            "--name",
+            "q",
+            "--size",
+            "3",
+            "--unlimited",
+            "--items",
+            "1",
+        ])
+        .unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(Cli::try_parse_from(["boxoffice", "availability"]).is_err());
+    }
+
+    #[test]
+    fn global_options_go_anywhere() {
+        let cli = Cli::try_parse_from([
+            "boxoffice",
+            "pay",
+            "--order",
+            "order-10",
+            "--json",
+            "--request-id",
+            "0123456789abcdef0123456789abcdef",
+            "--endpoints",
+            "a:1,b:2",
+        ])
+        .unwrap();
+        assert!(cli.global.json);
+        assert_eq!(cli.global.endpoints, ["a:1", "b:2"]);
+        assert_eq!(cli.global.request_id, Some(RequestId(0x0123456789abcdef0123456789abcdef)));
+    }
+}

@@ -1,0 +1,242 @@
+//! The `boxoffice` binary end to end, in embedded mode on a temporary data
+//! directory: each invocation starts the engine, runs one command and shuts
+//! the engine down, so these also check that a data directory is reopened
+//! cleanly, one process after the other.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn boxoffice(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_boxoffice"))
+        .env_remove("BOXOFFICE_ENDPOINTS")
+        .env_remove("BOXOFFICE_DATA_DIR")
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("run the boxoffice binary")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exit status")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Run and require the exit status; show the output if it differs.
+fn expect(dir: &Path, args: &[&str], status: i32) -> Output {
+    let output = boxoffice(dir, args);
+    assert_eq!(
+        code(&output),
+        status,
+        "boxoffice {args:?}\nstdout:\n{}\nstderr:\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    output
+}
+
+/// Every stdout line as JSON.
+fn json_lines(output: &Output) -> Vec<Value> {
+    stdout(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect()
+}
+
+/// The one JSON object a command printed.
+fn json(output: &Output) -> Value {
+    let mut lines = json_lines(output);
+    assert_eq!(lines.len(), 1, "one JSON object expected: {}", stdout(output));
+    lines.remove(0)
+}
+
+/// The id of the JSON write result of command `kind` at `index` among them.
+fn created(results: &[Value], kind: &str, index: usize) -> u64 {
+    results
+        .iter()
+        .filter(|r| r["command"] == kind)
+        .nth(index)
+        .and_then(|r| r["id"].as_u64())
+        .unwrap_or_else(|| panic!("no {kind} #{index} in {results:?}"))
+}
+
+#[test]
+fn demo_then_hold_checkout_pay_and_show_the_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+
+    let demo = json_lines(&expect(dir, &["--json", "demo"], 0));
+    assert!(demo.iter().filter(|r| r["command"].is_string()).all(|r| r["accepted"] == true), "{demo:?}");
+    assert!(demo.iter().all(|r| r.get("command").is_none() || r["request_id"].as_str().unwrap().len() == 32));
+    let event = created(&demo, "create_event", 0);
+    let saturday = created(&demo, "create_item", 0);
+    let weekend = created(&demo, "create_item", 2);
+    let saturday_quota = created(&demo, "create_quota", 0);
+    let catalog = demo.last().expect("catalog");
+    assert_eq!(catalog["event"]["slug"], "summer-fest");
+    assert_eq!(catalog["items"].as_array().unwrap().len(), 3);
+    assert_eq!(catalog["quotas"][0]["size"], 1000);
+
+    // The catalog in text, with the id in its display form.
+    let text = stdout(&expect(dir, &["catalog", "--event", &format!("ev-{event}")], 0));
+    assert!(text.contains("summer-fest \"Summer Festival\""), "{text}");
+    assert!(text.contains("\"Weekend pass\"") && text.contains("89.00"), "{text}");
+    assert!(text.contains(&format!("quota quota-{saturday_quota}: Ok, 1000 left")), "{text}");
+
+    // Hold two Saturday tickets and a weekend pass, check out, pay.
+    let line = format!("{saturday}:2,item-{weekend}:1");
+    let hold =
+        json(&expect(dir, &["--json", "hold", "place", "--event", &event.to_string(), "--line", &line], 0));
+    assert_eq!(hold["label"], "accepted/hold_live");
+    let hold_id = hold["id"].as_u64().unwrap().to_string();
+    let text = stdout(&expect(dir, &["hold", "show", "--hold", &hold_id], 0));
+    assert!(text.contains("active until"), "{text}");
+
+    let checkout = stdout(&expect(dir, &["checkout", "--hold", &format!("hold-{hold_id}")], 0));
+    assert!(checkout.starts_with("accepted: order order-"), "{checkout}");
+    assert!(checkout.contains("3 tickets, total 187.00"), "{checkout}");
+    assert!(checkout.contains("(request "), "{checkout}");
+    let order_id: String =
+        checkout["accepted: order order-".len()..].chars().take_while(char::is_ascii_digit).collect();
+
+    let pay = stdout(&expect(dir, &["pay", "--order", &order_id], 0));
+    assert!(pay.starts_with(&format!("accepted: order order-{order_id} paid (request ")), "{pay}");
+    // Paying again is refused by the domain.
+    let again = stdout(&expect(dir, &["pay", "--order", &order_id], 1));
+    assert!(again.starts_with("rejected: not allowed"), "{again}");
+
+    let order = json(&expect(dir, &["--json", "order", "show", "--order", &order_id], 0));
+    assert_eq!(order["status"], "Paid");
+    assert_eq!(order["total_cents"], 18_700);
+    assert_eq!(order["tickets"].as_array().unwrap().len(), 3);
+    let secret = order["tickets"][0]["secret"].as_str().unwrap().to_owned();
+    assert_eq!(secret.len(), 32);
+
+    // Check the first ticket in at the demo's gate.
+    let list = created(&demo, "create_checkin_list", 0).to_string();
+    let scan = stdout(&expect(dir, &["checkin", "--list", &list, "--secret", &secret], 0));
+    assert!(scan.starts_with("accepted: entry of ticket 0"), "{scan}");
+    let scan = stdout(&expect(dir, &["checkin", "--list", &list, "--secret", &secret], 1));
+    assert!(scan.starts_with("rejected: check-in refused"), "{scan}");
+
+    let availability =
+        json(&expect(dir, &["--json", "availability", "--quota", &saturday_quota.to_string()], 0));
+    assert_eq!(availability["paid"], 3);
+    assert_eq!(availability["remaining"], 997);
+
+    // The log: the demo's eight writes come first.
+    let records = json_lines(&expect(dir, &["--json", "events", "tail", "--limit", "8"], 0));
+    assert_eq!(records.len(), 8);
+    assert_eq!(records[0]["seq"], 1);
+    assert_eq!(records[0]["kinds"][0], "OrganizerCreated");
+    let tail = stdout(&expect(dir, &["events", "tail", "--from", "9"], 0));
+    assert!(tail.lines().any(|l| l.contains("OrderPaid") && l.contains("accepted/order_paid")), "{tail}");
+
+    // Loading the demo again only shows it.
+    let again = stdout(&expect(dir, &["demo"], 0));
+    assert!(again.contains("already loaded"), "{again}");
+    assert!(again.contains("Summer Festival"), "{again}");
+}
+
+#[test]
+fn a_sold_out_hold_exits_1_and_a_retry_with_the_request_id_repeats_the_outcome() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let id = |output: &Output| json(output)["id"].as_u64().expect("id").to_string();
+
+    let organizer =
+        id(&expect(dir, &["--json", "organizer", "create", "--slug", "tiny", "--name", "Tiny"], 0));
+    let found = json(&expect(dir, &["--json", "organizer", "find", "--slug", "tiny"], 0));
+    assert_eq!(found["organizer"].to_string(), organizer);
+    let event = id(&expect(
+        dir,
+        &["--json", "event", "create", "--organizer", &organizer, "--slug", "gig", "--name", "Gig"],
+        0,
+    ));
+    let item = id(&expect(
+        dir,
+        &["--json", "item", "create", "--event", &event, "--name", "Standing", "--price-cents", "1500"],
+        0,
+    ));
+    let quota = stdout(&expect(
+        dir,
+        &["quota", "create", "--event", &event, "--name", "Hall", "--size", "1", "--items", &item],
+        0,
+    ));
+    assert!(quota.starts_with("accepted: quota quota-"), "{quota}");
+
+    let request = "00112233445566778899aabbccddeeff";
+    let first = stdout(&expect(
+        dir,
+        &["--request-id", request, "hold", "place", "--event", &event, "--line", &format!("{item}:1")],
+        0,
+    ));
+    assert!(first.starts_with("accepted: hold hold-"), "{first}");
+    assert!(first.contains(&format!("(request {request})")), "{first}");
+
+    // The same request id again: the first outcome, not a second hold.
+    let retry = stdout(&expect(
+        dir,
+        &["--request-id", request, "hold", "place", "--event", &event, "--line", &format!("{item}:1")],
+        0,
+    ));
+    assert_eq!(retry.split(" (request").next(), first.split(" (request").next());
+    assert!(retry.contains("answered from an earlier attempt"), "{retry}");
+
+    // A new request: sold out, exit 1, with the request id printed.
+    let sold_out = boxoffice(dir, &["hold", "place", "--event", &event, "--line", &format!("item-{item}:1")]);
+    assert_eq!(code(&sold_out), 1, "{}{}", stdout(&sold_out), stderr(&sold_out));
+    let text = stdout(&sold_out);
+    assert!(text.starts_with("rejected: sold out — quota quota-"), "{text}");
+    assert!(text.contains("has 0 left (state Reserved)"), "{text}");
+    assert!(text.contains("(request "), "{text}");
+
+    let sold_out = json(&expect(dir, &["--json", "hold", "place", "--event", &event, "--line", &item], 1));
+    assert_eq!(sold_out["label"], "rejected/sold_out");
+    assert_eq!(sold_out["accepted"], false);
+    assert_eq!(sold_out["request_id"].as_str().unwrap().len(), 32);
+}
+
+#[test]
+fn usage_errors_exit_2_and_missing_objects_exit_4() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+
+    let malformed = expect(dir, &["hold", "place", "--event", "1", "--line", "x:y"], 2);
+    assert!(stderr(&malformed).contains("ITEM:QTY"), "{}", stderr(&malformed));
+    expect(dir, &["hold", "place", "--event", "1", "--line", "3:0"], 2);
+    expect(dir, &["quota", "create", "--event", "1", "--name", "q", "--items", "2"], 2);
+    expect(dir, &["pay", "--order", "hold-3"], 2);
+    expect(dir, &["--request-id", "123", "pay", "--order", "3"], 2);
+
+    // Neither --endpoints nor --data-dir.
+    let nowhere = Command::new(env!("CARGO_BIN_EXE_boxoffice"))
+        .env_remove("BOXOFFICE_ENDPOINTS")
+        .env_remove("BOXOFFICE_DATA_DIR")
+        .args(["catalog", "--event", "1"])
+        .output()
+        .expect("run");
+    assert_eq!(code(&nowhere), 2);
+    assert!(stderr(&nowhere).contains("--data-dir"), "{}", stderr(&nowhere));
+
+    // Cluster administration needs a cluster: an invalid request.
+    expect(dir, &["cluster", "remove", "--id", "2"], 2);
+
+    // Reads of objects that do not exist.
+    let missing = expect(dir, &["order", "show", "--order", "42"], 4);
+    assert!(stderr(&missing).contains("no order order-42"), "{}", stderr(&missing));
+    let missing = json(&expect(dir, &["--json", "catalog", "--event", "42"], 4));
+    assert_eq!(missing["error"], "not_found");
+
+    // The embedded node reports itself.
+    let status = stdout(&expect(dir, &["cluster", "status"], 0));
+    assert!(status.contains("leader"), "{status}");
+}

@@ -1,0 +1,204 @@
+//! Real `boxoffice-server` processes for integration tests: start, kill -9,
+//! restart, wipe, and clients to talk to them. Each test uses its own
+//! loopback subnet (127.0.<subnet>.11-1x) so tests can run in parallel.
+
+#![allow(dead_code)]
+
+use boxoffice_client::{Client, ClientOptions, Submitted};
+use boxoffice_engine::domain::*;
+use boxoffice_engine::node::Consistency;
+use boxoffice_proto::v1;
+use std::path::PathBuf;
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// How long a test waits for a cluster condition before failing.
+pub const WAIT_MS: u64 = 30_000;
+
+pub struct Node {
+    pub id: u64,
+    pub grpc: String,
+    pub http: String,
+    pub data_dir: PathBuf,
+    pub child: Option<Child>,
+}
+
+pub struct Cluster {
+    pub dir: TempDir,
+    pub subnet: u8,
+    pub nodes: Vec<Node>,
+    pub snapshot_every: u64,
+}
+
+impl Cluster {
+    /// Start `n` nodes and bootstrap them as one cluster.
+    pub fn start(subnet: u8, n: u64, snapshot_every: u64) -> Cluster {
+        let mut cluster = Cluster { dir: TempDir::new().unwrap(), subnet, nodes: vec![], snapshot_every };
+        for id in 1..=n {
+            cluster.add_node(id);
+        }
+        let members: Vec<String> =
+            cluster.nodes.iter().map(|n| format!("{}={}/dc{}", n.id, n.grpc, n.id)).collect();
+        for id in 1..=n {
+            cluster.spawn(id, Some(&members.join(",")));
+        }
+        cluster
+    }
+
+    pub fn add_node(&mut self, id: u64) {
+        let ip = format!("127.0.{}.{}", self.subnet, 10 + id);
+        let data_dir = self.dir.path().join(format!("n{id}"));
+        self.nodes.push(Node {
+            id,
+            grpc: format!("{ip}:7000"),
+            http: format!("{ip}:9000"),
+            data_dir,
+            child: None,
+        });
+    }
+
+    pub fn node(&mut self, id: u64) -> &mut Node {
+        self.nodes.iter_mut().find(|n| n.id == id).expect("node exists")
+    }
+
+    pub fn spawn(&mut self, id: u64, bootstrap: Option<&str>) {
+        let snapshot_every = self.snapshot_every.to_string();
+        let log_dir = self.dir.path().join(format!("logs{id}"));
+        let node = self.node(id);
+        let mut process = Process::new(env!("CARGO_BIN_EXE_boxoffice-server"));
+        process
+            .args(["--id", &id.to_string(), "--zone", &format!("dc{id}")])
+            .args(["--listen", &node.grpc, "--http", &node.http])
+            .arg("--data-dir")
+            .arg(&node.data_dir)
+            .arg("--log-dir")
+            .arg(&log_dir)
+            .args(["--snapshot-every", &snapshot_every, "--log-level", "warn,boxoffice_engine=info"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(members) = bootstrap {
+            process.args(["--bootstrap", members]);
+        }
+        node.child = Some(process.spawn().expect("start boxoffice-server"));
+    }
+
+    /// kill -9.
+    pub fn kill(&mut self, id: u64) {
+        if let Some(mut child) = self.node(id).child.take() {
+            child.kill().expect("kill -9");
+            child.wait().expect("reap");
+        }
+    }
+
+    pub fn restart(&mut self, id: u64) {
+        self.kill(id);
+        self.spawn(id, None);
+    }
+
+    pub fn wipe(&mut self, id: u64) {
+        self.kill(id);
+        std::fs::remove_dir_all(&self.node(id).data_dir).expect("wipe data dir");
+    }
+
+    /// The node's log file (JSON lines).
+    pub fn log_text(&self, id: u64) -> String {
+        let path = self.dir.path().join(format!("logs{id}")).join(format!("boxoffice-server-{id}.log"));
+        std::fs::read_to_string(path).unwrap_or_default()
+    }
+
+    pub fn endpoints(&self) -> Vec<String> {
+        self.nodes.iter().filter(|n| n.child.is_some()).map(|n| n.grpc.clone()).collect()
+    }
+
+    pub fn client(&self) -> Client {
+        Client::remote(&self.endpoints(), ClientOptions::default()).unwrap()
+    }
+
+    /// A client talking to one node only (for stale per-node reads).
+    pub fn client_of(&self, id: u64) -> Client {
+        let node = self.nodes.iter().find(|n| n.id == id).unwrap();
+        let options = ClientOptions { attempt_timeout: Duration::from_secs(2), call_timeout: Duration::from_secs(4) };
+        Client::remote(&[node.grpc.clone()], options).unwrap()
+    }
+
+    pub async fn status_of(&self, id: u64, digests: bool) -> Option<v1::ClusterStatus> {
+        self.client_of(id).status_of_each(digests).await.pop().and_then(|(_, s)| s.ok())
+    }
+
+    /// Wait until some node reports itself leader; its id.
+    pub async fn leader(&self) -> u64 {
+        let deadline = Instant::now() + Duration::from_millis(WAIT_MS);
+        while Instant::now() < deadline {
+            for node in self.nodes.iter().filter(|n| n.child.is_some()) {
+                if let Some(status) = self.status_of(node.id, false).await {
+                    if status.role == "leader" {
+                        return node.id;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no leader within {WAIT_MS} ms");
+    }
+
+    /// Wait until every running node has applied the same last seq and has
+    /// identical event-log and state digests; returns them.
+    pub async fn converged(&self, ids: &[u64]) -> (String, String, u64) {
+        let deadline = Instant::now() + Duration::from_millis(WAIT_MS);
+        let mut last = Vec::new();
+        while Instant::now() < deadline {
+            let mut seen = Vec::new();
+            for id in ids {
+                if let Some(s) = self.status_of(*id, true).await {
+                    seen.push((s.event_log_digest, s.state_digest, s.last_seq));
+                }
+            }
+            if seen.len() == ids.len() && seen.windows(2).all(|w| w[0] == w[1]) && seen[0].2 > 0 {
+                return seen.remove(0);
+            }
+            last = seen;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("nodes {ids:?} did not converge within {WAIT_MS} ms: {last:?}");
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(mut child) = node.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// Accepted outcome or panic.
+pub fn accepted(submitted: Submitted) -> Accepted {
+    match submitted.outcome {
+        Outcome::Accepted(a) => a,
+        Outcome::Rejected(r) => panic!("rejected: {r:?}"),
+    }
+}
+
+/// Organizer, event, one item in one quota of `size`: (event, item, quota).
+pub async fn catalog(client: &Client, size: u64) -> (EventId, ItemId, QuotaId) {
+    let create = Command::CreateOrganizer { slug: "acme".into(), name: "Acme".into(), secret_key: [5; 32] };
+    let Accepted::OrganizerCreated { organizer } = accepted(client.submit(create).await.unwrap()) else { panic!() };
+    let create = Command::CreateEvent { organizer, slug: "gig".into(), name: "Gig".into() };
+    let Accepted::EventCreated { event } = accepted(client.submit(create).await.unwrap()) else { panic!() };
+    let create = Command::CreateItem { event, name: "GA".into(), price_cents: 2_500 };
+    let Accepted::ItemCreated { item } = accepted(client.submit(create).await.unwrap()) else { panic!() };
+    let create =
+        Command::CreateQuota { event, name: "GA".into(), size: Some(size), items: vec![item], close_when_sold_out: false };
+    let Accepted::QuotaCreated { quota } = accepted(client.submit(create).await.unwrap()) else { panic!() };
+    (event, item, quota)
+}
+
+/// The quota's counts as one node sees them (stale read from that node).
+pub async fn quota_on(cluster: &Cluster, id: u64, quota: QuotaId) -> Option<QuotaAvailability> {
+    cluster.client_of(id).quota_availability(quota, Consistency::Stale).await.ok()
+}
