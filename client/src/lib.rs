@@ -152,7 +152,7 @@ fn classify(status: &Status) -> Next {
         Code::FailedPrecondition => {
             match status.metadata().get("x-boxoffice-leader-addr").and_then(|v| v.to_str().ok()) {
                 Some(addr) => Next::Redirect(addr.to_owned()),
-                None => Next::Retry { maybe_applied: false, why: message },
+                None => Next::Election(message),
             }
         }
         Code::ResourceExhausted => Next::Retry { maybe_applied: false, why: message },

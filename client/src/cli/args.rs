@@ -275,8 +275,13 @@ pub enum Command {
     /// Saturday and Weekend pass) and Sunday (1000: Sunday and Weekend pass),
     /// and check-in list "Main gate" (re-entry after exit allowed), then shows
     /// the catalog. If organizer `demo` already exists it only shows the
-    /// catalog. With --request-id, the writes use that id and the ones after
-    /// it (id+1, id+2, ...), so a demo cut short can be retried exactly.
+    /// catalog.
+    ///
+    /// The writes use request ids ID, ID+1, ID+2, ... from one base ID. If a
+    /// demo is cut short (exit status 3), run it again with --request-id and
+    /// the base ID it printed: the steps already done answer with their first
+    /// outcome (within the engine's one-hour request-id window), the rest
+    /// are done. With --request-id, the "already loaded" check is skipped.
     ///
     /// Example:
     ///   boxoffice --data-dir ./bo-data demo

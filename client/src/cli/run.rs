@@ -574,12 +574,33 @@ impl Ctx<'_> {
         })
     }
 
+    /// `demo`: its writes use request ids `base`, `base + 1`, ..., so that
+    /// `--request-id base` replays a demo that was cut short, step by step.
     async fn demo(&self) -> Res {
-        match self.client.find_organizer("demo", self.consistency).await {
-            Ok((organizer, name)) => return self.demo_already_loaded(OrganizerId(organizer), &name).await,
-            Err(ClientError::NotFound(_)) => {}
-            Err(error) => return Err(error.into()),
-        }
+        let base = match self.request_id {
+            Some(base) => base,
+            None => {
+                match self.client.find_organizer("demo", self.consistency).await {
+                    Ok((organizer, name)) => {
+                        return self.demo_already_loaded(OrganizerId(organizer), &name).await;
+                    }
+                    Err(ClientError::NotFound(_)) => {}
+                    Err(error) => return Err(error.into()),
+                }
+                new_request_id()
+            }
+        };
+        let ctx = Ctx {
+            client: self.client,
+            json: self.json,
+            consistency: self.consistency,
+            request_id: Some(base),
+        };
+        // Whatever step failed, the retry restarts from the base id.
+        ctx.demo_load().await.map_err(|fail| Fail { error: fail.error, request: Some(base) })
+    }
+
+    async fn demo_load(&self) -> Res {
         let mut step = 0;
         macro_rules! create {
             ($kind:literal, $command:expr, $detail:expr) => {
