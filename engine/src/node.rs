@@ -305,9 +305,12 @@ impl Engine {
         &self.raft
     }
 
-    /// The commit index openraft last reported to this node's log (0 before any).
+    /// The commit index as this node knows it: what openraft last reported
+    /// to the log, and never less than the applied index (only committed
+    /// entries are applied; openraft does not report every commit).
     pub fn commit_index(&self) -> u64 {
-        self.commit_index.load(Ordering::Relaxed)
+        let applied = self.raft.metrics().borrow().last_applied.map_or(0, |l| l.index);
+        self.commit_index.load(Ordering::Relaxed).max(applied)
     }
 
     /// The state machine's shared part (queries, event log, digests).

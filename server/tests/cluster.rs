@@ -42,7 +42,11 @@ async fn buyers(client: Client, event: EventId, item: ItemId, sale: Arc<Sale>, c
             let (client, sale) = (client.clone(), sale.clone());
             tokio::spawn(async move {
                 loop {
-                    let hold = Command::PlaceHold { event, lines: vec![Line { item, quantity: 1 }], ttl_ms: 600_000 };
+                    let hold = Command::PlaceHold {
+                        event,
+                        lines: vec![Line { item, quantity: 1 }],
+                        ttl_ms: 600_000,
+                    };
                     let hold = match known(&client, hold).await {
                         Outcome::Accepted(Accepted::HoldLive { hold, .. }) => hold,
                         Outcome::Rejected(Rejection::SoldOut { .. }) => return,
@@ -104,7 +108,8 @@ async fn killing_the_leader_mid_race_loses_no_acknowledged_order() {
     cluster.kill(old_leader);
     race.await.unwrap();
     let paid = sale.paid.lock().unwrap().clone();
-    let failover = paid.iter().map(|(_, at)| *at).filter(|at| *at > killed_at).min().expect("writes resumed") - killed_at;
+    let failover = paid.iter().map(|(_, at)| *at).filter(|at| *at > killed_at).min().expect("writes resumed")
+        - killed_at;
     println!("failover: leader {old_leader} killed; next acknowledged write after {failover:?}");
     assert_eq!(paid.len() as u64, size);
 
@@ -172,7 +177,8 @@ async fn a_node_is_replaced_by_a_membership_change_under_load() {
         tokio::spawn(async move {
             let mut accepted = 0u64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let hold = Command::PlaceHold { event, lines: vec![Line { item, quantity: 1 }], ttl_ms: 600_000 };
+                let hold =
+                    Command::PlaceHold { event, lines: vec![Line { item, quantity: 1 }], ttl_ms: 600_000 };
                 accepted += u64::from(known(&client, hold).await.is_accepted());
             }
             accepted
@@ -191,7 +197,10 @@ async fn a_node_is_replaced_by_a_membership_change_under_load() {
         .expect("add learner");
     client
         .admin(|mut admin| async move {
-            admin.change_membership(v1::ChangeMembershipRequest { voters: vec![1, 2, 4], retain: false }).await.map(|r| r.into_inner())
+            admin
+                .change_membership(v1::ChangeMembershipRequest { voters: vec![1, 2, 4], retain: false })
+                .await
+                .map(|r| r.into_inner())
         })
         .await
         .expect("change membership");
@@ -225,14 +234,23 @@ async fn malformed_requests_get_typed_errors_and_change_nothing() {
 
     // Wire-level garbage never reaches Raft.
     let leader_addr = cluster.nodes.iter().find(|n| n.id == leader).unwrap().grpc.clone();
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{leader_addr}")).unwrap().connect().await.unwrap();
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{leader_addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     let mut inventory = v1::inventory_client::InventoryClient::new(channel.clone());
     let negative = v1::SubmitRequest {
         request_id: vec![7; 16],
-        command: Some(boxoffice_proto::convert::submit_request(
-            RequestId(7),
-            &Command::PlaceHold { event, lines: vec![Line { item, quantity: 1 }], ttl_ms: 60_000 },
-        ).command.unwrap().tap_negative()),
+        command: Some(
+            boxoffice_proto::convert::submit_request(
+                RequestId(7),
+                &Command::PlaceHold { event, lines: vec![Line { item, quantity: 1 }], ttl_ms: 60_000 },
+            )
+            .command
+            .unwrap()
+            .tap_negative(),
+        ),
     };
     let status = inventory.submit(negative).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");

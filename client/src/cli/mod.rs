@@ -1,5 +1,5 @@
 //! The `boxoffice` command line: argument parsing ([`args`], [`parse`]),
-//! text output ([`format`]) and the commands themselves ([`run`]).
+//! text output ([`format`](mod@format)) and the commands themselves ([`run`]).
 
 mod args;
 mod format;

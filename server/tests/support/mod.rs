@@ -119,7 +119,8 @@ impl Cluster {
     /// A client talking to one node only (for stale per-node reads).
     pub fn client_of(&self, id: u64) -> Client {
         let node = self.nodes.iter().find(|n| n.id == id).unwrap();
-        let options = ClientOptions { attempt_timeout: Duration::from_secs(2), call_timeout: Duration::from_secs(4) };
+        let options =
+            ClientOptions { attempt_timeout: Duration::from_secs(2), call_timeout: Duration::from_secs(4) };
         Client::remote(&[node.grpc.clone()], options).unwrap()
     }
 
@@ -187,13 +188,20 @@ pub fn accepted(submitted: Submitted) -> Accepted {
 /// Organizer, event, one item in one quota of `size`: (event, item, quota).
 pub async fn catalog(client: &Client, size: u64) -> (EventId, ItemId, QuotaId) {
     let create = Command::CreateOrganizer { slug: "acme".into(), name: "Acme".into(), secret_key: [5; 32] };
-    let Accepted::OrganizerCreated { organizer } = accepted(client.submit(create).await.unwrap()) else { panic!() };
+    let Accepted::OrganizerCreated { organizer } = accepted(client.submit(create).await.unwrap()) else {
+        panic!()
+    };
     let create = Command::CreateEvent { organizer, slug: "gig".into(), name: "Gig".into() };
     let Accepted::EventCreated { event } = accepted(client.submit(create).await.unwrap()) else { panic!() };
     let create = Command::CreateItem { event, name: "GA".into(), price_cents: 2_500 };
     let Accepted::ItemCreated { item } = accepted(client.submit(create).await.unwrap()) else { panic!() };
-    let create =
-        Command::CreateQuota { event, name: "GA".into(), size: Some(size), items: vec![item], close_when_sold_out: false };
+    let create = Command::CreateQuota {
+        event,
+        name: "GA".into(),
+        size: Some(size),
+        items: vec![item],
+        close_when_sold_out: false,
+    };
     let Accepted::QuotaCreated { quota } = accepted(client.submit(create).await.unwrap()) else { panic!() };
     (event, item, quota)
 }
