@@ -159,8 +159,10 @@ fn classify(status: &Status) -> Next {
         Code::InvalidArgument | Code::OutOfRange => Next::Fail(ClientError::Invalid(message)),
         Code::NotFound => Next::Fail(ClientError::NotFound(message)),
         // Connection refused: the request never left.
+        // Connection refused: the request never left, and the node is down
+        // (a dead leader, say). Cheap to learn; poll like an election.
         Code::Unavailable if message.contains("tcp connect") || message.contains("onnection refused") => {
-            Next::Retry { maybe_applied: false, why: message }
+            Next::Election(message)
         }
         _ => Next::Retry { maybe_applied: true, why: format!("{:?}: {message}", status.code()) },
     }

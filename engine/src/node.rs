@@ -88,7 +88,7 @@ impl EngineConfig {
             election_timeout_max_ms: 1_500,
             snapshot_every_entries: 5_000,
             batch_commands_max: 512,
-            proposals_in_flight_max: 64,
+            proposals_in_flight_max: 8,
             expire_interval_ms: 1_000,
             fsync_observer: None,
         }
