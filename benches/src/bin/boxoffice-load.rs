@@ -215,10 +215,10 @@ async fn leader(endpoints: &[String]) -> Option<usize> {
             call_timeout: Duration::from_millis(500),
         };
         let Ok(client) = Client::remote(std::slice::from_ref(endpoint), options) else { continue };
-        if let Some((_, Ok(status))) = client.status_of_each(false).await.pop() {
-            if status.role == "leader" {
-                return Some(i + 1);
-            }
+        if let Some((_, Ok(status))) = client.status_of_each(false).await.pop()
+            && status.role == "leader"
+        {
+            return Some(i + 1);
         }
     }
     None

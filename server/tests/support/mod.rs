@@ -121,7 +121,7 @@ impl Cluster {
         let node = self.nodes.iter().find(|n| n.id == id).unwrap();
         let options =
             ClientOptions { attempt_timeout: Duration::from_secs(2), call_timeout: Duration::from_secs(4) };
-        Client::remote(&[node.grpc.clone()], options).unwrap()
+        Client::remote(std::slice::from_ref(&node.grpc), options).unwrap()
     }
 
     pub async fn status_of(&self, id: u64, digests: bool) -> Option<v1::ClusterStatus> {
@@ -133,10 +133,10 @@ impl Cluster {
         let deadline = Instant::now() + Duration::from_millis(WAIT_MS);
         while Instant::now() < deadline {
             for node in self.nodes.iter().filter(|n| n.child.is_some()) {
-                if let Some(status) = self.status_of(node.id, false).await {
-                    if status.role == "leader" {
-                        return node.id;
-                    }
+                if let Some(status) = self.status_of(node.id, false).await
+                    && status.role == "leader"
+                {
+                    return node.id;
                 }
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
