@@ -293,3 +293,56 @@ impl TapNegative for v1::Command {
         self
     }
 }
+
+/// A plain HTTP/1.0 GET over a TCP socket: (status line, body).
+async fn http_get(addr: &str, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (head.lines().next().unwrap_or_default().to_owned(), body.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_serves_health_and_metrics_and_stops_gracefully_on_sigterm() {
+    let mut cluster = Cluster::start(46, 1, 5_000);
+    cluster.leader().await;
+    let (grpc, http) = (cluster.nodes[0].grpc.clone(), cluster.nodes[0].http.clone());
+
+    let (status, body) = http_get(&http, "/ready").await;
+    assert!(status.contains("200"), "{status} {body}");
+    let (status, metrics) = http_get(&http, "/metrics").await;
+    assert!(status.contains("200"));
+    for name in [
+        "boxoffice_raft_term",
+        "boxoffice_raft_commit_index",
+        "boxoffice_raft_applied_index",
+        "boxoffice_log_fsync_duration_seconds",
+    ] {
+        assert!(metrics.contains(name), "missing {name}");
+    }
+    let channel =
+        tonic::transport::Endpoint::from_shared(format!("http://{grpc}")).unwrap().connect().await.unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    let reply = health
+        .check(tonic_health::pb::HealthCheckRequest { service: "boxoffice.v1.Inventory".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+
+    let mut child = cluster.nodes[0].child.take().unwrap();
+    let term = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "node did not stop within 10 s of SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+}
