@@ -31,6 +31,47 @@ impl fmt::Display for NodeInfo {
     }
 }
 
+/// Parse one member spec, `ID=HOST:PORT/ZONE` (the id may be written
+/// `node-ID`). Used by the server's `--bootstrap` and the CLI alike.
+pub fn parse_member(text: &str) -> Result<(NodeId, NodeInfo), String> {
+    let usage = "members are ID=HOST:PORT/ZONE, like 1=127.0.0.11:7000/dc1";
+    let text = text.trim();
+    let (id, rest) = text.split_once('=').ok_or_else(|| format!("member `{text}`: no `=`; {usage}"))?;
+    let id = id.trim();
+    let id: NodeId = id
+        .strip_prefix("node-")
+        .unwrap_or(id)
+        .parse()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| format!("member `{text}`: `{id}` is not a node id (a positive integer); {usage}"))?;
+    let (addr, zone) = rest.rsplit_once('/').ok_or_else(|| format!("member `{text}`: no `/ZONE`; {usage}"))?;
+    let (host, port) = addr.trim().rsplit_once(':').unwrap_or(("", ""));
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(format!("member `{text}`: `{addr}` is not HOST:PORT; {usage}"));
+    }
+    let zone = zone.trim();
+    if zone.is_empty() {
+        return Err(format!("member `{text}`: empty zone; {usage}"));
+    }
+    Ok((id, NodeInfo { addr: addr.trim().to_owned(), zone: zone.to_owned() }))
+}
+
+/// Parse a comma-separated list of member specs; every id at most once.
+pub fn parse_members(text: &str) -> Result<std::collections::BTreeMap<NodeId, NodeInfo>, String> {
+    let mut members = std::collections::BTreeMap::new();
+    for part in text.split(',').filter(|p| !p.trim().is_empty()) {
+        let (id, node) = parse_member(part)?;
+        if members.insert(id, node).is_some() {
+            return Err(format!("node {id} is listed twice"));
+        }
+    }
+    if members.is_empty() {
+        return Err("no members given".into());
+    }
+    Ok(members)
+}
+
 /// The application data of one Raft log entry: a batch of commands.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proposal {

@@ -157,29 +157,7 @@ pub enum ConfigError {
     },
 }
 
-/// Parse `ID=HOST:PORT/ZONE,...` into members.
-pub fn parse_members(text: &str) -> Result<BTreeMap<NodeId, NodeInfo>, String> {
-    let mut members = BTreeMap::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (id, rest) =
-            part.split_once('=').ok_or_else(|| format!("`{part}`: expected ID=HOST:PORT/ZONE"))?;
-        let id: NodeId = id.trim().parse().map_err(|_| format!("`{id}` is not a node id"))?;
-        if id == 0 {
-            return Err("node ids start at 1".into());
-        }
-        let (addr, zone) = rest.split_once('/').unwrap_or((rest, "default"));
-        if addr.rsplit_once(':').and_then(|(_, port)| port.parse::<u16>().ok()).is_none() {
-            return Err(format!("`{addr}`: expected HOST:PORT"));
-        }
-        if members.insert(id, NodeInfo { addr: addr.to_owned(), zone: zone.to_owned() }).is_some() {
-            return Err(format!("node {id} is listed twice"));
-        }
-    }
-    if members.is_empty() {
-        return Err("no members given".into());
-    }
-    Ok(members)
-}
+pub use boxoffice_engine::raft::parse_members;
 
 impl ServerConfig {
     /// Merge flags over the optional file and check the result.
@@ -255,9 +233,10 @@ mod tests {
         let members = parse_members("1=127.0.0.11:7000/dc1, 2=127.0.0.12:7000/dc2").unwrap();
         assert_eq!(members[&2], NodeInfo { addr: "127.0.0.12:7000".into(), zone: "dc2".into() });
         assert!(parse_members("1=127.0.0.11/dc1").is_err());
-        assert!(parse_members("x=127.0.0.11:7000").is_err());
-        assert!(parse_members("1=a:1,1=b:2").is_err());
-        assert!(parse_members("0=a:1").is_err());
+        assert!(parse_members("1=127.0.0.11:7000").unwrap_err().contains("ZONE"));
+        assert!(parse_members("x=127.0.0.11:7000/dc1").is_err());
+        assert!(parse_members("1=a:1/z,1=b:2/z").is_err());
+        assert!(parse_members("0=a:1/z").is_err());
         assert!(parse_members("").is_err());
     }
 

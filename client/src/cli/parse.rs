@@ -124,17 +124,8 @@ pub fn nonce(value: &str) -> Result<Nonce, String> {
 
 /// A cluster member, `ID=HOST:PORT/ZONE` (`1=127.0.0.11:50051/dc1`), as a voter.
 pub fn member(value: &str) -> Result<v1::Member, String> {
-    let usage = "members are ID=HOST:PORT/ZONE, like 1=127.0.0.11:50051/dc1";
-    let (id, rest) = value.split_once('=').ok_or_else(|| format!("member `{value}`: no `=`; {usage}"))?;
-    let id = node_id(id).map_err(|e| format!("member `{value}`: {e}; {usage}"))?;
-    let (addr, zone) =
-        rest.rsplit_once('/').ok_or_else(|| format!("member `{value}`: no `/ZONE`; {usage}"))?;
-    let addr = address(addr).map_err(|e| format!("member `{value}`: {e}; {usage}"))?;
-    let zone = zone.trim();
-    if zone.is_empty() {
-        return Err(format!("member `{value}`: empty zone; {usage}"));
-    }
-    Ok(v1::Member { id, addr, zone: zone.to_owned(), voter: true })
+    let (id, node) = boxoffice_engine::raft::parse_member(value)?;
+    Ok(v1::Member { id, addr: node.addr, zone: node.zone, voter: true })
 }
 
 /// A gRPC address, `HOST:PORT`.
