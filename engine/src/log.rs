@@ -228,16 +228,19 @@ impl LogStore {
                 match decoded {
                     Ok((entry, used)) => {
                         let index = entry.log_id.index;
-                        if let Some(previous) = previous
-                            && index != previous + 1
-                        {
-                            return Err(LogOpenError::Gap { path, previous, found: index });
-                        }
-                        previous = Some(index);
-                        offsets.insert(index, (*first, at as u64));
+                        // Entries at or before the purge point are dead;
+                        // what follows must be consecutive from there.
                         if last_purged.is_none_or(|p| index > p.index) {
+                            let expected = previous.or(last_purged.map(|p| p.index)).map(|p| p + 1);
+                            if let Some(expected) = expected
+                                && index != expected
+                            {
+                                return Err(LogOpenError::Gap { path, previous: expected - 1, found: index });
+                            }
+                            previous = Some(index);
                             entries.insert(index, entry);
                         }
+                        offsets.insert(index, (*first, at as u64));
                         at += used;
                     }
                     Err(source) if is_last => {
@@ -422,13 +425,25 @@ impl Writer {
     fn purge(&mut self, upto: LogId) -> io::Result<()> {
         let frame = codec::encode(Kind::LogMeta, &Some(upto)).map_err(io::Error::other)?;
         write_atomically(&self.dir.join("purged"), &frame)?;
-        // A segment can go once the next one starts at or before upto + 1.
+        // A segment can go once every entry in it is at or before `upto`:
+        // when the next one starts at or before upto + 1, or, for the last
+        // segment, when the purge reaches past its last entry (a lagging
+        // follower installing a snapshot). The next append then starts a new
+        // segment, so no file ever holds a gap.
+        let last_on_disk = self.offsets.last_key_value().map(|(index, _)| *index);
         let firsts: Vec<u64> = self.segments.keys().copied().collect();
-        for pair in firsts.windows(2) {
-            if pair[1] <= upto.index + 1 {
-                fs::remove_file(segment_path(&self.dir, pair[0]))?;
-                self.segments.remove(&pair[0]);
+        for (i, first) in firsts.iter().enumerate() {
+            let wholly_purged = match firsts.get(i + 1) {
+                Some(next) => *next <= upto.index + 1,
+                None => last_on_disk.is_none_or(|last| last <= upto.index),
+            };
+            if wholly_purged {
+                fs::remove_file(segment_path(&self.dir, *first))?;
+                self.segments.remove(first);
             }
+        }
+        if self.segments.is_empty() {
+            self.current = None;
         }
         sync_dir(&self.dir)?;
         self.offsets = self.offsets.split_off(&(upto.index + 1));

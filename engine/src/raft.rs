@@ -38,14 +38,12 @@ pub fn parse_member(text: &str) -> Result<(NodeId, NodeInfo), String> {
     let text = text.trim();
     let (id, rest) = text.split_once('=').ok_or_else(|| format!("member `{text}`: no `=`; {usage}"))?;
     let id = id.trim();
-    let id: NodeId = id
-        .strip_prefix("node-")
-        .unwrap_or(id)
-        .parse()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| format!("member `{text}`: `{id}` is not a node id (a positive integer); {usage}"))?;
-    let (addr, zone) = rest.rsplit_once('/').ok_or_else(|| format!("member `{text}`: no `/ZONE`; {usage}"))?;
+    let id: NodeId =
+        id.strip_prefix("node-").unwrap_or(id).parse().ok().filter(|id| *id > 0).ok_or_else(|| {
+            format!("member `{text}`: `{id}` is not a node id (a positive integer); {usage}")
+        })?;
+    let (addr, zone) =
+        rest.rsplit_once('/').ok_or_else(|| format!("member `{text}`: no `/ZONE`; {usage}"))?;
     let (host, port) = addr.trim().rsplit_once(':').unwrap_or(("", ""));
     if host.is_empty() || port.parse::<u16>().is_err() {
         return Err(format!("member `{text}`: `{addr}` is not HOST:PORT; {usage}"));

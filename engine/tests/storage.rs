@@ -190,3 +190,20 @@ async fn a_corrupt_snapshot_is_refused_and_changes_nothing() {
     assert_eq!(target.shared().digests().unwrap(), before);
     let _ = NodeInfo::default();
 }
+
+#[tokio::test]
+async fn a_lagging_follower_that_installs_a_snapshot_keeps_a_consistent_log_across_restarts() {
+    // A follower with entries 1..=10 receives a snapshot at 100: openraft
+    // purges past the end of its log, then appends from 101.
+    let dir = TempDir::new().unwrap();
+    {
+        let mut log = LogStore::open(dir.path(), None).unwrap();
+        log.blocking_append(entries(1..=10)).await.unwrap();
+        log.purge(log_id(1, 100)).await.unwrap();
+        log.blocking_append(entries(101..=105)).await.unwrap();
+    }
+    let mut log = LogStore::open(dir.path(), None).expect("reopens without a gap error");
+    assert_eq!(read_all(&mut log).await, (101..=105).collect::<Vec<_>>());
+    let state = log.get_log_state().await.unwrap();
+    assert_eq!((state.last_purged_log_id, state.last_log_id), (Some(log_id(1, 100)), Some(log_id(1, 105))));
+}

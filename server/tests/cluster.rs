@@ -157,6 +157,10 @@ async fn a_restarted_node_catches_up_and_a_wiped_node_rejoins_by_snapshot() {
     let (events, state, last_seq) = cluster.converged(&[1, 2, 3]).await;
     assert!(last_seq >= 124);
     assert!(cluster.log_text(wiped).contains("installed snapshot"), "the wiped node caught up by snapshot");
+    // And both start again from what they wrote (a purged-past-the-end log included).
+    cluster.restart(wiped);
+    cluster.restart(restarted);
+    assert_eq!(cluster.converged(&[1, 2, 3]).await, (events.clone(), state.clone(), last_seq));
     // The wiped node has the whole event history, not just the counts.
     let records = cluster.client_of(wiped).subscribe(1).await.unwrap();
     use futures::StreamExt;
