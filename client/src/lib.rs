@@ -87,13 +87,17 @@ pub fn new_request_id() -> RequestId {
     RequestId(rand::random())
 }
 
-/// Timeouts of a client.
+/// Timeouts and routing of a client.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     /// Deadline of one attempt.
     pub attempt_timeout: Duration,
     /// Deadline of a whole call, retries included.
     pub call_timeout: Duration,
+    /// Addresses to dial instead of the ones nodes advertise, as
+    /// (advertised, dial) pairs: for clients behind NAT or a proxy (the
+    /// fault-injection harness routes every client link through one).
+    pub rewrite: Vec<(String, String)>,
 }
 
 impl Default for ClientOptions {
@@ -101,6 +105,7 @@ impl Default for ClientOptions {
         ClientOptions {
             attempt_timeout: Duration::from_millis(ATTEMPT_TIMEOUT_MS_DEFAULT),
             call_timeout: Duration::from_millis(CALL_TIMEOUT_MS_DEFAULT),
+            rewrite: Vec::new(),
         }
     }
 }
@@ -120,6 +125,7 @@ enum Transport {
 
 struct Remote {
     endpoints: Mutex<Vec<(String, Channel)>>,
+    rewrite: Vec<(String, String)>,
     /// Index into `endpoints` of the node believed to lead.
     leader: Mutex<Option<usize>>,
 }
@@ -175,7 +181,12 @@ impl Remote {
         (index, endpoints[index].1.clone())
     }
 
-    fn redirect(&self, addr: &str) -> Result<(), ClientError> {
+    fn redirect(&self, advertised: &str) -> Result<(), ClientError> {
+        let addr = self
+            .rewrite
+            .iter()
+            .find(|(from, _)| from == advertised)
+            .map_or(advertised, |(_, to)| to.as_str());
         let mut endpoints = self.endpoints.lock().expect("endpoints lock");
         let index = match endpoints.iter().position(|(a, _)| a == addr) {
             Some(index) => index,
@@ -197,7 +208,11 @@ impl Client {
         }
         let endpoints =
             endpoints.iter().map(|a| Ok((a.clone(), channel(a)?))).collect::<Result<Vec<_>, _>>()?;
-        let remote = Remote { endpoints: Mutex::new(endpoints), leader: Mutex::new(None) };
+        let remote = Remote {
+            endpoints: Mutex::new(endpoints),
+            rewrite: options.rewrite.clone(),
+            leader: Mutex::new(None),
+        };
         Ok(Client { transport: Transport::Remote(Arc::new(remote)), options })
     }
 

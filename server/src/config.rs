@@ -78,6 +78,11 @@ pub struct Args {
     /// Build a snapshot (and purge the log) every this many Raft entries.
     #[arg(long, value_name = "N")]
     pub snapshot_every: Option<u64>,
+    /// Reach node ID at HOST:PORT instead of its advertised address
+    /// (`ID=HOST:PORT`, repeatable): for NAT, or a proxy per link as the
+    /// fault-injection harness uses.
+    #[arg(long = "peer-route", value_name = "ID=HOST:PORT")]
+    pub peer_routes: Vec<String>,
 }
 
 /// The same settings, as read from a TOML file.
@@ -98,6 +103,8 @@ struct FileConfig {
     heartbeat_ms: Option<u64>,
     election_timeout_ms: Option<u64>,
     snapshot_every: Option<u64>,
+    #[serde(default)]
+    peer_routes: Vec<String>,
 }
 
 /// A complete, checked configuration.
@@ -131,6 +138,8 @@ pub struct ServerConfig {
     pub election_timeout_ms: u64,
     /// Snapshot interval, in Raft entries.
     pub snapshot_every: u64,
+    /// Addresses to reach peers at instead of their advertised ones.
+    pub peer_routes: BTreeMap<NodeId, String>,
 }
 
 /// A configuration mistake, said so the user can fix it.
@@ -158,6 +167,22 @@ pub enum ConfigError {
 }
 
 pub use boxoffice_engine::raft::parse_members;
+
+/// Parse `ID=HOST:PORT` peer routes.
+fn parse_routes(routes: &[String]) -> Result<BTreeMap<NodeId, String>, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid { setting: "peer-route", message };
+    let mut parsed = BTreeMap::new();
+    for route in routes {
+        let (id, addr) =
+            route.split_once('=').ok_or_else(|| invalid(format!("`{route}`: expected ID=HOST:PORT")))?;
+        let id: NodeId = id.trim().parse().map_err(|_| invalid(format!("`{id}` is not a node id")))?;
+        if addr.rsplit_once(':').and_then(|(_, port)| port.parse::<u16>().ok()).is_none() {
+            return Err(invalid(format!("`{addr}` is not HOST:PORT")));
+        }
+        parsed.insert(id, addr.trim().to_owned());
+    }
+    Ok(parsed)
+}
 
 impl ServerConfig {
     /// Merge flags over the optional file and check the result.
@@ -215,6 +240,11 @@ impl ServerConfig {
             heartbeat_ms,
             election_timeout_ms,
             snapshot_every: args.snapshot_every.or(file.snapshot_every).unwrap_or(5_000),
+            peer_routes: parse_routes(if args.peer_routes.is_empty() {
+                &file.peer_routes
+            } else {
+                &args.peer_routes
+            })?,
         })
     }
 

@@ -43,7 +43,9 @@ pub async fn run(
     let fsync_metrics = metrics.clone();
     engine_config.fsync_observer = Some(Arc::new(move |elapsed| fsync_metrics.observe_fsync(elapsed)));
 
-    let engine = Arc::new(Engine::start(engine_config, network::GrpcNetwork).await?);
+    let engine = Arc::new(
+        Engine::start(engine_config, network::GrpcNetwork { routes: config.peer_routes.clone() }).await?,
+    );
     if let Some(members) = &config.bootstrap {
         if engine.raft().is_initialized().await? {
             tracing::info!("data directory already belongs to a cluster; --bootstrap ignored");

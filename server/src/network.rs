@@ -17,6 +17,7 @@ use openraft::raft::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 
@@ -25,13 +26,17 @@ pub const PEER_CONNECT_TIMEOUT_MS: u64 = 500;
 
 /// Creates one [`GrpcPeer`] per target node.
 #[derive(Clone, Default)]
-pub struct GrpcNetwork;
+pub struct GrpcNetwork {
+    /// Addresses to dial instead of the advertised ones, by node.
+    pub routes: BTreeMap<NodeId, String>,
+}
 
 impl RaftNetworkFactory<TypeConfig> for GrpcNetwork {
     type Network = GrpcPeer;
 
     async fn new_client(&mut self, target: NodeId, node: &NodeInfo) -> GrpcPeer {
-        GrpcPeer { target, addr: node.addr.clone(), client: None }
+        let addr = self.routes.get(&target).cloned().unwrap_or_else(|| node.addr.clone());
+        GrpcPeer { target, addr, client: None }
     }
 }
 

@@ -126,9 +126,26 @@ async fn killing_the_leader_mid_race_loses_no_acknowledged_order() {
         assert_eq!(view.paid, size, "node {id}: sold never exceeds size");
     }
 
-    // The killed node comes back and holds the identical event log.
+    // The killed node comes back and holds the identical event log, in
+    // which no request id took effect twice (retries across the failover
+    // got their original outcomes) and exactly `size` orders were paid.
     cluster.spawn(old_leader, None);
-    cluster.converged(&[1, 2, 3]).await;
+    let (_, _, last_seq) = cluster.converged(&[1, 2, 3]).await;
+    use futures::StreamExt;
+    let records: Vec<Record> = cluster
+        .client_of(old_leader)
+        .subscribe(1)
+        .await
+        .unwrap()
+        .take(last_seq as usize)
+        .map(|r| r.unwrap())
+        .collect()
+        .await;
+    let ids: BTreeSet<RequestId> = records.iter().map(|r| r.request_id).collect();
+    assert_eq!(ids.len(), records.len(), "a request id took effect twice");
+    let paid_events =
+        records.iter().flat_map(|r| &r.events).filter(|e| matches!(e, Event::OrderPaid { .. })).count();
+    assert_eq!(paid_events as u64, size);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

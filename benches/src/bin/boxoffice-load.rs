@@ -213,6 +213,7 @@ async fn leader(endpoints: &[String]) -> Option<usize> {
         let options = ClientOptions {
             attempt_timeout: Duration::from_millis(500),
             call_timeout: Duration::from_millis(500),
+            ..ClientOptions::default()
         };
         let Ok(client) = Client::remote(std::slice::from_ref(endpoint), options) else { continue };
         if let Some((_, Ok(status))) = client.status_of_each(false).await.pop()

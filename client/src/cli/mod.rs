@@ -111,6 +111,7 @@ pub fn main() -> ExitCode {
     let options = ClientOptions {
         attempt_timeout: Duration::from_millis(ATTEMPT_TIMEOUT_MS_DEFAULT).min(call_timeout),
         call_timeout,
+        ..ClientOptions::default()
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,

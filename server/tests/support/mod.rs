@@ -119,8 +119,11 @@ impl Cluster {
     /// A client talking to one node only (for stale per-node reads).
     pub fn client_of(&self, id: u64) -> Client {
         let node = self.nodes.iter().find(|n| n.id == id).unwrap();
-        let options =
-            ClientOptions { attempt_timeout: Duration::from_secs(2), call_timeout: Duration::from_secs(4) };
+        let options = ClientOptions {
+            attempt_timeout: Duration::from_secs(2),
+            call_timeout: Duration::from_secs(4),
+            ..ClientOptions::default()
+        };
         Client::remote(std::slice::from_ref(&node.grpc), options).unwrap()
     }
 
