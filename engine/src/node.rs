@@ -74,6 +74,19 @@ pub struct EngineConfig {
     pub expire_interval_ms: u64,
     /// Called with each log fsync's duration.
     pub fsync_observer: Option<FsyncObserver>,
+    /// A bug planted on purpose, for fault tests that must show a checker
+    /// catches it. Never set in production.
+    pub planted_bug: Option<PlantedBug>,
+}
+
+/// Bugs the fault-injection harness can plant, to prove its checkers work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlantedBug {
+    /// Answer a command as soon as the leader has decided it on a private
+    /// copy of its state, before Raft has committed (or even replicated) it:
+    /// a leader crash then loses acknowledged writes, and concurrent
+    /// commands may be told outcomes the log never records.
+    AckBeforeCommit,
 }
 
 impl EngineConfig {
@@ -91,6 +104,7 @@ impl EngineConfig {
             proposals_in_flight_max: 8,
             expire_interval_ms: 1_000,
             fsync_observer: None,
+            planted_bug: None,
         }
     }
 }
@@ -214,6 +228,7 @@ impl Engine {
             queue,
             engine.config.batch_commands_max,
             engine.config.proposals_in_flight_max,
+            engine.config.planted_bug.map(|bug| (bug, engine.shared.clone())),
         ));
         let expirer = tokio::spawn(expirer(
             engine.raft.clone(),
@@ -352,7 +367,13 @@ impl Engine {
     }
 }
 
-async fn batcher(raft: Raft, mut queue: mpsc::Receiver<Submission>, batch_max: usize, in_flight_max: usize) {
+async fn batcher(
+    raft: Raft,
+    mut queue: mpsc::Receiver<Submission>,
+    batch_max: usize,
+    in_flight_max: usize,
+    planted_bug: Option<(PlantedBug, Arc<Shared>)>,
+) {
     let in_flight = Arc::new(Semaphore::new(in_flight_max));
     while let Some(first) = queue.recv().await {
         let Ok(permit) = in_flight.clone().acquire_owned().await else { return };
@@ -365,10 +386,22 @@ async fn batcher(raft: Raft, mut queue: mpsc::Receiver<Submission>, batch_max: u
             }
         }
         let time_ms = wall_clock_ms();
-        let envelopes = batch
+        let envelopes: Vec<Envelope> = batch
             .iter()
             .map(|s| Envelope { time_ms, request_id: s.request_id, command: s.command.clone() })
             .collect();
+        let leading = raft.metrics().borrow().state == ServerState::Leader;
+        if let Some((PlantedBug::AckBeforeCommit, shared)) = &planted_bug
+            && leading
+        {
+            // THE PLANTED BUG: decide on a copy and answer before Raft commits.
+            let mut copy = shared.read(|a| a.state.clone());
+            for (submission, envelope) in batch.drain(..).zip(&envelopes) {
+                let applied = crate::domain::apply(&mut copy, envelope);
+                let seq = applied.record.as_ref().map_or(0, |r| r.seq);
+                let _ = submission.reply.send(Ok(AppliedOutcome { outcome: applied.outcome, seq }));
+            }
+        }
         let raft = raft.clone();
         tokio::spawn(async move {
             let result = raft.client_write(Proposal { envelopes }).await;

@@ -4,6 +4,7 @@
 //! TOML (keys are the flag names with `_` for `-`), and flags given on the
 //! command line win over the file. Defaults suit a local three-node cluster.
 
+use boxoffice_engine::node::PlantedBug;
 use boxoffice_engine::raft::{NodeId, NodeInfo};
 use clap::Parser;
 use serde::Deserialize;
@@ -83,6 +84,11 @@ pub struct Args {
     /// fault-injection harness uses.
     #[arg(long = "peer-route", value_name = "ID=HOST:PORT")]
     pub peer_routes: Vec<String>,
+    /// FOR FAULT TESTS ONLY: break a promise on purpose so the Jepsen
+    /// harness can show its checkers catch it. `ack-before-commit` answers
+    /// writes before they are committed. Never use in production.
+    #[arg(long, value_name = "BUG")]
+    pub planted_bug: Option<String>,
 }
 
 /// The same settings, as read from a TOML file.
@@ -140,6 +146,8 @@ pub struct ServerConfig {
     pub snapshot_every: u64,
     /// Addresses to reach peers at instead of their advertised ones.
     pub peer_routes: BTreeMap<NodeId, String>,
+    /// A bug planted on purpose (fault tests only).
+    pub planted_bug: Option<PlantedBug>,
 }
 
 /// A configuration mistake, said so the user can fix it.
@@ -240,6 +248,16 @@ impl ServerConfig {
             heartbeat_ms,
             election_timeout_ms,
             snapshot_every: args.snapshot_every.or(file.snapshot_every).unwrap_or(5_000),
+            planted_bug: match args.planted_bug.as_deref() {
+                None => None,
+                Some("ack-before-commit") => Some(PlantedBug::AckBeforeCommit),
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        setting: "planted-bug",
+                        message: format!("unknown bug `{other}` (known: ack-before-commit)"),
+                    });
+                }
+            },
             peer_routes: parse_routes(if args.peer_routes.is_empty() {
                 &file.peer_routes
             } else {

@@ -40,6 +40,10 @@ pub async fn run(
     engine_config.election_timeout_min_ms = config.election_timeout_ms;
     engine_config.election_timeout_max_ms = config.election_timeout_ms * 2;
     engine_config.snapshot_every_entries = config.snapshot_every;
+    engine_config.planted_bug = config.planted_bug;
+    if let Some(bug) = config.planted_bug {
+        tracing::warn!(?bug, "a bug is planted on purpose: this node breaks its promises (fault tests only)");
+    }
     let fsync_metrics = metrics.clone();
     engine_config.fsync_observer = Some(Arc::new(move |elapsed| fsync_metrics.observe_fsync(elapsed)));
 

@@ -1,0 +1,491 @@
+//! `boxoffice-jepsen`: run a fault-injection schedule against a real
+//! cluster, write the history and a summary, check the invariants, and
+//! exit non-zero on any violation.
+
+use boxoffice_client::{Client, ClientError, ClientOptions, new_request_id};
+use boxoffice_engine::domain::*;
+use boxoffice_jepsen::checker;
+use boxoffice_jepsen::cluster::{Cluster, ClusterSpec};
+use boxoffice_jepsen::history::{self, NEMESIS_PROCESS, Op, Phase, Value};
+use boxoffice_jepsen::proxy::Mode;
+use clap::Parser;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Longest run, in seconds (a long schedule: 3600).
+const RUN_SECS_MAX: u64 = 4 * 3600;
+/// Most client processes.
+const CLIENTS_MAX: u64 = 256;
+
+/// Run boxoffice under faults and check that it keeps its promises.
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    about,
+    long_about = "Run boxoffice under faults and check that it keeps its promises.\n\n\
+    Starts NODES real boxoffice-server processes on 127.SUBNET.x.1 with a proxy on every link, runs a \
+    flash-sale workload (holds, checkouts, payments, deliberate retries with the same request id) \
+    while a nemesis kills, pauses, partitions, slows and wipes nodes, then heals, and checks: no \
+    oversell, no lost acknowledged write, exactly once, linearizable holds per quota, convergence, \
+    and the time from each fault to the next acknowledged write. Writes history.jsonl and summary.txt \
+    to --out. Exits 1 on any violation.\n\n\
+    Plans: `all` cycles through every nemesis in order (for CI); `random` picks one per step from the seed.\n\n\
+    Example (a long run):\n  cargo build --release -p boxoffice-server -p boxoffice-jepsen\n  \
+    target/release/boxoffice-jepsen --plan random --secs 1800 --seed 7 --out results/long"
+)]
+struct Args {
+    /// Seed of every random choice; the summary names it, and the same seed and plan replay the schedule.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// `all` or `random`.
+    #[arg(long, default_value = "all")]
+    plan: String,
+    /// How long to run, in seconds.
+    #[arg(long, default_value_t = 120)]
+    secs: u64,
+    /// Number of nodes (3 or 5).
+    #[arg(long, default_value_t = 3)]
+    nodes: u64,
+    /// Concurrent client processes.
+    #[arg(long, default_value_t = 8)]
+    clients: u64,
+    /// Tickets in the hot quota.
+    #[arg(long, default_value_t = 2_000)]
+    quota_size: u64,
+    /// Seconds each fault lasts before healing.
+    #[arg(long, default_value_t = 5)]
+    fault_secs: u64,
+    /// The boxoffice-server binary.
+    #[arg(long, default_value = "target/release/boxoffice-server")]
+    server_bin: PathBuf,
+    /// Second octet of the loopback addresses (127.SUBNET.x.y).
+    #[arg(long, default_value_t = 60)]
+    subnet: u8,
+    /// Results directory.
+    #[arg(long, default_value = "results/latest")]
+    out: PathBuf,
+    /// Share of paid orders that buyers cancel (frees tickets after a sell-out).
+    /// Above 0, the linearizability checker skips the quota (its model covers holds only).
+    #[arg(long, default_value_t = 0.0)]
+    cancel_ratio: f64,
+    /// Plant a bug in every server to show the checkers catch it (`ack-before-commit`).
+    #[arg(long, value_name = "BUG")]
+    planted_bug: Option<String>,
+}
+
+/// The history being recorded.
+struct Recorder {
+    started: Instant,
+    ops: Mutex<Vec<Op>>,
+}
+
+impl Recorder {
+    fn record(
+        &self,
+        process: u64,
+        phase: Phase,
+        request_id: RequestId,
+        outcome: Option<String>,
+        value: Value,
+    ) {
+        let mut ops = self.ops.lock().expect("history lock");
+        let index = ops.len() as u64;
+        let time_ns = self.started.elapsed().as_nanos() as u64;
+        ops.push(Op { index, process, time_ns, phase, request_id: request_id.to_string(), outcome, value });
+    }
+}
+
+/// The nemeses, in the order `all` runs them.
+const NEMESES: &[&str] = &[
+    "kill-leader",
+    "pause-node",
+    "isolate-node",
+    "split-majority",
+    "ring",
+    "leader-zone",
+    "latency",
+    "wipe-node",
+    "kill-majority",
+    "rolling-restart",
+];
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("boxoffice-jepsen: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<bool> {
+    anyhow::ensure!(matches!(args.nodes, 3 | 5), "--nodes must be 3 or 5");
+    anyhow::ensure!(matches!(args.plan.as_str(), "all" | "random"), "--plan must be `all` or `random`");
+    let secs = args.secs.clamp(10, RUN_SECS_MAX);
+    // Nodes' data and logs stay in the results directory, for inspection.
+    let data = args.out.join("nodes");
+    if data.exists() {
+        std::fs::remove_dir_all(&data)?;
+    }
+    std::fs::create_dir_all(&data)?;
+    let spec = ClusterSpec {
+        nodes: args.nodes,
+        subnet: args.subnet,
+        server_bin: args.server_bin.clone(),
+        dir: data.clone(),
+        snapshot_every: 200,
+        planted_bug: args.planted_bug.clone(),
+    };
+    let cluster = Arc::new(tokio::sync::Mutex::new(Cluster::start(spec).await?));
+    cluster.lock().await.wait_leader().await?;
+    let options = ClientOptions {
+        attempt_timeout: Duration::from_secs(2),
+        call_timeout: Duration::from_secs(6),
+        ..ClientOptions::default()
+    };
+    let client = cluster.lock().await.client(options)?;
+    // With a planted bug, answers may come before commits: let each setup step settle.
+    let settle = if args.planted_bug.is_some() { Duration::from_millis(500) } else { Duration::ZERO };
+    let (event, item) = setup(&client, args.quota_size, settle).await?;
+    let recorder = Arc::new(Recorder { started: Instant::now(), ops: Mutex::new(Vec::new()) });
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    println!(
+        "seed {} plan {} for {secs} s: {} nodes, {} clients, quota of {}",
+        args.seed, args.plan, args.nodes, args.clients, args.quota_size
+    );
+
+    let workload = Workload { event, item, deadline, cancel_ratio: args.cancel_ratio.clamp(0.0, 1.0) };
+    let mut workers = Vec::new();
+    for process in 0..args.clients.clamp(1, CLIENTS_MAX) {
+        let (client, recorder) = (client.clone(), recorder.clone());
+        let seed = args.seed.wrapping_mul(1_000_003).wrapping_add(process);
+        workers.push(tokio::spawn(buyer(client, recorder, process, seed, workload)));
+    }
+
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let mut step = 0usize;
+    let fault = Duration::from_secs(args.fault_secs.max(1));
+    while Instant::now() + fault * 2 < deadline {
+        tokio::time::sleep(fault).await;
+        let nemesis = match args.plan.as_str() {
+            "all" => NEMESES[step % NEMESES.len()],
+            _ => NEMESES[rng.random_range(0..NEMESES.len())],
+        };
+        step += 1;
+        inject(&cluster, &recorder, nemesis, fault, &mut rng).await?;
+    }
+    for worker in workers {
+        worker.await?;
+    }
+    let history = recorder.ops.lock().expect("history lock").clone();
+    let mut file = std::io::BufWriter::new(std::fs::File::create(args.out.join("history.jsonl"))?);
+    history::write(&history, &mut file)?;
+    drop(file);
+
+    let final_state = cluster.lock().await.final_state().await?;
+    let verdicts = checker::check_all(&history, &final_state);
+    let summary = summarize(&args, secs, step, &history, &verdicts);
+    std::fs::write(args.out.join("summary.txt"), &summary)?;
+    print!("{summary}");
+    Ok(verdicts.iter().all(|v| v.valid))
+}
+
+/// Organizer, event, one item in one quota; (event, item).
+async fn setup(client: &Client, size: u64, settle: Duration) -> anyhow::Result<(EventId, ItemId)> {
+    let accepted = |outcome: Outcome| match outcome {
+        Outcome::Accepted(a) => Ok(a),
+        Outcome::Rejected(r) => Err(anyhow::anyhow!("setup rejected: {r:?}")),
+    };
+    let client = &Settling { client, settle };
+    let command =
+        Command::CreateOrganizer { slug: "jepsen".into(), name: "Jepsen".into(), secret_key: [3; 32] };
+    let Accepted::OrganizerCreated { organizer } = accepted(client.submit(command).await?.outcome)? else {
+        unreachable!()
+    };
+    let command = Command::CreateEvent { organizer, slug: "sale".into(), name: "Flash sale".into() };
+    let Accepted::EventCreated { event } = accepted(client.submit(command).await?.outcome)? else {
+        unreachable!()
+    };
+    let command = Command::CreateItem { event, name: "GA".into(), price_cents: 1_000 };
+    let Accepted::ItemCreated { item } = accepted(client.submit(command).await?.outcome)? else {
+        unreachable!()
+    };
+    let command = Command::CreateQuota {
+        event,
+        name: "GA".into(),
+        size: Some(size),
+        items: vec![item],
+        close_when_sold_out: false,
+    };
+    accepted(client.submit(command).await?.outcome)?;
+    Ok((event, item))
+}
+
+/// A client whose submissions wait `settle` after each answer.
+struct Settling<'a> {
+    client: &'a Client,
+    settle: Duration,
+}
+
+impl Settling<'_> {
+    async fn submit(&self, command: Command) -> Result<boxoffice_client::Submitted, ClientError> {
+        let submitted = self.client.submit(command).await;
+        tokio::time::sleep(self.settle).await;
+        submitted
+    }
+}
+
+/// Submit with one request id, recording invoke and completion.
+async fn call(
+    client: &Client,
+    recorder: &Recorder,
+    process: u64,
+    request_id: RequestId,
+    command: Command,
+    value: Value,
+) -> Option<Outcome> {
+    recorder.record(process, Phase::Invoke, request_id, None, value.clone());
+    match client.submit_with_id(request_id, command).await {
+        Ok(submitted) => {
+            let value = match (&value, &submitted.outcome) {
+                (Value::Hold { lines, .. }, Outcome::Accepted(Accepted::HoldLive { hold, .. })) => {
+                    Value::Hold { lines: lines.clone(), hold: Some(hold.0) }
+                }
+                (Value::Checkout { hold, .. }, Outcome::Accepted(Accepted::OrderPlaced { order, .. })) => {
+                    Value::Checkout { hold: *hold, order: Some(order.0) }
+                }
+                (Value::Pay { order, .. }, Outcome::Accepted(accepted)) => Value::Pay {
+                    order: *order,
+                    refund_owed: Some(matches!(accepted, Accepted::PaymentRefundOwed { .. })),
+                },
+                _ => value,
+            };
+            let phase = if submitted.outcome.is_accepted() { Phase::Ok } else { Phase::Fail };
+            recorder.record(process, phase, request_id, Some(submitted.outcome.label().into()), value);
+            Some(submitted.outcome)
+        }
+        Err(ClientError::Unknown(why)) => {
+            recorder.record(process, Phase::Info, request_id, Some(format!("unknown: {why}")), value);
+            None
+        }
+        Err(e) => {
+            let phase = if matches!(e, ClientError::NotApplied(_)) { Phase::Fail } else { Phase::Info };
+            recorder.record(process, phase, request_id, None, value);
+            None
+        }
+    }
+}
+
+/// One buyer: hold one ticket, check out, pay; sometimes resend a request
+/// with the same id on purpose. Stops at the deadline or when sold out.
+/// What every buyer shares.
+#[derive(Clone, Copy)]
+struct Workload {
+    event: EventId,
+    item: ItemId,
+    deadline: Instant,
+    cancel_ratio: f64,
+}
+
+async fn buyer(client: Client, recorder: Arc<Recorder>, process: u64, seed: u64, workload: Workload) {
+    let Workload { event, item, deadline, cancel_ratio } = workload;
+    let mut rng = StdRng::seed_from_u64(seed);
+    while Instant::now() < deadline {
+        let (id, command) = (
+            new_request_id(),
+            Command::PlaceHold { event, lines: vec![Line { item, quantity: 1 }], ttl_ms: 3_600_000 },
+        );
+        let value = Value::Hold { lines: vec![(item.0, 1)], hold: None };
+        let outcome = call(&client, &recorder, process, id, command.clone(), value.clone()).await;
+        if rng.random_bool(0.2) {
+            // A deliberate retry: must return the original outcome.
+            call(&client, &recorder, process, id, command, value).await;
+        }
+        let hold = match outcome {
+            Some(Outcome::Accepted(Accepted::HoldLive { hold, .. })) => hold,
+            Some(Outcome::Rejected(Rejection::SoldOut { .. })) => {
+                // Sold out: keep asking (cancels free tickets), a little slower.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            _ => continue,
+        };
+        let id = new_request_id();
+        let value = Value::Checkout { hold: hold.0, order: None };
+        let command = Command::Checkout { hold, payment_ttl_ms: 3_600_000 };
+        let mut outcome = None;
+        for _ in 0..5 {
+            outcome = call(&client, &recorder, process, id, command.clone(), value.clone()).await;
+            if outcome.is_some() || Instant::now() >= deadline {
+                break;
+            }
+        }
+        let Some(Outcome::Accepted(Accepted::OrderPlaced { order, .. })) = outcome else { continue };
+        let id = new_request_id();
+        let value = Value::Pay { order: order.0, refund_owed: None };
+        let mut paid = None;
+        for _ in 0..5 {
+            paid = call(&client, &recorder, process, id, Command::Pay { order }, value.clone()).await;
+            if paid.is_some() || Instant::now() >= deadline {
+                break;
+            }
+        }
+        // Some buyers cancel, which frees tickets for others.
+        if paid.as_ref().is_some_and(Outcome::is_accepted) && rng.random_bool(cancel_ratio) {
+            let (id, value) = (new_request_id(), Value::Cancel { order: order.0 });
+            call(&client, &recorder, process, id, Command::CancelOrder { order }, value).await;
+        }
+    }
+}
+
+fn note(recorder: &Recorder, action: String) {
+    println!("  nemesis: {action}");
+    recorder.record(NEMESIS_PROCESS, Phase::Info, RequestId(0), None, Value::Nemesis { action });
+}
+
+/// Apply one nemesis for `fault`, then heal and bring every node back.
+async fn inject(
+    cluster: &Arc<tokio::sync::Mutex<Cluster>>,
+    recorder: &Recorder,
+    nemesis: &str,
+    fault: Duration,
+    rng: &mut StdRng,
+) -> anyhow::Result<()> {
+    let mut c = cluster.lock().await;
+    let ids = c.ids();
+    let leader = c.leader().await.unwrap_or(ids[0]);
+    let other =
+        *ids.iter().filter(|id| **id != leader).nth(rng.random_range(0..ids.len() - 1)).expect("a follower");
+    match nemesis {
+        "kill-leader" => {
+            note(recorder, format!("kill -9 leader {leader}"));
+            c.kill(leader);
+        }
+        "pause-node" => {
+            note(recorder, format!("SIGSTOP leader {leader}"));
+            c.signal(leader, "STOP");
+        }
+        "isolate-node" => {
+            note(recorder, format!("isolate node {other} (refused connections)"));
+            let rest: Vec<u64> = ids.iter().copied().filter(|id| *id != other).collect();
+            c.partition(&[vec![other], rest], Mode::Refuse);
+        }
+        "split-majority" => {
+            let minority: Vec<u64> = ids.iter().copied().take((ids.len() - 1) / 2).collect();
+            let majority: Vec<u64> = ids.iter().copied().skip((ids.len() - 1) / 2).collect();
+            note(recorder, format!("partition {minority:?} | {majority:?} (black hole)"));
+            c.partition(&[minority, majority], Mode::BlackHole);
+        }
+        "ring" => {
+            // Each node reaches only its neighbours on a ring: overlapping majorities.
+            note(recorder, "ring: each node sees only its ring neighbours".into());
+            let n = ids.len();
+            for (i, from) in ids.iter().enumerate() {
+                for (j, to) in ids.iter().enumerate() {
+                    let neighbour = (i + 1) % n == j || (j + 1) % n == i;
+                    if from != to && !neighbour {
+                        c.set_link(*from, *to, Mode::Refuse);
+                    }
+                }
+            }
+        }
+        "leader-zone" => {
+            note(recorder, format!("cut leader {leader}'s zone off from nodes and clients (black hole)"));
+            let rest: Vec<u64> = ids.iter().copied().filter(|id| *id != leader).collect();
+            c.partition(&[vec![leader], rest], Mode::BlackHole);
+            c.cut_clients(&BTreeSet::from([leader]), Mode::BlackHole);
+        }
+        "latency" => {
+            note(recorder, "20-40 ms between every pair of zones".into());
+            for from in &ids {
+                for to in ids.iter().filter(|to| *to != from) {
+                    c.set_latency(*from, *to, Duration::from_millis(rng.random_range(20..=40)));
+                }
+            }
+        }
+        "wipe-node" => {
+            note(recorder, format!("wipe node {other}'s data directory"));
+            c.wipe(other)?;
+        }
+        "kill-majority" => {
+            let victims: Vec<u64> = ids.iter().copied().take(ids.len() / 2 + 1).collect();
+            note(recorder, format!("kill -9 majority {victims:?}"));
+            for id in &victims {
+                c.kill(*id);
+            }
+        }
+        "rolling-restart" => {
+            note(recorder, "rolling restart of every node".into());
+            for id in &ids {
+                c.signal(*id, "TERM");
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                c.kill(*id);
+                c.spawn(*id, false)?;
+                drop(c);
+                tokio::time::sleep(fault / ids.len() as u32).await;
+                c = cluster.lock().await;
+            }
+        }
+        other => anyhow::bail!("unknown nemesis {other}"),
+    }
+    drop(c);
+    tokio::time::sleep(fault).await;
+    let mut c = cluster.lock().await;
+    note(recorder, "heal".into());
+    c.heal();
+    for id in c.ids() {
+        c.signal(id, "CONT");
+        if !c.is_running(id) {
+            c.spawn(id, false)?;
+        }
+    }
+    Ok(())
+}
+
+fn summarize(args: &Args, secs: u64, steps: usize, history: &[Op], verdicts: &[checker::Verdict]) -> String {
+    let count =
+        |phase| history.iter().filter(|op| op.phase == phase && op.process != NEMESIS_PROCESS).count();
+    let mut out = format!(
+        "boxoffice-jepsen: seed {} plan {} ({} s, {} nodes, {} clients, {} fault steps, cancel ratio {}, planted bug {})\n",
+        args.seed,
+        args.plan,
+        secs,
+        args.nodes,
+        args.clients,
+        steps,
+        args.cancel_ratio,
+        args.planted_bug.as_deref().unwrap_or("none")
+    );
+    out += &format!(
+        "operations: {} invoked, {} ok, {} fail, {} info (unknown)\n",
+        count(Phase::Invoke),
+        count(Phase::Ok),
+        count(Phase::Fail),
+        count(Phase::Info)
+    );
+    for verdict in verdicts {
+        out += &format!(
+            "{:<14} {}  {}\n",
+            verdict.checker,
+            if verdict.valid { "ok " } else { "FAIL" },
+            verdict.what
+        );
+        for (key, value) in &verdict.stats {
+            out += &format!("    {key}: {value}\n");
+        }
+        for problem in &verdict.problems {
+            out += &format!("    problem: {problem}\n");
+        }
+    }
+    let valid = verdicts.iter().all(|v| v.valid);
+    out += &format!("verdict: {}\n", if valid { "every invariant held" } else { "VIOLATIONS FOUND" });
+    out
+}

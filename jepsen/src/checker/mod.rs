@@ -1,0 +1,244 @@
+//! Checkers: what a fault-injection run must not have broken.
+//!
+//! A run leaves two things: the [history](crate::history) the clients saw
+//! (every operation as an invocation and its completion, plus the nemesis'
+//! faults) and the [`FinalState`] collected from the nodes once the faults were
+//! healed (their digests and one node's whole event log). Each checker reads
+//! both and returns a [`Verdict`]:
+//!
+//! | checker | invariant |
+//! |---|---|
+//! | [`no_oversell`] | paid + pending + held <= size after every record; acknowledged holds are counted |
+//! | [`lost_writes`] | every acknowledged operation and every recorded rejection is in the log, with its outcome |
+//! | [`exactly_once`] | no request id applied twice; retries agree on their outcome |
+//! | [`convergence`] | every node holds the same log and state |
+//! | [`linearizable`] | per quota, holds and sold-out answers fit one sequential order in real time |
+//! | [`availability`] | (measurement) how long after each fault the cluster decided something again |
+//!
+//! The completions mean what the history promises: `ok` took effect, `fail`
+//! certainly did not (a domain rejection is recorded in the log, a refusal
+//! before proposing is not), `info` may or may not have. An invocation with no
+//! completion at all (the run ended first) is treated like `info`.
+//!
+//! Checkers never panic on a strange history or log; whatever does not add up
+//! is a problem in the verdict.
+
+pub mod availability;
+pub mod convergence;
+pub mod exactly_once;
+pub mod linearizable;
+pub mod lost_writes;
+pub mod no_oversell;
+#[cfg(test)]
+mod testkit;
+
+use crate::history::{NEMESIS_PROCESS, Op, Phase, Value};
+use boxoffice_engine::domain::{Record, RequestId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Most problems one verdict lists; the total is in its stats.
+pub const PROBLEMS_MAX: usize = 20;
+
+/// What one node reported once the run was over.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeFinal {
+    /// The node's id.
+    pub id: u64,
+    /// BLAKE3 (hex) of every record frame of its event log, in order.
+    pub event_log_digest: String,
+    /// BLAKE3 (hex) of its encoded domain state.
+    pub state_digest: String,
+    /// The seq of its last record.
+    pub last_seq: u64,
+}
+
+/// The cluster after the run: every node's digests and one node's event log.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalState {
+    /// Every node that answered.
+    pub nodes: Vec<NodeFinal>,
+    /// The full event log of one node, seq 1..=n.
+    pub records: Vec<boxoffice_engine::domain::Record>,
+}
+
+/// One checker's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// The checker's name (its module).
+    pub checker: &'static str,
+    /// One sentence: what it checks.
+    pub what: &'static str,
+    /// False if the invariant was broken.
+    pub valid: bool,
+    /// At most [`PROBLEMS_MAX`] sentences, each naming the request id, quota
+    /// or seq concerned; the first ones found.
+    pub problems: Vec<String>,
+    /// What was counted or measured, as (name, value).
+    pub stats: Vec<(String, String)>,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = if self.valid { "valid" } else { "INVALID" };
+        writeln!(f, "{}: {status} ({})", self.checker, self.what)?;
+        for (name, value) in &self.stats {
+            writeln!(f, "  {name}: {value}")?;
+        }
+        for problem in &self.problems {
+            writeln!(f, "  problem: {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Run every checker, in the order of the table above.
+pub fn check_all(history: &[Op], final_state: &FinalState) -> Vec<Verdict> {
+    vec![
+        no_oversell::check(history, final_state),
+        lost_writes::check(history, final_state),
+        exactly_once::check(history, final_state),
+        convergence::check(history, final_state),
+        linearizable::check(history, final_state),
+        availability::check(history, final_state),
+    ]
+}
+
+/// Problems found so far: the first [`PROBLEMS_MAX`] kept, all counted.
+#[derive(Debug, Default)]
+pub(crate) struct Problems {
+    kept: Vec<String>,
+    total: usize,
+}
+
+impl Problems {
+    /// Note one problem.
+    pub(crate) fn push(&mut self, problem: String) {
+        self.total += 1;
+        if self.kept.len() < PROBLEMS_MAX {
+            self.kept.push(problem);
+        }
+    }
+
+    /// The verdict: valid if there were none; the total goes into the stats.
+    pub(crate) fn verdict(
+        self,
+        checker: &'static str,
+        what: &'static str,
+        mut stats: Vec<(String, String)>,
+    ) -> Verdict {
+        stats.push(("problems".into(), self.total.to_string()));
+        Verdict { checker, what, valid: self.total == 0, problems: self.kept, stats }
+    }
+}
+
+/// A stat entry.
+pub(crate) fn stat(name: &str, value: impl ToString) -> (String, String) {
+    (name.to_string(), value.to_string())
+}
+
+/// The request id of a history entry (32 hex digits, as `RequestId` prints).
+pub(crate) fn parse_request_id(text: &str) -> Option<RequestId> {
+    let digits_ok = !text.is_empty() && text.len() <= 32 && text.bytes().all(|b| b.is_ascii_hexdigit());
+    digits_ok.then(|| u128::from_str_radix(text, 16).ok()).flatten().map(RequestId)
+}
+
+/// True for client operations (not the nemesis).
+pub(crate) fn is_client(op: &Op) -> bool {
+    op.process != NEMESIS_PROCESS && !matches!(op.value, Value::Nemesis { .. })
+}
+
+/// True for a client completion (`ok`, `fail` or `info`).
+pub(crate) fn is_client_completion(op: &Op) -> bool {
+    is_client(op) && op.phase != Phase::Invoke
+}
+
+/// True if `outcome` is a domain outcome label (`accepted/…`, `rejected/…`)
+/// rather than an error text.
+pub(crate) fn is_domain_label(outcome: &str) -> bool {
+    outcome.starts_with("accepted/") || outcome.starts_with("rejected/")
+}
+
+/// The records of the log by request id, in log order.
+pub(crate) fn records_by_request(records: &[Record]) -> BTreeMap<RequestId, Vec<&Record>> {
+    let mut index: BTreeMap<RequestId, Vec<&Record>> = BTreeMap::new();
+    for record in records {
+        index.entry(record.request_id).or_default().push(record);
+    }
+    index
+}
+
+/// What a client operation was, for problem sentences: `hold [(3, 2)]`.
+pub(crate) fn describe(value: &Value) -> String {
+    match value {
+        Value::Hold { lines, .. } => format!("hold {lines:?}"),
+        Value::Checkout { hold, .. } => format!("checkout of hold-{hold}"),
+        Value::Pay { order, .. } => format!("payment of order-{order}"),
+        Value::Cancel { order } => format!("cancel of order-{order}"),
+        Value::Release { hold } => format!("release of hold-{hold}"),
+        Value::CheckIn { list, nonce, .. } => format!("check-in on list-{list} (nonce {nonce})"),
+        Value::Nemesis { action } => format!("nemesis `{action}`"),
+    }
+}
+
+/// Nanoseconds since the start of the run as milliseconds, for sentences.
+pub(crate) fn ms(ns: u64) -> String {
+    format!("{:.1} ms", ns as f64 / 1e6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testkit::Sim;
+    use super::*;
+
+    #[test]
+    fn request_ids_parse_as_they_print() {
+        let id = RequestId(0x0123_4567_89ab_cdef_0011_2233_4455_6677);
+        assert_eq!(parse_request_id(&id.to_string()), Some(id));
+        assert_eq!(parse_request_id("ff"), Some(RequestId(255)));
+        assert_eq!(parse_request_id(""), None);
+        assert_eq!(parse_request_id("not hex"), None);
+        assert_eq!(parse_request_id(&"f".repeat(33)), None);
+    }
+
+    #[test]
+    fn problems_keep_the_first_ones_and_count_all() {
+        let mut problems = Problems::default();
+        for i in 0..PROBLEMS_MAX + 5 {
+            problems.push(format!("problem {i}"));
+        }
+        let verdict = problems.verdict("test", "tests", vec![]);
+        assert!(!verdict.valid);
+        assert_eq!(verdict.problems.len(), PROBLEMS_MAX);
+        assert_eq!(verdict.problems[0], "problem 0");
+        assert_eq!(verdict.stats, vec![stat("problems", PROBLEMS_MAX + 5)]);
+        assert!(verdict.to_string().starts_with("test: INVALID (tests)\n"));
+    }
+
+    #[test]
+    fn a_correct_run_passes_every_checker() {
+        let mut sim = Sim::new();
+        let item = sim.item();
+        sim.quota(Some(5), &[item]);
+        sim.nemesis("partition [1] | [2, 3]");
+        let hold = sim.hold_ok(1, item, 2);
+        let order = sim.checkout_ok(2, hold);
+        sim.pay_ok(2, order);
+        let other = sim.hold_ok(3, item, 3);
+        sim.release_ok(3, other);
+        sim.nemesis("heal");
+        sim.hold_ok(1, item, 1);
+        assert_eq!(sim.hold_done(2, item, 3).as_deref(), Some("rejected/sold_out"));
+        let verdicts = check_all(&sim.history, &sim.final_state(3));
+        let names: Vec<&str> = verdicts.iter().map(|v| v.checker).collect();
+        assert_eq!(
+            names,
+            ["no_oversell", "lost_writes", "exactly_once", "convergence", "linearizable", "availability"]
+        );
+        for verdict in &verdicts {
+            assert!(verdict.valid, "{verdict}");
+            assert!(!verdict.what.is_empty());
+        }
+    }
+}

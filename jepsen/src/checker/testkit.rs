@@ -1,0 +1,284 @@
+//! A simulated run for the checkers' tests: clients' operations are
+//! invoked, applied to a real domain [`State`] with real [`Envelope`]s (as the
+//! leader would), and completed, so the history and the event log are what a
+//! run would produce. Bugs are planted by hand: records the domain would
+//! never decide, completions that lie, entries left out.
+
+use super::{FinalState, NodeFinal};
+use crate::history::{NEMESIS_PROCESS, Op, Phase, Value};
+use boxoffice_engine::domain::*;
+
+/// Log time of the first record.
+pub(crate) const START_MS: u64 = 1_700_000_000_000;
+const HOLD_TTL_MS: u64 = 30 * 60 * 1000;
+const PAYMENT_TTL_MS: u64 = 60 * 60 * 1000;
+
+/// A client operation in flight.
+#[derive(Clone, Debug)]
+pub(crate) struct Call {
+    pub(crate) request_id: RequestId,
+    pub(crate) process: u64,
+    pub(crate) value: Value,
+}
+
+/// One organizer, one event, a domain state, its log and a history.
+pub(crate) struct Sim {
+    pub(crate) state: State,
+    pub(crate) log: Vec<Record>,
+    pub(crate) history: Vec<Op>,
+    /// The leader's clock, in ms.
+    pub(crate) time_ms: u64,
+    /// The history's clock, in ns since the start of the run.
+    pub(crate) clock_ns: u64,
+    next_request: u128,
+    event: EventId,
+}
+
+impl Sim {
+    pub(crate) fn new() -> Sim {
+        let mut sim = Sim {
+            state: State::default(),
+            log: vec![],
+            history: vec![],
+            time_ms: START_MS,
+            clock_ns: 0,
+            next_request: 1,
+            event: EventId(0),
+        };
+        let Accepted::OrganizerCreated { organizer } = sim.admin(Command::CreateOrganizer {
+            slug: "acme".into(),
+            name: "Acme".into(),
+            secret_key: [7; 32],
+        }) else {
+            unreachable!()
+        };
+        let Accepted::EventCreated { event } =
+            sim.admin(Command::CreateEvent { organizer, slug: "show".into(), name: "Show".into() })
+        else {
+            unreachable!()
+        };
+        sim.event = event;
+        sim
+    }
+
+    fn fresh_request(&mut self) -> RequestId {
+        let id = RequestId(0xabc0_0000_0000_0000_0000_0000_0000_0000 | self.next_request);
+        self.next_request += 1;
+        id
+    }
+
+    /// Apply an envelope to the state and keep its record.
+    fn send(&mut self, request_id: RequestId, command: Command) -> Outcome {
+        self.time_ms += 1;
+        let envelope = Envelope { time_ms: self.time_ms, request_id, command };
+        let applied = apply(&mut self.state, &envelope);
+        self.log.extend(applied.record);
+        applied.outcome
+    }
+
+    /// A setup command that is not in the history; must be accepted.
+    pub(crate) fn admin(&mut self, command: Command) -> Accepted {
+        let request_id = self.fresh_request();
+        match self.send(request_id, command.clone()) {
+            Outcome::Accepted(accepted) => accepted,
+            Outcome::Rejected(rejection) => panic!("{command:?} rejected: {rejection:?}"),
+        }
+    }
+
+    pub(crate) fn item(&mut self) -> ItemId {
+        let command = Command::CreateItem { event: self.event, name: "ticket".into(), price_cents: 1_000 };
+        let Accepted::ItemCreated { item } = self.admin(command) else { unreachable!() };
+        item
+    }
+
+    pub(crate) fn quota(&mut self, size: Option<u64>, items: &[ItemId]) -> QuotaId {
+        let command = Command::CreateQuota {
+            event: self.event,
+            name: "quota".into(),
+            size,
+            items: items.to_vec(),
+            close_when_sold_out: false,
+        };
+        let Accepted::QuotaCreated { quota } = self.admin(command) else { unreachable!() };
+        quota
+    }
+
+    pub(crate) fn resize(&mut self, quota: QuotaId, size: Option<u64>) {
+        self.admin(Command::ResizeQuota { quota, size });
+    }
+
+    fn push(
+        &mut self,
+        process: u64,
+        phase: Phase,
+        request_id: String,
+        outcome: Option<String>,
+        value: Value,
+    ) {
+        self.history.push(Op {
+            index: self.history.len() as u64,
+            process,
+            time_ns: self.clock_ns,
+            phase,
+            request_id,
+            outcome,
+            value,
+        });
+        self.clock_ns += 1_000_000;
+    }
+
+    /// A nemesis action.
+    pub(crate) fn nemesis(&mut self, action: &str) {
+        let value = Value::Nemesis { action: action.into() };
+        self.push(NEMESIS_PROCESS, Phase::Info, String::new(), None, value);
+    }
+
+    /// Invoke a client operation with a fresh request id.
+    pub(crate) fn invoke(&mut self, process: u64, value: Value) -> Call {
+        let request_id = self.fresh_request();
+        self.invoke_as(process, request_id, value)
+    }
+
+    /// Invoke a client operation with a given request id (a retry).
+    pub(crate) fn invoke_as(&mut self, process: u64, request_id: RequestId, value: Value) -> Call {
+        self.push(process, Phase::Invoke, request_id.to_string(), None, value.clone());
+        Call { request_id, process, value }
+    }
+
+    /// What the leader would do with the call (a record in the log).
+    pub(crate) fn apply(&mut self, call: &Call) -> Outcome {
+        let command = match &call.value {
+            Value::Hold { lines, .. } => Command::PlaceHold {
+                event: self.event,
+                lines: lines.iter().map(|&(item, quantity)| Line { item: ItemId(item), quantity }).collect(),
+                ttl_ms: HOLD_TTL_MS,
+            },
+            Value::Checkout { hold, .. } => {
+                Command::Checkout { hold: HoldId(*hold), payment_ttl_ms: PAYMENT_TTL_MS }
+            }
+            Value::Pay { order, .. } => Command::Pay { order: OrderId(*order) },
+            Value::Cancel { order } => Command::CancelOrder { order: OrderId(*order) },
+            Value::Release { hold } => Command::ReleaseHold { hold: HoldId(*hold) },
+            Value::CheckIn { list, secret, nonce } => Command::CheckIn {
+                list: CheckinListId(*list),
+                secret: secret.clone(),
+                nonce: Nonce(u128::from_str_radix(nonce, 16).expect("hex nonce")),
+                direction: Direction::Entry,
+            },
+            Value::Nemesis { .. } => panic!("the nemesis does not apply commands"),
+        };
+        self.send(call.request_id, command)
+    }
+
+    /// Complete a call as its outcome says: `ok` with the ids filled in, or
+    /// `fail` with the rejection's label.
+    pub(crate) fn complete(&mut self, call: &Call, outcome: &Outcome) {
+        let mut value = call.value.clone();
+        match (&mut value, outcome) {
+            (Value::Hold { hold, .. }, Outcome::Accepted(Accepted::HoldLive { hold: id, .. })) => {
+                *hold = Some(id.0)
+            }
+            (Value::Checkout { order, .. }, Outcome::Accepted(Accepted::OrderPlaced { order: id, .. })) => {
+                *order = Some(id.0)
+            }
+            (Value::Pay { refund_owed, .. }, Outcome::Accepted(accepted)) => {
+                *refund_owed = Some(matches!(accepted, Accepted::PaymentRefundOwed { .. }))
+            }
+            _ => {}
+        }
+        let phase = if outcome.is_accepted() { Phase::Ok } else { Phase::Fail };
+        self.push(call.process, phase, call.request_id.to_string(), Some(outcome.label().into()), value);
+    }
+
+    /// Complete a call by hand (`info`, a refusal, or a lie).
+    pub(crate) fn complete_as(&mut self, call: &Call, phase: Phase, outcome: Option<&str>, value: Value) {
+        self.push(call.process, phase, call.request_id.to_string(), outcome.map(String::from), value);
+    }
+
+    /// Invoke, apply, complete; the completion's outcome label.
+    pub(crate) fn run(&mut self, process: u64, value: Value) -> Outcome {
+        let call = self.invoke(process, value);
+        let outcome = self.apply(&call);
+        self.complete(&call, &outcome);
+        outcome
+    }
+
+    pub(crate) fn hold_value(item: ItemId, quantity: u32) -> Value {
+        Value::Hold { lines: vec![(item.0, quantity)], hold: None }
+    }
+
+    /// A hold, run to completion; its outcome label.
+    pub(crate) fn hold_done(&mut self, process: u64, item: ItemId, quantity: u32) -> Option<String> {
+        Some(self.run(process, Sim::hold_value(item, quantity)).label().to_string())
+    }
+
+    /// A hold that must be accepted; its id.
+    pub(crate) fn hold_ok(&mut self, process: u64, item: ItemId, quantity: u32) -> u64 {
+        match self.run(process, Sim::hold_value(item, quantity)) {
+            Outcome::Accepted(Accepted::HoldLive { hold, .. }) => hold.0,
+            other => panic!("hold not accepted: {other:?}"),
+        }
+    }
+
+    pub(crate) fn checkout_ok(&mut self, process: u64, hold: u64) -> u64 {
+        match self.run(process, Value::Checkout { hold, order: None }) {
+            Outcome::Accepted(Accepted::OrderPlaced { order, .. }) => order.0,
+            other => panic!("checkout not accepted: {other:?}"),
+        }
+    }
+
+    pub(crate) fn pay_ok(&mut self, process: u64, order: u64) {
+        let outcome = self.run(process, Value::Pay { order, refund_owed: None });
+        assert!(outcome.is_accepted(), "{outcome:?}");
+    }
+
+    pub(crate) fn release_ok(&mut self, process: u64, hold: u64) {
+        let outcome = self.run(process, Value::Release { hold });
+        assert!(outcome.is_accepted(), "{outcome:?}");
+    }
+
+    /// Append a record the domain did not decide (a planted bug), evolving
+    /// the state with it.
+    pub(crate) fn plant(&mut self, request_id: RequestId, events: Vec<Event>, outcome: Outcome) -> Record {
+        self.time_ms += 1;
+        let record =
+            Record { seq: self.state.last_seq + 1, time_ms: self.time_ms, request_id, events, outcome };
+        self.state.evolve(&record);
+        self.log.push(record.clone());
+        record
+    }
+
+    /// Plant a `HoldPlaced` of `quantity` of `item`, capacity or not.
+    pub(crate) fn plant_hold(&mut self, request_id: RequestId, item: ItemId, quantity: u32) -> HoldId {
+        let hold = HoldId(1_000_000 + self.state.last_seq);
+        let expires_at_ms = self.time_ms + 1 + HOLD_TTL_MS;
+        let event = Event::HoldPlaced {
+            hold,
+            event: self.event,
+            lines: vec![Line { item, quantity }],
+            expires_at_ms,
+        };
+        self.plant(request_id, vec![event], Outcome::Accepted(Accepted::HoldLive { hold, expires_at_ms }));
+        hold
+    }
+
+    /// A request id not used by anything yet.
+    pub(crate) fn unused_request(&mut self) -> RequestId {
+        self.fresh_request()
+    }
+
+    /// What `nodes` agreeing nodes would report.
+    pub(crate) fn final_state(&self, nodes: u64) -> FinalState {
+        FinalState {
+            nodes: (1..=nodes)
+                .map(|id| NodeFinal {
+                    id,
+                    event_log_digest: format!("log-{}", self.log.len()),
+                    state_digest: format!("state-{}", self.log.len()),
+                    last_seq: self.log.len() as u64,
+                })
+                .collect(),
+            records: self.log.clone(),
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! The cluster under test: real `boxoffice-server` processes, each on its
+//! own loopback address and zone, with a [`Proxy`] on every link.
+//!
+//! Addresses, for subnet `S` and node `i`:
+//! - node `i` listens on `127.S.i.1:7000` (gRPC) and `127.S.i.1:9000` (HTTP);
+//! - node `j` reaches node `i` through the proxy `127.S.i.(100+j):7000`
+//!   (the server's `--peer-route`);
+//! - clients reach node `i` through the proxy `127.S.i.200:7000` (the
+//!   client's address rewrite, so leader redirects stay behind proxies too).
+//!
+//! So every link between two nodes, and between clients and a node, can be
+//! cut, black-holed or slowed on its own, without root.
+
+use crate::checker::{FinalState, NodeFinal};
+use crate::proxy::{Mode, Proxy};
+use boxoffice_client::{Client, ClientOptions};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long to wait for a leader or for replicas to converge, in milliseconds.
+pub const SETTLE_MS: u64 = 60_000;
+
+/// What to start.
+#[derive(Clone, Debug)]
+pub struct ClusterSpec {
+    /// Number of nodes (3 or 5).
+    pub nodes: u64,
+    /// Second octet of the loopback addresses, so runs do not collide.
+    pub subnet: u8,
+    /// The server binary.
+    pub server_bin: PathBuf,
+    /// Where data and logs go.
+    pub dir: PathBuf,
+    /// Snapshot interval, in Raft entries (small, to exercise snapshots).
+    pub snapshot_every: u64,
+    /// A bug to plant in every server (`--planted-bug`), to show a checker catches it.
+    pub planted_bug: Option<String>,
+}
+
+/// The processes and links of a run.
+pub struct Cluster {
+    spec: ClusterSpec,
+    children: BTreeMap<u64, Child>,
+    links: BTreeMap<(u64, u64), Proxy>,
+    client_links: BTreeMap<u64, Proxy>,
+}
+
+fn addr(text: &str) -> SocketAddr {
+    text.parse().expect("a valid socket address")
+}
+
+impl Cluster {
+    /// The gRPC address node `id` listens on (and advertises).
+    pub fn node_addr(&self, id: u64) -> String {
+        format!("127.{}.{id}.1:7000", self.spec.subnet)
+    }
+
+    fn link_addr(&self, from: u64, to: u64) -> String {
+        format!("127.{}.{to}.{}:7000", self.spec.subnet, 100 + from)
+    }
+
+    fn client_link_addr(&self, id: u64) -> String {
+        format!("127.{}.{id}.200:7000", self.spec.subnet)
+    }
+
+    /// The node ids.
+    pub fn ids(&self) -> Vec<u64> {
+        (1..=self.spec.nodes).collect()
+    }
+
+    /// Start the proxies and the nodes, and bootstrap the cluster.
+    pub async fn start(spec: ClusterSpec) -> anyhow::Result<Cluster> {
+        anyhow::ensure!(spec.server_bin.exists(), "server binary {} not found", spec.server_bin.display());
+        let mut cluster = Cluster {
+            spec,
+            children: BTreeMap::new(),
+            links: BTreeMap::new(),
+            client_links: BTreeMap::new(),
+        };
+        for to in cluster.ids() {
+            for from in cluster.ids().into_iter().filter(|f| *f != to) {
+                let proxy =
+                    Proxy::start(addr(&cluster.link_addr(from, to)), addr(&cluster.node_addr(to))).await?;
+                cluster.links.insert((from, to), proxy);
+            }
+            let proxy =
+                Proxy::start(addr(&cluster.client_link_addr(to)), addr(&cluster.node_addr(to))).await?;
+            cluster.client_links.insert(to, proxy);
+        }
+        for id in cluster.ids() {
+            cluster.spawn(id, true)?;
+        }
+        Ok(cluster)
+    }
+
+    /// Start node `id` (with `--bootstrap` on a fresh cluster).
+    pub fn spawn(&mut self, id: u64, bootstrap: bool) -> anyhow::Result<()> {
+        let subnet = self.spec.subnet;
+        let mut process = Process::new(&self.spec.server_bin);
+        process
+            .args(["--id", &id.to_string(), "--zone", &format!("dc{id}"), "--listen", &self.node_addr(id)])
+            .args([
+                "--http",
+                &format!("127.{subnet}.{id}.1:9000"),
+                "--snapshot-every",
+                &self.spec.snapshot_every.to_string(),
+            ])
+            .args(["--log-level", "warn,boxoffice_engine=info"])
+            .arg("--data-dir")
+            .arg(self.spec.dir.join(format!("n{id}")))
+            .arg("--log-dir")
+            .arg(self.spec.dir.join(format!("logs{id}")))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for peer in self.ids().into_iter().filter(|p| *p != id) {
+            process.args(["--peer-route", &format!("{peer}={}", self.link_addr(id, peer))]);
+        }
+        if let Some(bug) = &self.spec.planted_bug {
+            process.args(["--planted-bug", bug]);
+        }
+        if bootstrap {
+            let members: Vec<String> =
+                self.ids().iter().map(|m| format!("{m}={}/dc{m}", self.node_addr(*m))).collect();
+            process.args(["--bootstrap", &members.join(",")]);
+        }
+        self.children.insert(id, process.spawn()?);
+        Ok(())
+    }
+
+    /// kill -9 node `id`.
+    pub fn kill(&mut self, id: u64) {
+        if let Some(mut child) = self.children.remove(&id) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Is node `id` running?
+    pub fn is_running(&self, id: u64) -> bool {
+        self.children.contains_key(&id)
+    }
+
+    /// Send a signal (`STOP`, `CONT`, `TERM`) to node `id`.
+    pub fn signal(&self, id: u64, signal: &str) {
+        if let Some(child) = self.children.get(&id) {
+            let _ = Process::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status();
+        }
+    }
+
+    /// Delete node `id`'s data directory (the node must be stopped).
+    pub fn wipe(&mut self, id: u64) -> anyhow::Result<()> {
+        self.kill(id);
+        let dir = self.spec.dir.join(format!("n{id}"));
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Set every link between different groups to `mode`; links within a
+    /// group pass. Nodes in no group keep their links.
+    pub fn partition(&self, groups: &[Vec<u64>], mode: Mode) {
+        let group_of = |id: u64| groups.iter().position(|g| g.contains(&id));
+        for ((from, to), proxy) in &self.links {
+            match (group_of(*from), group_of(*to)) {
+                (Some(a), Some(b)) if a != b => proxy.set_mode(mode),
+                (Some(_), Some(_)) => proxy.set_mode(Mode::Pass),
+                _ => {}
+            }
+        }
+    }
+
+    /// Cut (or restore) the links from node `from` to node `to` only: for rings of overlapping majorities.
+    pub fn set_link(&self, from: u64, to: u64, mode: Mode) {
+        if let Some(proxy) = self.links.get(&(from, to)) {
+            proxy.set_mode(mode);
+        }
+    }
+
+    /// Cut clients off from these nodes.
+    pub fn cut_clients(&self, ids: &BTreeSet<u64>, mode: Mode) {
+        for (id, proxy) in &self.client_links {
+            if ids.contains(id) {
+                proxy.set_mode(mode);
+            }
+        }
+    }
+
+    /// Latency on the link from node `from` to node `to`.
+    pub fn set_latency(&self, from: u64, to: u64, latency: Duration) {
+        if let Some(proxy) = self.links.get(&(from, to)) {
+            proxy.set_latency(latency);
+        }
+    }
+
+    /// Every link passes with no added latency.
+    pub fn heal(&self) {
+        for proxy in self.links.values().chain(self.client_links.values()) {
+            proxy.set_mode(Mode::Pass);
+            proxy.set_latency(Duration::ZERO);
+        }
+    }
+
+    /// A client that reaches every node through its client proxy.
+    pub fn client(&self, options: ClientOptions) -> anyhow::Result<Client> {
+        let endpoints: Vec<String> = self.ids().iter().map(|id| self.client_link_addr(*id)).collect();
+        let rewrite = self.ids().iter().map(|id| (self.node_addr(*id), self.client_link_addr(*id))).collect();
+        Ok(Client::remote(&endpoints, ClientOptions { rewrite, ..options })?)
+    }
+
+    /// A client of one node, direct (no proxy): for final-state reads.
+    pub fn direct(&self, id: u64) -> anyhow::Result<Client> {
+        let options = ClientOptions {
+            attempt_timeout: Duration::from_secs(2),
+            call_timeout: Duration::from_secs(3),
+            ..ClientOptions::default()
+        };
+        Ok(Client::remote(&[self.node_addr(id)], options)?)
+    }
+
+    /// The node that says it leads, if any.
+    pub async fn leader(&self) -> Option<u64> {
+        for id in self.ids().into_iter().filter(|id| self.is_running(*id)) {
+            let Ok(client) = self.direct(id) else { continue };
+            if let Some((_, Ok(status))) = client.status_of_each(false).await.pop()
+                && status.role == "leader"
+            {
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    /// Wait for a leader.
+    pub async fn wait_leader(&self) -> anyhow::Result<u64> {
+        let deadline = Instant::now() + Duration::from_millis(SETTLE_MS);
+        while Instant::now() < deadline {
+            if let Some(id) = self.leader().await {
+                return Ok(id);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("no leader within {SETTLE_MS} ms")
+    }
+
+    /// After healing: wait until every node reports the same last seq, then
+    /// collect digests and one node's full event log.
+    pub async fn final_state(&self) -> anyhow::Result<FinalState> {
+        let deadline = Instant::now() + Duration::from_millis(SETTLE_MS);
+        let mut nodes = Vec::new();
+        loop {
+            nodes.clear();
+            for id in self.ids() {
+                // A node that does not answer is reported with empty digests,
+                // so the convergence checker sees it, rather than left out.
+                let status = self.direct(id)?.status_of_each(true).await.pop().and_then(|(_, s)| s.ok());
+                nodes.push(match status {
+                    Some(status) => NodeFinal {
+                        id,
+                        event_log_digest: status.event_log_digest,
+                        state_digest: status.state_digest,
+                        last_seq: status.last_seq,
+                    },
+                    None => NodeFinal {
+                        id,
+                        event_log_digest: String::new(),
+                        state_digest: String::new(),
+                        last_seq: 0,
+                    },
+                });
+            }
+            let agreed = nodes.windows(2).all(|w| w[0].event_log_digest == w[1].event_log_digest)
+                && nodes.iter().all(|n| !n.event_log_digest.is_empty());
+            if agreed || Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let last_seq = nodes.iter().map(|n| n.last_seq).max().unwrap_or(0);
+        let source = nodes.iter().find(|n| n.last_seq == last_seq).map_or(1, |n| n.id);
+        let mut records = Vec::new();
+        let stream = self.direct(source)?.subscribe(1).await?;
+        use futures::StreamExt;
+        let mut stream = stream.take(last_seq as usize);
+        while let Some(record) = stream.next().await {
+            records.push(record?);
+        }
+        Ok(FinalState { nodes, records })
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for id in self.ids() {
+            self.signal(id, "CONT");
+            self.kill(id);
+        }
+    }
+}

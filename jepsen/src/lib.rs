@@ -1,0 +1,21 @@
+//! boxoffice-jepsen: fault injection against real `boxoffice-server`
+//! processes, in the manner of Jepsen.
+//!
+//! A run starts a cluster of real server processes on loopback addresses,
+//! with a controllable TCP proxy on every link (node to node, client to
+//! node), drives client workloads while a nemesis injects faults, records
+//! every operation to a history, and hands the history and the replicas'
+//! final state to checkers, one invariant each.
+//!
+//! - [`proxy`]: per-link proxies (pass, refuse, black hole, latency).
+//! - [`cluster`]: the processes under test and their links.
+//! - [`history`]: invocations and completions, as JSON lines.
+//! - [`checker`]: the invariants.
+//!
+//! What it must never do: call a timeout a failure. An operation whose
+//! outcome is unknown is recorded as `info`, and checkers allow both.
+
+pub mod checker;
+pub mod cluster;
+pub mod history;
+pub mod proxy;
