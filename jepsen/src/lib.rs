@@ -11,6 +11,7 @@
 //! - [`cluster`]: the processes under test and their links.
 //! - [`history`]: invocations and completions, as JSON lines.
 //! - [`checker`]: the invariants.
+//! - [`report`]: plots of latency and throughput over time, faults shaded.
 //!
 //! What it must never do: call a timeout a failure. An operation whose
 //! outcome is unknown is recorded as `info`, and checkers allow both.
@@ -19,3 +20,4 @@ pub mod checker;
 pub mod cluster;
 pub mod history;
 pub mod proxy;
+pub mod report;

@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 /// Longest run, in seconds (a long schedule: 3600).
 const RUN_SECS_MAX: u64 = 4 * 3600;
+/// Seconds at the end of a run with no faults, to observe recovery.
+const QUIET_TAIL_SECS: u64 = 10;
 /// Most client processes.
 const CLIENTS_MAX: u64 = 256;
 
@@ -173,7 +175,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let mut rng = StdRng::seed_from_u64(args.seed);
     let mut step = 0usize;
     let fault = Duration::from_secs(args.fault_secs.max(1));
-    while Instant::now() + fault * 2 < deadline {
+    // The last QUIET_TAIL_SECS are fault-free, so recovery from the last fault is observed.
+    while Instant::now() + fault * 2 + Duration::from_secs(QUIET_TAIL_SECS) < deadline {
         tokio::time::sleep(fault).await;
         let nemesis = match args.plan.as_str() {
             "all" => NEMESES[step % NEMESES.len()],
@@ -190,6 +193,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     history::write(&history, &mut file)?;
     drop(file);
 
+    boxoffice_jepsen::report::plots(&history, &args.out)?;
     let final_state = cluster.lock().await.final_state().await?;
     let verdicts = checker::check_all(&history, &final_state);
     let summary = summarize(&args, secs, step, &history, &verdicts);
