@@ -40,9 +40,15 @@ pub struct ClusterSpec {
     pub planted_bug: Option<String>,
 }
 
+/// Size of the small filesystem the last node's data lives on, for the
+/// disk-full nemesis, in MiB.
+pub const SMALL_DISK_MIB: u64 = 96;
+
 /// The processes and links of a run.
 pub struct Cluster {
     spec: ClusterSpec,
+    /// The node whose data directory is on a small tmpfs (root only).
+    small_disk: Option<u64>,
     children: BTreeMap<u64, Child>,
     links: BTreeMap<(u64, u64), Proxy>,
     client_links: BTreeMap<u64, Proxy>,
@@ -76,10 +82,24 @@ impl Cluster {
         anyhow::ensure!(spec.server_bin.exists(), "server binary {} not found", spec.server_bin.display());
         let mut cluster = Cluster {
             spec,
+            small_disk: None,
             children: BTreeMap::new(),
             links: BTreeMap::new(),
             client_links: BTreeMap::new(),
         };
+        // Where we may (as root), the last node gets a small filesystem of its own.
+        let last = cluster.spec.nodes;
+        let data = cluster.spec.dir.join(format!("n{last}"));
+        std::fs::create_dir_all(&data)?;
+        let mounted = Process::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={SMALL_DISK_MIB}m"), "tmpfs"])
+            .arg(&data)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if mounted {
+            cluster.small_disk = Some(last);
+        }
         for to in cluster.ids() {
             for from in cluster.ids().into_iter().filter(|f| *f != to) {
                 let proxy =
@@ -151,14 +171,48 @@ impl Cluster {
         }
     }
 
-    /// Delete node `id`'s data directory (the node must be stopped).
+    /// Delete node `id`'s data (the node is stopped first).
     pub fn wipe(&mut self, id: u64) -> anyhow::Result<()> {
         self.kill(id);
         let dir = self.spec.dir.join(format!("n{id}"));
         if dir.exists() {
-            std::fs::remove_dir_all(dir)?;
+            // Empty it rather than remove it: it may be a mount point.
+            for entry in std::fs::read_dir(&dir)? {
+                let path = entry?.path();
+                if path.is_dir() { std::fs::remove_dir_all(path)? } else { std::fs::remove_file(path)? }
+            }
         }
         Ok(())
+    }
+
+    /// The node on a small filesystem, if this run could mount one (root).
+    pub fn small_disk(&self) -> Option<u64> {
+        self.small_disk
+    }
+
+    /// Fill the small filesystem until writes fail; returns the bytes written.
+    pub fn fill_disk(&self) -> anyhow::Result<u64> {
+        use std::io::Write;
+        let Some(id) = self.small_disk else { anyhow::bail!("no small filesystem in this run") };
+        let mut file = std::fs::File::create(self.filler(id))?;
+        let chunk = vec![0u8; 1 << 20];
+        let mut written = 0u64;
+        while file.write_all(&chunk).is_ok() {
+            written += chunk.len() as u64;
+        }
+        let _ = file.sync_all();
+        Ok(written)
+    }
+
+    /// Free the small filesystem again.
+    pub fn free_disk(&self) {
+        if let Some(id) = self.small_disk {
+            let _ = std::fs::remove_file(self.filler(id));
+        }
+    }
+
+    fn filler(&self, id: u64) -> PathBuf {
+        self.spec.dir.join(format!("n{id}")).join("filler")
     }
 
     /// Set every link between different groups to `mode`; links within a
@@ -298,6 +352,9 @@ impl Drop for Cluster {
         for id in self.ids() {
             self.signal(id, "CONT");
             self.kill(id);
+        }
+        if let Some(id) = self.small_disk {
+            let _ = Process::new("umount").arg(self.spec.dir.join(format!("n{id}"))).status();
         }
     }
 }

@@ -97,7 +97,24 @@ pub async fn run(
         .add_service(admin)
         .add_service(raft)
         .serve_with_shutdown(config.listen, wait_stop(stop_rx));
-    let served = grpc.await;
+    // A fatal Raft error (say, the disk is full) stops the node with an
+    // error, so that a supervisor restarts it, instead of leaving a process
+    // that answers nothing.
+    let mut watch = engine.raft().metrics();
+    let fatal = async move {
+        loop {
+            if let Err(fatal) = &watch.borrow().running_state {
+                return fatal.to_string();
+            }
+            if watch.changed().await.is_err() {
+                return "raft stopped".to_string();
+            }
+        }
+    };
+    let served = tokio::select! {
+        served = grpc => served.map_err(anyhow::Error::from),
+        fatal = fatal => Err(anyhow::anyhow!("raft failed: {fatal}")),
+    };
     tracing::info!("shutting down");
     engine.shutdown().await;
     let _ = http_task.await;

@@ -8,6 +8,7 @@ use boxoffice_jepsen::checker;
 use boxoffice_jepsen::cluster::{Cluster, ClusterSpec};
 use boxoffice_jepsen::history::{self, NEMESIS_PROCESS, Op, Phase, Value};
 use boxoffice_jepsen::proxy::Mode;
+use boxoffice_proto::v1;
 use clap::Parser;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -35,7 +36,10 @@ const CLIENTS_MAX: u64 = 256;
     oversell, no lost acknowledged write, exactly once, linearizable holds per quota, convergence, \
     and the time from each fault to the next acknowledged write. Writes history.jsonl and summary.txt \
     to --out. Exits 1 on any violation.\n\n\
-    Plans: `all` cycles through every nemesis in order (for CI); `random` picks one per step from the seed.\n\n\
+    Plans: `all` cycles through every nemesis in order (for CI); `random` picks one per step from the seed; \
+    or name them, e.g. `--plan kill-leader,membership`. Nemeses: kill-leader, pause-node, isolate-node, \
+    split-majority, ring, leader-zone, latency, wipe-node, kill-majority, rolling-restart, membership, \
+    disk-full (the last node's data is on a small tmpfs when run as root; skipped otherwise).\n\n\
     Example (a long run):\n  cargo build --release -p boxoffice-server -p boxoffice-jepsen\n  \
     target/release/boxoffice-jepsen --plan random --secs 1800 --seed 7 --out results/long"
 )]
@@ -43,7 +47,8 @@ struct Args {
     /// Seed of every random choice; the summary names it, and the same seed and plan replay the schedule.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// `all` or `random`.
+    /// `all` (every nemesis in turn), `random` (one per step, from the seed),
+    /// or a comma-separated list of nemeses run in turn.
     #[arg(long, default_value = "all")]
     plan: String,
     /// How long to run, in seconds.
@@ -113,6 +118,8 @@ const NEMESES: &[&str] = &[
     "wipe-node",
     "kill-majority",
     "rolling-restart",
+    "membership",
+    "disk-full",
 ];
 
 #[tokio::main]
@@ -130,7 +137,16 @@ async fn main() {
 
 async fn run(args: Args) -> anyhow::Result<bool> {
     anyhow::ensure!(matches!(args.nodes, 3 | 5), "--nodes must be 3 or 5");
-    anyhow::ensure!(matches!(args.plan.as_str(), "all" | "random"), "--plan must be `all` or `random`");
+    let listed: Vec<&str> = match args.plan.as_str() {
+        "all" | "random" => NEMESES.to_vec(),
+        list => list.split(',').map(str::trim).collect(),
+    };
+    if let Some(unknown) = listed.iter().find(|n| !NEMESES.contains(n)) {
+        anyhow::bail!(
+            "unknown nemesis `{unknown}` in --plan; known: all, random, or a list of {}",
+            NEMESES.join(", ")
+        );
+    }
     let secs = args.secs.clamp(10, RUN_SECS_MAX);
     // Nodes' data and logs stay in the results directory, for inspection.
     let data = args.out.join("nodes");
@@ -179,8 +195,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     while Instant::now() + fault * 2 + Duration::from_secs(QUIET_TAIL_SECS) < deadline {
         tokio::time::sleep(fault).await;
         let nemesis = match args.plan.as_str() {
-            "all" => NEMESES[step % NEMESES.len()],
-            _ => NEMESES[rng.random_range(0..NEMESES.len())],
+            "random" => listed[rng.random_range(0..listed.len())],
+            _ => listed[step % listed.len()],
         };
         step += 1;
         inject(&cluster, &recorder, nemesis, fault, &mut rng).await?;
@@ -438,6 +454,58 @@ async fn inject(
                 c = cluster.lock().await;
             }
         }
+        "disk-full" => match c.small_disk() {
+            Some(id) => {
+                let written = c.fill_disk()?;
+                note(recorder, format!("disk full on node {id} ({} MiB filler)", written >> 20));
+                drop(c);
+                tokio::time::sleep(fault).await;
+                let mut c = cluster.lock().await;
+                note(recorder, "heal".into());
+                c.free_disk();
+                c.heal();
+                // The node may have stopped on the write error: start it again.
+                c.kill(id);
+                c.spawn(id, false)?;
+                return Ok(());
+            }
+            None => {
+                note(recorder, "disk-full skipped: mounting a small tmpfs needs root".into());
+            }
+        },
+        "membership" => {
+            // Replace a follower: remove it, wipe it, and add it back as a
+            // new learner (it catches up by snapshot), then as a voter.
+            note(recorder, format!("membership: remove node {other}, wipe it, re-add it"));
+            let voters: Vec<u64> = ids.iter().copied().filter(|id| *id != other).collect();
+            let admin = c.client(ClientOptions::default())?;
+            admin_call(&admin, move |mut a| {
+                let voters = voters.clone();
+                async move { a.change_membership(v1::ChangeMembershipRequest { voters, retain: false }).await }
+            })
+            .await?;
+            c.wipe(other)?;
+            drop(c);
+            tokio::time::sleep(fault).await;
+            let mut c = cluster.lock().await;
+            c.spawn(other, false)?;
+            let (addr, zone) = (c.node_addr(other), format!("dc{other}"));
+            admin_call(&admin, move |mut a| {
+                let request =
+                    v1::AddLearnerRequest { node_id: other, addr: addr.clone(), zone: zone.clone() };
+                async move { a.add_learner(request).await }
+            })
+            .await?;
+            let all = ids.clone();
+            admin_call(&admin, move |mut a| {
+                let voters = all.clone();
+                async move { a.change_membership(v1::ChangeMembershipRequest { voters, retain: false }).await }
+            })
+            .await?;
+            note(recorder, "heal".into());
+            c.heal();
+            return Ok(());
+        }
         other => anyhow::bail!("unknown nemesis {other}"),
     }
     drop(c);
@@ -452,6 +520,30 @@ async fn inject(
         }
     }
     Ok(())
+}
+
+/// Run an admin call on the leader, retrying while the cluster settles.
+async fn admin_call<F, Fut>(client: &Client, call: F) -> anyhow::Result<()>
+where
+    F: FnMut(v1::admin_client::AdminClient<tonic::transport::Channel>) -> Fut + Clone,
+    Fut: std::future::Future<Output = Result<tonic::Response<v1::AdminResponse>, tonic::Status>>,
+{
+    let mut last = String::new();
+    for _ in 0..10 {
+        let mut call = call.clone();
+        match client
+            .admin(move |a| {
+                let fut = call(a);
+                async move { fut.await.map(|r| r.into_inner()) }
+            })
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    anyhow::bail!("admin call failed: {last}")
 }
 
 fn summarize(args: &Args, secs: u64, steps: usize, history: &[Op], verdicts: &[checker::Verdict]) -> String {
