@@ -49,6 +49,10 @@ pub const ELECTION_POLL_MS: u64 = 50;
 pub const BACKOFF_MS_MAX: u64 = 1_000;
 /// How long connecting to one endpoint may take, in milliseconds.
 pub const CONNECT_TIMEOUT_MS: u64 = 1_000;
+/// HTTP/2 keepalive ping interval on every connection, in milliseconds.
+pub const KEEPALIVE_INTERVAL_MS: u64 = 1_000;
+/// A connection whose keepalive ping is not answered within this is dropped, in milliseconds.
+pub const KEEPALIVE_TIMEOUT_MS: u64 = 2_000;
 /// Largest response accepted, in bytes.
 pub const RESPONSE_BYTES_MAX: usize = 64 * 1024 * 1024;
 
@@ -136,6 +140,10 @@ fn channel(addr: &str) -> Result<Channel, ClientError> {
         .map_err(|e| ClientError::Invalid(format!("endpoint `{addr}`: {e}")))?
         .connect_timeout(Duration::from_millis(CONNECT_TIMEOUT_MS))
         .tcp_nodelay(true)
+        // Detect a silent (half-open) connection after a partition, and reconnect.
+        .http2_keep_alive_interval(Duration::from_millis(KEEPALIVE_INTERVAL_MS))
+        .keep_alive_timeout(Duration::from_millis(KEEPALIVE_TIMEOUT_MS))
+        .keep_alive_while_idle(true)
         .connect_lazy())
 }
 

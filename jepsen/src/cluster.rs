@@ -135,7 +135,7 @@ impl Cluster {
             .arg(self.spec.dir.join(format!("logs{id}")))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(self.stderr_file(id)?);
         for peer in self.ids().into_iter().filter(|p| *p != id) {
             process.args(["--peer-route", &format!("{peer}={}", self.link_addr(id, peer))]);
         }
@@ -149,6 +149,12 @@ impl Cluster {
         }
         self.children.insert(id, process.spawn()?);
         Ok(())
+    }
+
+    /// Node `id`'s stderr (panics land here), appended across restarts.
+    fn stderr_file(&self, id: u64) -> anyhow::Result<std::fs::File> {
+        let path = self.spec.dir.join(format!("n{id}.stderr"));
+        Ok(std::fs::OpenOptions::new().create(true).append(true).open(path)?)
     }
 
     /// kill -9 node `id`.

@@ -161,11 +161,13 @@ async fn pump(
             return;
         }
     }
-    // Black hole: keep both sockets open, read and drop, until the mode changes.
+    // Black hole: keep both sockets open, read and drop, until the mode
+    // changes. Then close: bytes were dropped, so the stream cannot resume
+    // (real TCP would retransmit them; the peers must reconnect instead).
     loop {
         tokio::select! {
             read = from.read(&mut buffer) => if matches!(read, Ok(0) | Err(_)) { return },
-            changed = mode.changed() => if changed.is_err() || *mode.borrow() == Mode::Refuse { return },
+            changed = mode.changed() => if changed.is_err() || *mode.borrow() != Mode::BlackHole { return },
         }
     }
 }

@@ -24,6 +24,9 @@ use tonic::transport::{Channel, Endpoint};
 /// How long connecting to a peer may take, in milliseconds.
 pub const PEER_CONNECT_TIMEOUT_MS: u64 = 500;
 
+/// HTTP/2 keepalive ping interval between nodes, in milliseconds.
+pub const PEER_KEEPALIVE_MS: u64 = 1_000;
+
 /// Creates one [`GrpcPeer`] per target node.
 #[derive(Clone, Default)]
 pub struct GrpcNetwork {
@@ -63,7 +66,11 @@ impl GrpcPeer {
         let endpoint = Endpoint::from_shared(format!("http://{}", self.addr))
             .map_err(|e| Unreachable::new(&e))?
             .connect_timeout(Duration::from_millis(PEER_CONNECT_TIMEOUT_MS))
-            .tcp_nodelay(true);
+            .tcp_nodelay(true)
+            // Detect a silent (half-open) connection after a partition.
+            .http2_keep_alive_interval(Duration::from_millis(PEER_KEEPALIVE_MS))
+            .keep_alive_timeout(Duration::from_millis(PEER_KEEPALIVE_MS * 2))
+            .keep_alive_while_idle(true);
         let channel = endpoint.connect().await.map_err(|e| Unreachable::new(&e))?;
         let client = RaftClient::new(channel)
             .max_decoding_message_size(RAFT_MESSAGE_BYTES_MAX as usize)

@@ -79,6 +79,12 @@ struct Args {
     /// Above 0, the linearizability checker skips the quota (its model covers holds only).
     #[arg(long, default_value_t = 0.0)]
     cancel_ratio: f64,
+    /// `flash`: one hot quota, hold 1, check out, pay (the linearizability
+    /// checker covers it). `mixed`: carts across two overlapping quotas
+    /// (Saturday, Sunday, a weekend pass in both), short-lived holds that
+    /// expire, abandoned carts, late payments, cancels, and double check-ins.
+    #[arg(long, default_value = "flash")]
+    workload: String,
     /// Plant a bug in every server to show the checkers catch it (`ack-before-commit`).
     #[arg(long, value_name = "BUG")]
     planted_bug: Option<String>,
@@ -172,7 +178,16 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let client = cluster.lock().await.client(options)?;
     // With a planted bug, answers may come before commits: let each setup step settle.
     let settle = if args.planted_bug.is_some() { Duration::from_millis(500) } else { Duration::ZERO };
+    anyhow::ensure!(
+        matches!(args.workload.as_str(), "flash" | "mixed"),
+        "--workload must be `flash` or `mixed`"
+    );
     let (event, item) = setup(&client, args.quota_size, settle).await?;
+    let mixed = if args.workload == "mixed" {
+        Some(setup_mixed(&client, event, item, args.quota_size, settle).await?)
+    } else {
+        None
+    };
     let recorder = Arc::new(Recorder { started: Instant::now(), ops: Mutex::new(Vec::new()) });
     let deadline = Instant::now() + Duration::from_secs(secs);
     println!(
@@ -185,7 +200,12 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     for process in 0..args.clients.clamp(1, CLIENTS_MAX) {
         let (client, recorder) = (client.clone(), recorder.clone());
         let seed = args.seed.wrapping_mul(1_000_003).wrapping_add(process);
-        workers.push(tokio::spawn(buyer(client, recorder, process, seed, workload)));
+        match mixed {
+            None => workers.push(tokio::spawn(buyer(client, recorder, process, seed, workload))),
+            Some(catalog) => {
+                workers.push(tokio::spawn(shopper(client, recorder, process, seed, workload, catalog)))
+            }
+        }
     }
 
     let mut rng = StdRng::seed_from_u64(args.seed);
@@ -247,6 +267,146 @@ async fn setup(client: &Client, size: u64, settle: Duration) -> anyhow::Result<(
     };
     accepted(client.submit(command).await?.outcome)?;
     Ok((event, item))
+}
+
+/// What the mixed workload sells: three items over two overlapping quotas, and a door.
+#[derive(Clone, Copy)]
+struct Mixed {
+    items: [ItemId; 3],
+    list: CheckinListId,
+}
+
+/// Sunday and the weekend pass next to the flash item (Saturday), quotas
+/// Saturday = {Saturday, Weekend} and Sunday = {Sunday, Weekend}, and a check-in list.
+async fn setup_mixed(
+    client: &Client,
+    event: EventId,
+    saturday: ItemId,
+    size: u64,
+    settle: Duration,
+) -> anyhow::Result<Mixed> {
+    let client = &Settling { client, settle };
+    let accepted = |outcome: Outcome| match outcome {
+        Outcome::Accepted(a) => Ok(a),
+        Outcome::Rejected(r) => Err(anyhow::anyhow!("setup rejected: {r:?}")),
+    };
+    let item = |name: &'static str| async move {
+        let command = Command::CreateItem { event, name: name.into(), price_cents: 2_000 };
+        match accepted(client.submit(command).await?.outcome)? {
+            Accepted::ItemCreated { item } => Ok::<_, anyhow::Error>(item),
+            other => anyhow::bail!("unexpected {other:?}"),
+        }
+    };
+    let sunday = item("Sunday").await?;
+    let weekend = item("Weekend").await?;
+    // The flash quota covers Saturday alone; the mixed quotas overlap on the weekend pass.
+    for (name, items) in [("Saturday+", vec![saturday, weekend]), ("Sunday", vec![sunday, weekend])] {
+        let command = Command::CreateQuota {
+            event,
+            name: name.into(),
+            size: Some(size),
+            items,
+            close_when_sold_out: false,
+        };
+        accepted(client.submit(command).await?.outcome)?;
+    }
+    let command = Command::CreateCheckinList {
+        event,
+        name: "Gate".into(),
+        allow_multiple_entries: false,
+        allow_entry_after_exit: false,
+    };
+    let Accepted::CheckinListCreated { list } = accepted(client.submit(command).await?.outcome)? else {
+        anyhow::bail!("no list")
+    };
+    Ok(Mixed { items: [saturday, sunday, weekend], list })
+}
+
+/// A mixed shopper: a cart of one or two lines across overlapping quotas,
+/// sometimes short-lived (it expires), sometimes abandoned; a checkout with a
+/// short payment deadline, paid on time or late; some cancels; and every
+/// ticket scanned twice (the second is refused), once with a repeated nonce.
+async fn shopper(
+    client: Client,
+    recorder: Arc<Recorder>,
+    process: u64,
+    seed: u64,
+    workload: Workload,
+    shop: Mixed,
+) {
+    let Workload { event, deadline, cancel_ratio, .. } = workload;
+    let mut rng = StdRng::seed_from_u64(seed);
+    while Instant::now() < deadline {
+        let mut lines: Vec<(u64, u32)> =
+            vec![(shop.items[rng.random_range(0..3)].0, rng.random_range(1..=2))];
+        if rng.random_bool(0.3) {
+            let other = shop.items[rng.random_range(0..3)].0;
+            if other != lines[0].0 {
+                lines.push((other, 1));
+            }
+        }
+        let ttl_ms = if rng.random_bool(0.3) { rng.random_range(1_000..4_000) } else { 600_000 };
+        let command = Command::PlaceHold {
+            event,
+            lines: lines
+                .iter()
+                .map(|(item, quantity)| Line { item: ItemId(*item), quantity: *quantity })
+                .collect(),
+            ttl_ms,
+        };
+        let value = Value::Hold { lines, hold: None };
+        let hold = match call(&client, &recorder, process, new_request_id(), command, value).await {
+            Some(Outcome::Accepted(Accepted::HoldLive { hold, .. })) => hold,
+            Some(_) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            None => continue,
+        };
+        if rng.random_bool(0.15) {
+            continue; // abandoned: the hold lapses
+        }
+        if ttl_ms < 600_000 && rng.random_bool(0.5) {
+            tokio::time::sleep(Duration::from_millis(ttl_ms + 200)).await; // too slow: checkout re-checks
+        }
+        let command = Command::Checkout { hold, payment_ttl_ms: 2_000 };
+        let value = Value::Checkout { hold: hold.0, order: None };
+        let Some(Outcome::Accepted(Accepted::OrderPlaced { order, tickets, .. })) =
+            call(&client, &recorder, process, new_request_id(), command, value).await
+        else {
+            continue;
+        };
+        if rng.random_bool(0.2) {
+            tokio::time::sleep(Duration::from_millis(2_500)).await; // pays after the deadline
+        }
+        let value = Value::Pay { order: order.0, refund_owed: None };
+        let paid = call(&client, &recorder, process, new_request_id(), Command::Pay { order }, value).await;
+        if !matches!(paid, Some(Outcome::Accepted(Accepted::OrderPaid { .. }))) {
+            continue;
+        }
+        if rng.random_bool(cancel_ratio) {
+            let value = Value::Cancel { order: order.0 };
+            call(&client, &recorder, process, new_request_id(), Command::CancelOrder { order }, value).await;
+            continue;
+        }
+        for ticket in tickets {
+            let nonce = Nonce(rand::random());
+            for scan in [nonce, nonce, Nonce(rand::random())] {
+                let command = Command::CheckIn {
+                    list: shop.list,
+                    secret: ticket.secret.clone(),
+                    nonce: scan,
+                    direction: Direction::Entry,
+                };
+                let value = Value::CheckIn {
+                    list: shop.list.0,
+                    secret: ticket.secret.clone(),
+                    nonce: format!("{:032x}", scan.0),
+                };
+                call(&client, &recorder, process, new_request_id(), command, value).await;
+            }
+        }
+    }
 }
 
 /// A client whose submissions wait `settle` after each answer.

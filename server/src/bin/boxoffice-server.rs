@@ -13,7 +13,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let _guard = match boxoffice_server::logging::init(&config) {
+    let guard = match boxoffice_server::logging::init(&config) {
         Ok(guard) => guard,
         Err(e) => {
             eprintln!("boxoffice-server: {e}");
@@ -23,8 +23,10 @@ async fn main() {
     if let Err(e) = boxoffice_server::run(config, shutdown_signal()).await {
         tracing::error!(error = %e, "node stopped with an error");
         eprintln!("boxoffice-server: {e:#}");
+        drop(guard); // flush the log file before exiting
         std::process::exit(1);
     }
+    drop(guard);
 }
 
 async fn shutdown_signal() {
