@@ -230,6 +230,14 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     drop(file);
 
     boxoffice_jepsen::report::plots(&history, &args.out)?;
+    {
+        // Every node a voter again, so convergence is judged on all of them.
+        let c = cluster.lock().await;
+        let admin = c.client(ClientOptions::default())?;
+        if let Err(e) = restore_membership(&c, &admin).await {
+            eprintln!("could not restore membership before the final check: {e}");
+        }
+    }
     let final_state = cluster.lock().await.final_state().await?;
     let verdicts = checker::check_all(&history, &final_state);
     let summary = summarize(&args, secs, step, &history, &verdicts);
@@ -635,33 +643,29 @@ async fn inject(
         },
         "membership" => {
             // Replace a follower: remove it, wipe it, and add it back as a
-            // new learner (it catches up by snapshot), then as a voter.
+            // new learner (it catches up by snapshot), then as a voter. A
+            // change the cluster refuses (another one still in progress) is
+            // noted, not fatal: the run goes on and membership is restored.
             note(recorder, format!("membership: remove node {other}, wipe it, re-add it"));
             let voters: Vec<u64> = ids.iter().copied().filter(|id| *id != other).collect();
             let admin = c.client(ClientOptions::default())?;
-            admin_call(&admin, move |mut a| {
+            let removed = admin_call(&admin, move |mut a| {
                 let voters = voters.clone();
                 async move { a.change_membership(v1::ChangeMembershipRequest { voters, retain: false }).await }
             })
-            .await?;
-            c.wipe(other)?;
-            drop(c);
-            tokio::time::sleep(fault).await;
-            let mut c = cluster.lock().await;
-            c.spawn(other, false)?;
-            let (addr, zone) = (c.node_addr(other), format!("dc{other}"));
-            admin_call(&admin, move |mut a| {
-                let request =
-                    v1::AddLearnerRequest { node_id: other, addr: addr.clone(), zone: zone.clone() };
-                async move { a.add_learner(request).await }
-            })
-            .await?;
-            let all = ids.clone();
-            admin_call(&admin, move |mut a| {
-                let voters = all.clone();
-                async move { a.change_membership(v1::ChangeMembershipRequest { voters, retain: false }).await }
-            })
-            .await?;
+            .await;
+            if let Err(e) = removed {
+                note(recorder, format!("membership change refused: {e}"));
+            } else {
+                c.wipe(other)?;
+                drop(c);
+                tokio::time::sleep(fault).await;
+                c = cluster.lock().await;
+                c.spawn(other, false)?;
+            }
+            if let Err(e) = restore_membership(&c, &admin).await {
+                note(recorder, format!("membership not restored yet: {e}"));
+            }
             note(recorder, "heal".into());
             c.heal();
             return Ok(());
@@ -682,6 +686,33 @@ async fn inject(
     Ok(())
 }
 
+/// Most tries of one admin call, one second apart (a membership change waits
+/// for the previous one to be committed).
+const ADMIN_ATTEMPTS_MAX: u32 = 60;
+
+/// Make every node a voter again (after a membership change nemesis).
+async fn restore_membership(cluster: &Cluster, admin: &Client) -> anyhow::Result<()> {
+    let ids = cluster.ids();
+    let status = admin.status(false).await?;
+    let voters: BTreeSet<u64> = status.members.iter().filter(|m| m.voter).map(|m| m.id).collect();
+    if ids.iter().all(|id| voters.contains(id)) && voters.len() == ids.len() {
+        return Ok(());
+    }
+    for id in ids.iter().copied().filter(|id| !voters.contains(id)) {
+        let (addr, zone) = (cluster.node_addr(id), format!("dc{id}"));
+        admin_call(admin, move |mut a| {
+            let request = v1::AddLearnerRequest { node_id: id, addr: addr.clone(), zone: zone.clone() };
+            async move { a.add_learner(request).await }
+        })
+        .await?;
+    }
+    admin_call(admin, move |mut a| {
+        let voters = ids.clone();
+        async move { a.change_membership(v1::ChangeMembershipRequest { voters, retain: false }).await }
+    })
+    .await
+}
+
 /// Run an admin call on the leader, retrying while the cluster settles.
 async fn admin_call<F, Fut>(client: &Client, call: F) -> anyhow::Result<()>
 where
@@ -689,7 +720,7 @@ where
     Fut: std::future::Future<Output = Result<tonic::Response<v1::AdminResponse>, tonic::Status>>,
 {
     let mut last = String::new();
-    for _ in 0..10 {
+    for _ in 0..ADMIN_ATTEMPTS_MAX {
         let mut call = call.clone();
         match client
             .admin(move |a| {
@@ -701,7 +732,7 @@ where
             Ok(_) => return Ok(()),
             Err(e) => last = e.to_string(),
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
     anyhow::bail!("admin call failed: {last}")
 }
