@@ -690,6 +690,10 @@ async fn inject(
 /// for the previous one to be committed).
 const ADMIN_ATTEMPTS_MAX: u32 = 60;
 
+/// Longest an admin call may take, retries included, in seconds: a cluster
+/// that cannot change membership must not stall the schedule.
+const ADMIN_WAIT_SECS: u64 = 90;
+
 /// Make every node a voter again (after a membership change nemesis).
 async fn restore_membership(cluster: &Cluster, admin: &Client) -> anyhow::Result<()> {
     let ids = cluster.ids();
@@ -719,20 +723,25 @@ where
     F: FnMut(v1::admin_client::AdminClient<tonic::transport::Channel>) -> Fut + Clone,
     Fut: std::future::Future<Output = Result<tonic::Response<v1::AdminResponse>, tonic::Status>>,
 {
-    let mut last = String::new();
+    let mut last = String::from("no attempt made");
+    let deadline = Instant::now() + Duration::from_secs(ADMIN_WAIT_SECS);
     for _ in 0..ADMIN_ATTEMPTS_MAX {
-        let mut call = call.clone();
-        match client
-            .admin(move |a| {
-                let fut = call(a);
-                async move { fut.await.map(|r| r.into_inner()) }
-            })
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(e) => last = e.to_string(),
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut call = call.clone();
+        let attempt = client.admin(move |a| {
+            let fut = call(a);
+            async move { fut.await.map(|r| r.into_inner()) }
+        });
+        match tokio::time::timeout(left, attempt).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => last = e.to_string(),
+            Err(_) => last = format!("no answer within {ADMIN_WAIT_SECS} s"),
+        }
+        tokio::time::sleep(Duration::from_secs(1).min(deadline.saturating_duration_since(Instant::now())))
+            .await;
     }
     anyhow::bail!("admin call failed: {last}")
 }
