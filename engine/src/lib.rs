@@ -9,6 +9,7 @@
 //! these two and come with the replicated node.
 
 pub mod codec;
+pub mod disk;
 pub mod domain;
 pub mod log;
 pub mod node;

@@ -32,6 +32,7 @@
 //! Fire an append callback before the bytes are synced, or leave a hole.
 
 use crate::codec::{self, CodecError, Kind};
+use crate::disk::{self, DISK_FREE_MIN_BYTES};
 use crate::raft::{Entry, LogId, StorageError, TypeConfig, Vote, io_error};
 use openraft::storage::{LogFlushed, RaftLogStorage};
 use openraft::{LogState, RaftLogId, RaftLogReader, StorageIOError};
@@ -116,6 +117,7 @@ pub struct LogStore {
     shared: Arc<Mutex<Shared>>,
     writer: mpsc::Sender<WriteOp>,
     committed: Arc<AtomicU64>,
+    free_min: Arc<AtomicU64>,
 }
 
 /// A reader of the log for replication tasks.
@@ -187,6 +189,9 @@ struct Writer {
     offsets: BTreeMap<u64, (u64, u64)>,
     current: Option<File>,
     observer: Option<FsyncObserver>,
+    /// Appends are refused while the filesystem has less than this free, in
+    /// bytes (see [`crate::disk`]).
+    free_min: Arc<AtomicU64>,
 }
 
 impl LogStore {
@@ -269,7 +274,9 @@ impl LogStore {
             }
             None => None,
         };
-        let writer = Writer { dir: dir.clone(), segments, offsets, current, observer };
+        let free_min = Arc::new(AtomicU64::new(DISK_FREE_MIN_BYTES));
+        let writer =
+            Writer { dir: dir.clone(), segments, offsets, current, observer, free_min: free_min.clone() };
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("raft-log-writer".into())
@@ -280,7 +287,14 @@ impl LogStore {
             shared: Arc::new(Mutex::new(shared)),
             writer: tx,
             committed: Arc::new(AtomicU64::new(0)),
+            free_min,
         })
+    }
+
+    /// Refuse appends while the filesystem has less than `bytes` free
+    /// (default [`DISK_FREE_MIN_BYTES`]).
+    pub fn set_disk_free_min(&self, bytes: u64) {
+        self.free_min.store(bytes, Ordering::Relaxed);
     }
 
     /// The commit index as openraft last reported it (0 before any). For
@@ -307,7 +321,12 @@ impl Writer {
                 }
             }
             let mut callbacks = Vec::new();
+            // Stop writing entries before the disk is full (see crate::disk):
+            // every append of this group fails, and Raft stops.
             let mut failed: Option<io::Error> = None;
+            if ops.iter().any(|op| matches!(op, WriteOp::Append { .. })) {
+                failed = disk::ensure_free(&self.dir, self.free_min.load(Ordering::Relaxed)).err();
+            }
             for op in ops {
                 match op {
                     WriteOp::Append { frames, callback } => {

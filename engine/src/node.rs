@@ -17,6 +17,7 @@
 //! The engine never decides anything itself: the domain does, on every node.
 //! It never answers a write before the entry is committed and applied.
 
+use crate::disk::{self, DISK_FREE_MIN_BYTES};
 use crate::domain::{Command, Envelope, RequestId};
 use crate::log::{FsyncObserver, LogOpenError, LogStore};
 use crate::raft::{AppliedOutcome, NodeId, NodeInfo, Proposal, Raft, TypeConfig};
@@ -77,9 +78,13 @@ pub struct EngineConfig {
     /// A bug planted on purpose, for fault tests that must show a checker
     /// catches it. Never set in production.
     pub planted_bug: Option<PlantedBug>,
+    /// Refuse to start, and stop appending to the Raft log, while the data
+    /// filesystem has less than this free, in bytes (see [`crate::disk`]).
+    pub disk_free_min_bytes: u64,
 }
 
 /// Bugs the fault-injection harness can plant, to prove its checkers work.
+/// Each breaks one promise; `boxoffice-server --planted-bug NAME` sets one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlantedBug {
     /// Answer a command as soon as the leader has decided it on a private
@@ -87,6 +92,46 @@ pub enum PlantedBug {
     /// a leader crash then loses acknowledged writes, and concurrent
     /// commands may be told outcomes the log never records.
     AckBeforeCommit,
+    /// Skip the capacity check: quotas are sold past their size (on every
+    /// replica alike).
+    Oversell,
+    /// Forget request ids: a retried command is applied again instead of
+    /// returning its stored outcome.
+    ForgetRequests,
+    /// Every node except node 1 skips the commands of every
+    /// [`DIVERGE_EVERY_ENTRIES`]th log entry it applies: replicas diverge.
+    Diverge,
+}
+
+/// With [`PlantedBug::Diverge`], the interval (in log entries) at which a
+/// node skips an entry.
+pub const DIVERGE_EVERY_ENTRIES: u64 = 50;
+
+impl PlantedBug {
+    /// Every planted bug, in the order `--help` lists them.
+    pub const ALL: [PlantedBug; 4] =
+        [PlantedBug::AckBeforeCommit, PlantedBug::Oversell, PlantedBug::ForgetRequests, PlantedBug::Diverge];
+
+    /// The bug's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            PlantedBug::AckBeforeCommit => "ack-before-commit",
+            PlantedBug::Oversell => "oversell",
+            PlantedBug::ForgetRequests => "forget-requests",
+            PlantedBug::Diverge => "diverge",
+        }
+    }
+}
+
+impl std::str::FromStr for PlantedBug {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<PlantedBug, String> {
+        PlantedBug::ALL.into_iter().find(|bug| bug.name() == name).ok_or_else(|| {
+            let known: Vec<&str> = PlantedBug::ALL.iter().map(|bug| bug.name()).collect();
+            format!("unknown bug `{name}` (known: {})", known.join(", "))
+        })
+    }
 }
 
 impl EngineConfig {
@@ -105,6 +150,7 @@ impl EngineConfig {
             expire_interval_ms: 1_000,
             fsync_observer: None,
             planted_bug: None,
+            disk_free_min_bytes: DISK_FREE_MIN_BYTES,
         }
     }
 }
@@ -118,6 +164,10 @@ pub enum EngineError {
     /// The state machine did not open.
     #[error(transparent)]
     Store(#[from] StoreOpenError),
+    /// The data filesystem has too little free space to start safely, or
+    /// cannot be inspected.
+    #[error("data directory: {0}")]
+    Disk(std::io::Error),
     /// openraft refused the configuration or failed.
     #[error("raft: {0}")]
     Raft(String),
@@ -213,9 +263,18 @@ impl Engine {
         }
         .validate()
         .map_err(|e| EngineError::Raft(e.to_string()))?;
+        std::fs::create_dir_all(&config.data_dir).map_err(EngineError::Disk)?;
+        disk::ensure_free(&config.data_dir, config.disk_free_min_bytes).map_err(EngineError::Disk)?;
         let log = LogStore::open(config.data_dir.join("log"), config.fsync_observer.clone())?;
+        log.set_disk_free_min(config.disk_free_min_bytes);
         let commit_index = log.commit_index();
-        let sm = StateMachineStore::open(config.data_dir.join("sm"))?;
+        let mut sm = StateMachineStore::open(config.data_dir.join("sm"))?;
+        match config.planted_bug {
+            Some(PlantedBug::Oversell) => crate::domain::planted::plant_skip_capacity_check(),
+            Some(PlantedBug::ForgetRequests) => crate::domain::planted::plant_forget_requests(),
+            Some(PlantedBug::Diverge) if config.node_id != 1 => sm.plant_divergence(DIVERGE_EVERY_ENTRIES),
+            _ => {}
+        }
         let shared = sm.shared();
         let raft = Raft::new(config.node_id, Arc::new(raft_config), network, log, sm)
             .await

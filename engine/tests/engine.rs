@@ -90,3 +90,32 @@ async fn concurrent_buyers_get_exactly_the_quota_and_it_survives_a_restart() {
     assert!(again.is_duplicate() && again.outcome.is_accepted());
     engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_node_refuses_to_start_on_a_nearly_full_disk_with_a_clear_error() {
+    use boxoffice_engine::node::{EngineConfig, EngineError, NoNetwork};
+    use boxoffice_engine::raft::NodeInfo;
+    let dir = TempDir::new().unwrap();
+    let node = NodeInfo { addr: "embedded".into(), zone: "local".into() };
+    let mut config = EngineConfig::new(1, node, dir.path());
+    config.disk_free_min_bytes = u64::MAX;
+    match Engine::start(config, NoNetwork).await {
+        Err(EngineError::Disk(e)) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::StorageFull);
+            assert!(e.to_string().contains("disk nearly full"), "{e}");
+        }
+        Err(other) => panic!("expected a disk error, got {other}"),
+        Ok(_) => panic!("a node started on a disk without its minimum free space"),
+    }
+    assert!(!dir.path().join("log").exists(), "nothing was created before the check");
+}
+
+#[test]
+fn every_planted_bug_parses_from_its_own_name_and_unknown_names_list_the_known_ones() {
+    use boxoffice_engine::node::PlantedBug;
+    for bug in PlantedBug::ALL {
+        assert_eq!(bug.name().parse::<PlantedBug>(), Ok(bug));
+    }
+    let error = "skip-fsync".parse::<PlantedBug>().unwrap_err();
+    assert!(error.contains("ack-before-commit") && error.contains("diverge"), "{error}");
+}

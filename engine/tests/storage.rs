@@ -207,3 +207,68 @@ async fn a_lagging_follower_that_installs_a_snapshot_keeps_a_consistent_log_acro
     let state = log.get_log_state().await.unwrap();
     assert_eq!((state.last_purged_log_id, state.last_log_id), (Some(log_id(1, 100)), Some(log_id(1, 105))));
 }
+
+#[tokio::test]
+async fn appends_are_refused_with_storage_full_while_the_disk_is_nearly_full_and_nothing_is_written() {
+    let dir = TempDir::new().unwrap();
+    {
+        let mut log = LogStore::open(dir.path(), None).unwrap();
+        log.blocking_append(entries(1..=3)).await.unwrap();
+        // No filesystem has this much free: every append must now fail.
+        log.set_disk_free_min(u64::MAX);
+        let error = log.blocking_append(entries(4..=5)).await.expect_err("the guard refuses the append");
+        assert!(error.to_string().contains("disk nearly full"), "{error}");
+    }
+    let mut log = LogStore::open(dir.path(), None).unwrap();
+    assert_eq!(read_all(&mut log).await, (1..=3).collect::<Vec<_>>(), "refused entries never reach disk");
+}
+
+#[tokio::test]
+async fn a_restart_after_a_snapshot_starts_from_its_state_and_replays_the_records_after_it() {
+    let dir = TempDir::new().unwrap();
+    let (state, digests) = {
+        let mut sm = StateMachineStore::open(dir.path()).unwrap();
+        sm.apply(entries(1..=40)).await.unwrap();
+        sm.get_snapshot_builder().await.build_snapshot().await.unwrap();
+        sm.apply(entries(41..=45)).await.unwrap();
+        (sm.shared().read(|a| a.state.clone()), sm.shared().digests().unwrap())
+    };
+    let mut sm = StateMachineStore::open(dir.path()).unwrap();
+    assert_eq!(sm.applied_state().await.unwrap().0, Some(log_id(1, 45)));
+    assert_eq!(sm.shared().read(|a| a.state.clone()), state);
+    assert_eq!(sm.shared().digests().unwrap(), digests);
+}
+
+fn bytes_under(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            if e.file_type().unwrap().is_dir() { bytes_under(&e.path()) } else { e.metadata().unwrap().len() }
+        })
+        .sum()
+}
+
+/// Regression: the state at each snapshot used to be rewritten into sled,
+/// whose blob files for large values piled up faster than sled reclaimed
+/// them, until a long fault run filled its node's disk.
+#[tokio::test]
+async fn repeated_snapshots_do_not_pile_up_copies_of_the_state_on_disk() {
+    let dir = TempDir::new().unwrap();
+    let mut sm = StateMachineStore::open(dir.path()).unwrap();
+    sm.apply(entries(1..=3_000)).await.unwrap();
+    let state_bytes = codec::encode_snapshot(&sm.shared().read(|a| a.state.clone())).unwrap().len() as u64;
+    let mut builder = sm.get_snapshot_builder().await;
+    builder.build_snapshot().await.unwrap();
+    let before = bytes_under(&dir.path().join("sled"));
+    for round in 0..30u64 {
+        let first = 3_001 + round * 10;
+        sm.apply(entries(first..=first + 9)).await.unwrap();
+        builder.build_snapshot().await.unwrap();
+    }
+    let grown = bytes_under(&dir.path().join("sled")).saturating_sub(before);
+    assert!(
+        grown < 5 * state_bytes,
+        "30 snapshots of a {state_bytes}-byte state grew the sled directory by {grown} bytes"
+    );
+}

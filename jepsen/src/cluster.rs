@@ -42,7 +42,7 @@ pub struct ClusterSpec {
 
 /// Size of the small filesystem the last node's data lives on, for the
 /// disk-full nemesis, in MiB.
-pub const SMALL_DISK_MIB: u64 = 96;
+pub const SMALL_DISK_MIB: u64 = 512;
 
 /// The processes and links of a run.
 pub struct Cluster {

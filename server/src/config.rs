@@ -4,6 +4,7 @@
 //! TOML (keys are the flag names with `_` for `-`), and flags given on the
 //! command line win over the file. Defaults suit a local three-node cluster.
 
+use boxoffice_engine::disk::DISK_FREE_MIN_BYTES;
 use boxoffice_engine::node::PlantedBug;
 use boxoffice_engine::raft::{NodeId, NodeInfo};
 use clap::Parser;
@@ -84,9 +85,17 @@ pub struct Args {
     /// fault-injection harness uses.
     #[arg(long = "peer-route", value_name = "ID=HOST:PORT")]
     pub peer_routes: Vec<String>,
+    /// Least free space on the data filesystem, in MiB: below it the node
+    /// refuses to start and stops appending to its Raft log (and exits), so
+    /// its stores never hit a full disk [default: 64].
+    #[arg(long, value_name = "MIB")]
+    pub disk_free_min_mib: Option<u64>,
     /// FOR FAULT TESTS ONLY: break a promise on purpose so the Jepsen
     /// harness can show its checkers catch it. `ack-before-commit` answers
-    /// writes before they are committed. Never use in production.
+    /// writes before they are committed; `oversell` skips the capacity
+    /// check; `forget-requests` applies retried request ids again;
+    /// `diverge` makes every node but node 1 skip some log entries. Never
+    /// use in production.
     #[arg(long, value_name = "BUG")]
     pub planted_bug: Option<String>,
 }
@@ -109,6 +118,7 @@ struct FileConfig {
     heartbeat_ms: Option<u64>,
     election_timeout_ms: Option<u64>,
     snapshot_every: Option<u64>,
+    disk_free_min_mib: Option<u64>,
     #[serde(default)]
     peer_routes: Vec<String>,
 }
@@ -148,6 +158,8 @@ pub struct ServerConfig {
     pub peer_routes: BTreeMap<NodeId, String>,
     /// A bug planted on purpose (fault tests only).
     pub planted_bug: Option<PlantedBug>,
+    /// Least free space on the data filesystem, in MiB.
+    pub disk_free_min_mib: u64,
 }
 
 /// A configuration mistake, said so the user can fix it.
@@ -248,15 +260,21 @@ impl ServerConfig {
             heartbeat_ms,
             election_timeout_ms,
             snapshot_every: args.snapshot_every.or(file.snapshot_every).unwrap_or(5_000),
-            planted_bug: match args.planted_bug.as_deref() {
-                None => None,
-                Some("ack-before-commit") => Some(PlantedBug::AckBeforeCommit),
-                Some(other) => {
+            planted_bug: args
+                .planted_bug
+                .as_deref()
+                .map(str::parse::<PlantedBug>)
+                .transpose()
+                .map_err(|message| ConfigError::Invalid { setting: "planted-bug", message })?,
+            disk_free_min_mib: match args.disk_free_min_mib.or(file.disk_free_min_mib) {
+                None => DISK_FREE_MIN_BYTES >> 20,
+                Some(0) => {
                     return Err(ConfigError::Invalid {
-                        setting: "planted-bug",
-                        message: format!("unknown bug `{other}` (known: ack-before-commit)"),
+                        setting: "disk-free-min-mib",
+                        message: "must be at least 1: a node must stop before its disk is full".into(),
                     });
                 }
+                Some(mib) => mib,
             },
             peer_routes: parse_routes(if args.peer_routes.is_empty() {
                 &file.peer_routes
@@ -313,5 +331,33 @@ mod tests {
             missing.to_string(),
             "missing setting --data-dir (give it as a flag or in the --config file)"
         );
+    }
+
+    fn minimal() -> Args {
+        Args {
+            id: Some(1),
+            listen: Some("127.0.0.11:7000".parse().unwrap()),
+            http: Some("127.0.0.11:9000".parse().unwrap()),
+            data_dir: Some("d".into()),
+            ..Args::default()
+        }
+    }
+
+    #[test]
+    fn the_disk_headroom_defaults_to_64_mib_and_zero_is_refused() {
+        assert_eq!(ServerConfig::from_args(minimal()).unwrap().disk_free_min_mib, 64);
+        let set = Args { disk_free_min_mib: Some(200), ..minimal() };
+        assert_eq!(ServerConfig::from_args(set).unwrap().disk_free_min_mib, 200);
+        let zero = ServerConfig::from_args(Args { disk_free_min_mib: Some(0), ..minimal() }).unwrap_err();
+        assert!(zero.to_string().contains("--disk-free-min-mib"), "{zero}");
+    }
+
+    #[test]
+    fn planted_bugs_parse_by_name_and_a_typo_names_the_known_ones() {
+        let bug = Args { planted_bug: Some("oversell".into()), ..minimal() };
+        assert_eq!(ServerConfig::from_args(bug).unwrap().planted_bug, Some(PlantedBug::Oversell));
+        let typo = Args { planted_bug: Some("oversel".into()), ..minimal() };
+        let error = ServerConfig::from_args(typo).unwrap_err().to_string();
+        assert!(error.contains("--planted-bug") && error.contains("forget-requests"), "{error}");
     }
 }

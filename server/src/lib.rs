@@ -41,6 +41,7 @@ pub async fn run(
     engine_config.election_timeout_max_ms = config.election_timeout_ms * 2;
     engine_config.snapshot_every_entries = config.snapshot_every;
     engine_config.planted_bug = config.planted_bug;
+    engine_config.disk_free_min_bytes = config.disk_free_min_mib << 20;
     if let Some(bug) = config.planted_bug {
         tracing::warn!(?bug, "a bug is planted on purpose: this node breaks its promises (fault tests only)");
     }

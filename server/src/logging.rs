@@ -16,7 +16,10 @@ use tracing_subscriber::util::SubscriberInitExt;
 pub fn init(config: &ServerConfig) -> anyhow::Result<Option<WorkerGuard>> {
     let filter = EnvFilter::try_new(&config.log_level)
         .map_err(|e| anyhow::anyhow!("invalid --log-level `{}`: {e}", config.log_level))?;
-    let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let (file_layer, guard) = match &config.log_dir {
         None => (None, None),
         Some(dir) => {

