@@ -360,7 +360,17 @@ impl Drop for Cluster {
             self.kill(id);
         }
         if let Some(id) = self.small_disk {
-            let _ = Process::new("umount").arg(self.spec.dir.join(format!("n{id}"))).status();
+            // Keep the node's data in the results (the tmpfs goes with the
+            // mount): copy it out, unmount, and put the copy in its place.
+            self.free_disk();
+            let data = self.spec.dir.join(format!("n{id}"));
+            let kept = self.spec.dir.join(format!("n{id}.kept"));
+            let copied =
+                Process::new("cp").arg("-a").arg(&data).arg(&kept).status().is_ok_and(|s| s.success());
+            let _ = Process::new("umount").arg(&data).status();
+            if copied && std::fs::remove_dir(&data).is_ok() {
+                let _ = std::fs::rename(&kept, &data);
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! cluster, write the history and a summary, check the invariants, and
 //! exit non-zero on any violation.
 
+use anyhow::Context;
 use boxoffice_client::{Client, ClientError, ClientOptions, new_request_id};
 use boxoffice_engine::domain::*;
 use boxoffice_jepsen::checker;
@@ -13,7 +14,7 @@ use clap::Parser;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,8 +35,8 @@ const CLIENTS_MAX: u64 = 256;
     flash-sale workload (holds, checkouts, payments, deliberate retries with the same request id) \
     while a nemesis kills, pauses, partitions, slows and wipes nodes, then heals, and checks: no \
     oversell, no lost acknowledged write, exactly once, linearizable holds per quota, convergence, \
-    and the time from each fault to the next acknowledged write. Writes history.jsonl and summary.txt \
-    to --out. Exits 1 on any violation.\n\n\
+    and the time from each fault to the next acknowledged write. Writes history.jsonl, \
+    final_state.json, summary.txt and plots to --out. Exits 1 on any violation.\n\n\
     Plans: `all` cycles through every nemesis in order (for CI); `random` picks one per step from the seed; \
     or name them, e.g. `--plan kill-leader,membership`. Nemeses: kill-leader, pause-node, isolate-node, \
     split-majority, ring, leader-zone, latency, wipe-node, kill-majority, rolling-restart, membership, \
@@ -91,6 +92,13 @@ struct Args {
     /// (exactly_once), `diverge` (convergence). The run must then fail.
     #[arg(long, value_name = "BUG", value_parser = parse_planted_bug)]
     planted_bug: Option<String>,
+    /// Run nothing: check a finished run's results directory again (e.g.
+    /// after a checker changed). Reads DIR/history.jsonl and
+    /// DIR/final_state.json or, for runs older than that file, the nodes'
+    /// data directories under DIR/nodes (stopped nodes only). Writes
+    /// DIR/recheck.txt.
+    #[arg(long, value_name = "DIR")]
+    recheck: Option<PathBuf>,
 }
 
 /// Accept only bugs the server knows, so a typo fails here and not in every node.
@@ -150,6 +158,9 @@ async fn main() {
 }
 
 async fn run(args: Args) -> anyhow::Result<bool> {
+    if let Some(dir) = &args.recheck {
+        return recheck(dir);
+    }
     anyhow::ensure!(matches!(args.nodes, 3 | 5), "--nodes must be 3 or 5");
     let listed: Vec<&str> = match args.plan.as_str() {
         "all" | "random" => NEMESES.to_vec(),
@@ -247,6 +258,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         }
     }
     let final_state = cluster.lock().await.final_state().await?;
+    std::fs::write(args.out.join("final_state.json"), serde_json::to_vec(&final_state)?)?;
     let verdicts = checker::check_all(&history, &final_state);
     let summary = summarize(&args, secs, step, &history, &verdicts);
     std::fs::write(args.out.join("summary.txt"), &summary)?;
@@ -755,9 +767,7 @@ where
 }
 
 fn summarize(args: &Args, secs: u64, steps: usize, history: &[Op], verdicts: &[checker::Verdict]) -> String {
-    let count =
-        |phase| history.iter().filter(|op| op.phase == phase && op.process != NEMESIS_PROCESS).count();
-    let mut out = format!(
+    let out = format!(
         "boxoffice-jepsen: seed {} plan {} ({} s, {} nodes, {} clients, {} fault steps, cancel ratio {}, planted bug {})\n",
         args.seed,
         args.plan,
@@ -768,7 +778,15 @@ fn summarize(args: &Args, secs: u64, steps: usize, history: &[Op], verdicts: &[c
         args.cancel_ratio,
         args.planted_bug.as_deref().unwrap_or("none")
     );
-    out += &format!(
+    out + &verdict_report(history, verdicts)
+}
+
+/// Operations by outcome, every verdict with its stats and problems, and
+/// the overall verdict.
+fn verdict_report(history: &[Op], verdicts: &[checker::Verdict]) -> String {
+    let count =
+        |phase| history.iter().filter(|op| op.phase == phase && op.process != NEMESIS_PROCESS).count();
+    let mut out = format!(
         "operations: {} invoked, {} ok, {} fail, {} info (unknown)\n",
         count(Phase::Invoke),
         count(Phase::Ok),
@@ -792,4 +810,58 @@ fn summarize(args: &Args, secs: u64, steps: usize, history: &[Op], verdicts: &[c
     let valid = verdicts.iter().all(|v| v.valid);
     out += &format!("verdict: {}\n", if valid { "every invariant held" } else { "VIOLATIONS FOUND" });
     out
+}
+
+/// `--recheck DIR`: the checkers again, on a finished run's files.
+fn recheck(dir: &Path) -> anyhow::Result<bool> {
+    let history_path = dir.join("history.jsonl");
+    let file = std::fs::File::open(&history_path)
+        .with_context(|| format!("{}: not a results directory", history_path.display()))?;
+    let history = history::read(std::io::BufReader::new(file))?;
+    let saved = dir.join("final_state.json");
+    let final_state = if saved.exists() {
+        serde_json::from_slice(&std::fs::read(&saved)?).with_context(|| format!("{}", saved.display()))?
+    } else {
+        final_state_from_data(&dir.join("nodes"))?
+    };
+    eprintln!(
+        "rechecking {} operations against {} records from {} nodes",
+        history.len(),
+        final_state.records.len(),
+        final_state.nodes.len()
+    );
+    let verdicts = checker::check_all(&history, &final_state);
+    let report =
+        format!("boxoffice-jepsen --recheck {}\n", dir.display()) + &verdict_report(&history, &verdicts);
+    std::fs::write(dir.join("recheck.txt"), &report)?;
+    print!("{report}");
+    Ok(verdicts.iter().all(|v| v.valid))
+}
+
+/// Every stopped node's digests and the first one's event log, read from
+/// the data directories `n<id>/sm` under `nodes`.
+fn final_state_from_data(nodes: &Path) -> anyhow::Result<checker::FinalState> {
+    use boxoffice_engine::store::{EVENTS_READ_MAX, StateMachineStore};
+    let mut final_state = checker::FinalState::default();
+    for id in 1..=u64::from(u8::MAX) {
+        let sm = nodes.join(format!("n{id}")).join("sm");
+        if !sm.join("sled").exists() {
+            continue;
+        }
+        let store = StateMachineStore::open(&sm).with_context(|| format!("{}", sm.display()))?;
+        let shared = store.shared();
+        let (event_log_digest, state_digest) = shared.digests()?;
+        let last_seq = shared.read(|a| a.state.last_seq);
+        if final_state.records.is_empty() {
+            while (final_state.records.len() as u64) < last_seq {
+                let next = final_state.records.len() as u64 + 1;
+                let batch = shared.records_from(next, EVENTS_READ_MAX)?;
+                anyhow::ensure!(!batch.is_empty(), "node {id}: records stop at seq {next}");
+                final_state.records.extend(batch);
+            }
+        }
+        final_state.nodes.push(checker::NodeFinal { id, event_log_digest, state_digest, last_seq });
+    }
+    anyhow::ensure!(!final_state.nodes.is_empty(), "no node data under {}", nodes.display());
+    Ok(final_state)
 }

@@ -73,8 +73,9 @@ use boxoffice_engine::domain::{
 };
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-/// Most hold operations checked on one quota.
-pub const HISTORY_OPS_MAX_PER_QUOTA: usize = 100_000;
+/// Most hold operations checked on one quota (a memory bound: the work is
+/// bounded by [`SEARCH_STATES_MAX`]). A 30-minute flash run has ~130 k.
+pub const HISTORY_OPS_MAX_PER_QUOTA: usize = 1_000_000;
 
 /// Most configurations the search of one quota may explore.
 pub const SEARCH_STATES_MAX: u64 = 2_000_000;
