@@ -758,6 +758,7 @@ impl From<&Rejection> for v1::Rejection {
                 })
             }
             Rejection::CheckIn(reason) => r::Reason::CheckIn(v1::CheckinRejection::from(*reason) as i32),
+            Rejection::Conflict => r::Reason::Conflict(r::Conflict {}),
         };
         v1::Rejection { reason: Some(reason) }
     }
@@ -796,6 +797,7 @@ impl TryFrom<v1::Rejection> for Rejection {
                 status: order_status("rejection.order_status_forbids.status", m.status)?,
             },
             r::Reason::CheckIn(value) => Rejection::CheckIn(checkin_rejection("rejection.check_in", value)?),
+            r::Reason::Conflict(r::Conflict {}) => Rejection::Conflict,
         })
     }
 }

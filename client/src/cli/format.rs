@@ -206,6 +206,9 @@ pub fn rejection(rejection: &Rejection) -> String {
                 CheckinRejection::Canceled => "the order was canceled",
             }
         ),
+        Rejection::Conflict => "conflict — this request id was already used for a different command; \
+            nothing was done (use a fresh request id)"
+            .to_owned(),
     }
 }
 

@@ -10,6 +10,7 @@
 use super::limits::*;
 use super::model::*;
 use super::state::{Hold, State};
+use super::validate;
 use std::collections::BTreeMap;
 
 /// What a command causes: its events and its outcome.
@@ -59,26 +60,19 @@ pub(super) fn decide(state: &State, now_ms: u64, command: &Command) -> Decision 
 }
 
 fn valid_slug(slug: &str) -> Check {
-    let ok = !slug.is_empty()
-        && slug.len() <= SLUG_BYTES_MAX
-        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok { Ok(()) } else { Err(Rejection::Invalid(InvalidInput::Slug)) }
+    validate::slug(slug).map_err(Rejection::Invalid)
 }
 
 fn valid_name(name: &str) -> Check {
-    let ok = !name.trim().is_empty() && name.len() <= NAME_BYTES_MAX;
-    if ok { Ok(()) } else { Err(Rejection::Invalid(InvalidInput::Name)) }
+    validate::name(name).map_err(Rejection::Invalid)
 }
 
 fn valid_ttl(ttl_ms: u64, max_ms: u64) -> Check {
-    if (1..=max_ms).contains(&ttl_ms) { Ok(()) } else { Err(Rejection::Invalid(InvalidInput::Ttl)) }
+    validate::ttl(ttl_ms, max_ms).map_err(Rejection::Invalid)
 }
 
 fn valid_size(size: Option<u64>) -> Check {
-    match size {
-        Some(size) if size > QUOTA_SIZE_MAX => Err(Rejection::Invalid(InvalidInput::QuotaSize)),
-        _ => Ok(()),
-    }
+    validate::size(size).map_err(Rejection::Invalid)
 }
 
 fn find<'a, K: Ord, V>(map: &'a BTreeMap<K, V>, key: &K, missing: ObjectRef) -> Check<&'a V> {

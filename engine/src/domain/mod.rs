@@ -38,6 +38,7 @@ mod model;
 #[doc(hidden)]
 pub mod planted;
 mod state;
+mod validate;
 
 pub use availability::{ItemAvailability, QuotaAvailability};
 pub use decide::ticket_secret;

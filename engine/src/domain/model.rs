@@ -560,6 +560,7 @@ impl Outcome {
                 Rejection::CheckIn(CheckinRejection::AlreadyRedeemed) => "rejected/checkin_already_redeemed",
                 Rejection::CheckIn(CheckinRejection::Unpaid) => "rejected/checkin_unpaid",
                 Rejection::CheckIn(CheckinRejection::Canceled) => "rejected/checkin_canceled",
+                Rejection::Conflict => "rejected/conflict",
             },
         }
     }
@@ -743,6 +744,10 @@ pub enum Rejection {
     },
     /// A scan was refused.
     CheckIn(CheckinRejection),
+    /// The request id was already used for a different command (an
+    /// idempotency key reused with another payload). Nothing was done and
+    /// nothing is recorded; the first command's outcome stands.
+    Conflict,
 }
 
 /// How a command broke the rules of input.

@@ -159,6 +159,7 @@ fn sample_outcomes() -> Vec<Outcome> {
     rejected.push(Rejection::HoldLifetimeCapReached { hold, expires_at_max_ms: 8 });
     rejected.extend(order_statuses.iter().map(|&status| Rejection::OrderStatusForbids { order, status }));
     rejected.extend(checkins.iter().map(|&reason| Rejection::CheckIn(reason)));
+    rejected.push(Rejection::Conflict);
     accepted.into_iter().map(Outcome::Accepted).chain(rejected.into_iter().map(Outcome::Rejected)).collect()
 }
 
