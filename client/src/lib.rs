@@ -346,6 +346,9 @@ impl Client {
                             return Err(ClientError::NotApplied(e.to_string()));
                         }
                         Err(SubmitError::Unavailable(e)) => return Err(ClientError::Unknown(e)),
+                        Err(e @ (SubmitError::Invalid(_) | SubmitError::TooLarge { .. })) => {
+                            return Err(ClientError::Invalid(e.to_string()));
+                        }
                     }
                 }
             }

@@ -173,10 +173,10 @@ pub enum EngineError {
     Raft(String),
 }
 
-/// Why a submitted command has no outcome. Only [`SubmitError::Busy`] and
-/// [`SubmitError::NotLeader`] say for sure that nothing was proposed by this
-/// call; after any other error the command may or may not have taken
-/// effect, and a retry with the same request id finds out.
+/// Why a submitted command has no outcome. Only [`SubmitError::Unavailable`]
+/// leaves the outcome unknown (the command may or may not have taken effect,
+/// and a retry with the same request id finds out); every other variant
+/// says for sure that this call stored nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SubmitError {
     /// This node is not the leader; the leader, if known.
@@ -188,6 +188,18 @@ pub enum SubmitError {
     /// The submit queue is full: try again shortly. Nothing was stored.
     #[error("busy, try again")]
     Busy,
+    /// The command breaks a limit of the domain that needs no state to
+    /// check ([`Command::validate`]). Nothing was stored.
+    #[error("invalid command: {0:?}")]
+    Invalid(crate::domain::InvalidInput),
+    /// The command, encoded, is larger than one command may be. Nothing was stored.
+    #[error("command of {bytes} bytes exceeds the limit of {max} bytes")]
+    TooLarge {
+        /// Its encoded size, in bytes.
+        bytes: usize,
+        /// The limit, in bytes.
+        max: usize,
+    },
     /// The node is shutting down or Raft failed: outcome unknown.
     #[error("unavailable: {0}")]
     Unavailable(String),

@@ -71,6 +71,9 @@ fn submit_status(error: SubmitError) -> Status {
     match error {
         SubmitError::NotLeader { leader } => not_leader(leader),
         SubmitError::Busy => Status::resource_exhausted("busy, try again (nothing was stored)"),
+        error @ (SubmitError::Invalid(_) | SubmitError::TooLarge { .. }) => {
+            Status::invalid_argument(format!("{error} (nothing was stored)"))
+        }
         SubmitError::Unavailable(message) => Status::unavailable(format!("outcome unknown: {message}")),
     }
 }
@@ -155,6 +158,7 @@ impl v1::inventory_server::Inventory for InventoryService {
             Ok(applied) => applied.outcome.label(),
             Err(SubmitError::NotLeader { .. }) => "error/not_leader",
             Err(SubmitError::Busy) => "error/busy",
+            Err(SubmitError::Invalid(_) | SubmitError::TooLarge { .. }) => "error/invalid",
             Err(SubmitError::Unavailable(_)) => "error/unavailable",
         };
         self.metrics.observe_request(kind, label, started.elapsed());
