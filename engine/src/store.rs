@@ -156,11 +156,11 @@ fn decode_value<T: serde::de::DeserializeOwned>(
 /// Decode snapshot data: the state, then every record; check they agree.
 fn decode_snapshot_data(data: &[u8]) -> Result<(State, Vec<Record>), StoreOpenError> {
     let (payload, mut at) = codec::read_frame(data, Kind::Snapshot.bytes_max())?;
-    let state: State = codec::decode_payload(Kind::Snapshot, payload)?;
+    let state: State = codec::decode_snapshot_payload(payload)?;
     let mut records = Vec::with_capacity(state.last_seq as usize);
     while at < data.len() {
         let (payload, used) = codec::read_frame(&data[at..], Kind::Record.bytes_max())?;
-        records.push(codec::decode_payload::<Record>(Kind::Record, payload)?);
+        records.push(codec::decode_record_payload(payload)?);
         at += used;
     }
     for (i, record) in records.iter().enumerate() {
@@ -213,7 +213,7 @@ impl StateMachineStore {
         let mut state = match &snapshot {
             Some((meta, data)) if meta.last_log_id <= last_applied => {
                 let (payload, _) = codec::read_frame(data, Kind::Snapshot.bytes_max())?;
-                codec::decode_payload::<State>(Kind::Snapshot, payload)?
+                codec::decode_snapshot_payload(payload)?
             }
             _ => State::default(),
         };

@@ -724,3 +724,53 @@ fn malformed_commands_are_rejected_with_a_reason_and_change_nothing() {
     }
     assert_eq!(before, (fx.counts(quota), fx.state.holds().count(), fx.state.orders().count()));
 }
+
+#[test]
+fn a_leader_clock_an_hour_fast_moves_log_time_one_step_and_a_retried_checkout_keeps_its_outcome() {
+    let mut fx = Fx::new();
+    let item = fx.item("Saturday");
+    let quota = fx.quota(Some(1), &[item]);
+    let hold = fx.hold(&[(item, 1)]);
+    let checkout = fx.envelope(Command::Checkout { hold, payment_ttl_ms: 30 * MINUTE_MS });
+    let first = fx.send(&checkout).outcome;
+    assert!(matches!(first, Outcome::Accepted(Accepted::OrderPlaced { .. })));
+    let before_ms = fx.state.now_ms;
+    // A new leader whose clock is 61 minutes fast stamps the next command.
+    fx.time_ms += 61 * MINUTE_MS;
+    let jumped = fx.envelope(Command::Expire);
+    let record_ms = fx.send(&jumped).record.expect("a new command leaves a record").time_ms;
+    assert!(record_ms - before_ms <= MINUTE_MS, "one record moved log time by {} ms", record_ms - before_ms);
+    // The pending order did not lapse (its 30-minute deadline stands) ...
+    let view = fx.state.quota_availability(quota, fx.state.now_ms).unwrap();
+    assert_eq!((view.paid, view.pending, view.held), (0, 1, 0));
+    // ... and the buyer's retried checkout gets its original answer, not a new decision.
+    let retry = Envelope { time_ms: fx.time_ms, ..checkout };
+    let again = fx.send(&retry);
+    assert!(again.is_duplicate(), "the request id was pruned by the clock jump");
+    assert_eq!(again.outcome, first);
+    fx.time_ms = fx.state.now_ms;
+}
+
+#[test]
+fn a_request_id_reused_with_another_command_is_a_conflict_and_changes_nothing() {
+    let mut fx = Fx::new();
+    let item = fx.item("Saturday");
+    fx.quota(Some(5), &[item]);
+    let (order, _) = fx.pending_order(&[(item, 1)]);
+    let place = fx.envelope(Command::PlaceHold {
+        event: fx.event,
+        lines: vec![Line { item, quantity: 1 }],
+        ttl_ms: MINUTE_MS,
+    });
+    assert!(fx.send(&place).outcome.is_accepted());
+    // The hold's request id reused for a payment: not "accepted", and the order stays unpaid.
+    let pay = Envelope { command: Command::Pay { order }, ..place.clone() };
+    let before = fx.state.clone();
+    let answer = fx.send(&pay);
+    assert_eq!(answer.outcome, Outcome::Rejected(Rejection::Conflict));
+    assert!(answer.record.is_none(), "a conflict records nothing");
+    assert_eq!(fx.state, before);
+    assert_eq!(fx.state.order(order).unwrap().status, OrderStatus::Pending);
+    // The same command again is still a plain retry with the first outcome.
+    assert!(fx.send(&place).is_duplicate());
+}

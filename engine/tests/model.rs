@@ -1,8 +1,10 @@
 //! The domain against a tiny reference model, over long random command
 //! sequences: many items across overlapping quotas, holds, add-ons,
 //! extensions, releases, checkouts, payments (some late), cancels, expiries,
-//! resizes, closes, duplicate request ids, time jumps and a leader clock
-//! that goes backwards.
+//! resizes, closes, duplicate request ids, request ids reused with another
+//! command, time jumps, a leader clock that goes backwards, and one that
+//! jumps hours ahead (log time may move at most `LOG_TIME_STEP_MAX_MS` per
+//! record, so retained request ids keep their outcomes).
 //!
 //! The model is deliberately naive: it keeps every hold and order in a list
 //! and recomputes what counts against a quota by scanning them at the
@@ -147,7 +149,9 @@ enum Op {
     Expire,
     Advance { ms: u64 },
     ClockBehind { ms: u64 },
+    ClockJump { ms: u64 },
     Retry { which: Index },
+    Reuse { which: Index },
     Unknown,
 }
 
@@ -170,7 +174,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Expire),
         3 => (0u64..=20 * MINUTE_MS).prop_map(|ms| Op::Advance { ms }),
         1 => (0u64..=10 * MINUTE_MS).prop_map(|ms| Op::ClockBehind { ms }),
+        1 => (0u64..=3 * 60 * MINUTE_MS).prop_map(|ms| Op::ClockJump { ms }),
         2 => any::<Index>().prop_map(|which| Op::Retry { which }),
+        1 => any::<Index>().prop_map(|which| Op::Reuse { which }),
         1 => Just(Op::Unknown),
     ]
 }
@@ -217,14 +223,13 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
     }
     let (mut holds, mut orders): (Vec<HoldId>, Vec<OrderId>) = (vec![], vec![]);
     let mut sent: Vec<Sent> = vec![];
-    let mut last_record_ms = fx.state.now_ms;
     // Quotas a resize left above their size: usage may only fall until it fits.
     let mut over = vec![false; quotas.len()];
 
     for op in ops {
         let usage_before: Vec<u64> = {
             let mut at = model.clone();
-            at.now = fx.time_ms.max(model.now);
+            at.now = fx.time_ms.clamp(model.now, model.now + LOG_TIME_STEP_MAX_MS);
             (0..quotas.len()).map(|q| at.usage(q)).collect()
         };
         let to_lines = |ls: &[(Index, u32)]| -> Vec<(usize, u32)> {
@@ -237,7 +242,14 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
         // Ops that do not send a command.
         match &op {
             Op::Advance { ms } => {
+                // The fixture walks log time there in neutral steps.
                 fx.advance(*ms);
+                model.now = model.now.max(fx.state.now_ms);
+                continue;
+            }
+            Op::ClockJump { ms } => {
+                // The next leader's clock is hours fast: no steps, one jump.
+                fx.time_ms += ms;
                 continue;
             }
             Op::ClockBehind { ms } => {
@@ -247,13 +259,29 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Retry { which } => {
                 let Some(i) = pick(which, sent.len()) else { continue };
-                let retained = last_record_ms.saturating_sub(sent[i].at_ms) < REQUEST_ID_RETENTION_MS;
+                let retained = fx.state.now_ms.saturating_sub(sent[i].at_ms) < REQUEST_ID_RETENTION_MS;
                 if retained {
                     let mut envelope = sent[i].envelope.clone();
                     envelope.time_ms = fx.time_ms;
                     let applied = fx.send(&envelope);
                     prop_assert!(applied.is_duplicate(), "a retained request id must not run twice");
                     prop_assert_eq!(&applied.outcome, &sent[i].outcome);
+                }
+                continue;
+            }
+            Op::Reuse { which } => {
+                // The same request id with another command: a conflict, and nothing changes.
+                let Some(i) = pick(which, sent.len()) else { continue };
+                let retained = fx.state.now_ms.saturating_sub(sent[i].at_ms) < REQUEST_ID_RETENTION_MS;
+                let mut envelope = sent[i].envelope.clone();
+                envelope.command = Command::Pay { order: OrderId(u64::MAX - 1) };
+                if retained && envelope.command != sent[i].envelope.command {
+                    envelope.time_ms = fx.time_ms;
+                    let before = fx.state.clone();
+                    let applied = fx.send(&envelope);
+                    prop_assert!(applied.record.is_none(), "a conflict records nothing");
+                    prop_assert_eq!(applied.outcome, Outcome::Rejected(Rejection::Conflict));
+                    prop_assert_eq!(&fx.state, &before);
                 }
                 continue;
             }
@@ -270,8 +298,9 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
         if skip {
             continue;
         }
-        // The model decides at the same effective time as the engine.
-        model.now = model.now.max(fx.time_ms);
+        // The model decides at the same effective time as the engine: the
+        // leader's clock, but never back and at most one step forward.
+        model.now = fx.time_ms.clamp(model.now, model.now + LOG_TIME_STEP_MAX_MS);
         let now = model.now;
         let (command, expected): (Command, bool) = match &op {
             Op::Hold { lines, ttl_min } => {
@@ -397,14 +426,17 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 (Command::Expire, true)
             }
             Op::Unknown => (Command::Pay { order: OrderId(u64::MAX) }, false),
-            Op::Advance { .. } | Op::ClockBehind { .. } | Op::Retry { .. } => unreachable!(),
+            Op::Advance { .. }
+            | Op::ClockBehind { .. }
+            | Op::ClockJump { .. }
+            | Op::Retry { .. }
+            | Op::Reuse { .. } => unreachable!(),
         };
 
         let envelope = fx.envelope(command.clone());
         let applied = fx.send(&envelope);
         let record = applied.record.as_ref().expect("a fresh request id appends a record");
-        prop_assert_eq!(record.time_ms, now, "effective time is max(log time, leader clock)");
-        last_record_ms = record.time_ms;
+        prop_assert_eq!(record.time_ms, now, "effective time is the leader clock, clamped to one step");
         prop_assert_eq!(applied.outcome.is_accepted(), expected, "{:?} -> {:?}", command, applied.outcome);
         match &applied.outcome {
             Outcome::Accepted(Accepted::HoldLive { hold, .. }) if matches!(op, Op::Hold { .. }) => {
@@ -464,5 +496,77 @@ proptest! {
         ops in prop::collection::vec(op(), 1..300),
     ) {
         run(setup, ops)?;
+    }
+}
+
+/// Commands with lengths, counts, quantities and TTLs around every limit.
+fn edgy_command(event: EventId, item: ItemId, hold: HoldId) -> impl Strategy<Value = Command> {
+    let text = (0usize..=NAME_BYTES_MAX + 8, any::<bool>())
+        .prop_map(|(len, blank)| if blank { " ".repeat(len) } else { "a".repeat(len) });
+    let lines = prop::collection::vec(0u32..=(HOLD_QUANTITY_MAX as u32 + 2), 0..=HOLD_LINES_MAX + 2)
+        .prop_map(move |qs| qs.into_iter().map(|quantity| Line { item, quantity }).collect::<Vec<_>>());
+    let ttl = prop_oneof![Just(0u64), 1u64..=HOLD_TTL_MS_MAX + 2, Just(u64::MAX)];
+    prop_oneof![
+        (text.clone(), text.clone()).prop_map(|(slug, name)| Command::CreateOrganizer {
+            slug,
+            name,
+            secret_key: [0; 32]
+        }),
+        (text.clone(), any::<u64>()).prop_map(move |(name, price_cents)| Command::CreateItem {
+            event,
+            name,
+            price_cents: price_cents % (ITEM_PRICE_CENTS_MAX * 2)
+        }),
+        (text.clone(), prop::option::of(0u64..=QUOTA_SIZE_MAX + 2), 0usize..=3).prop_map(
+            move |(name, size, n)| Command::CreateQuota {
+                event,
+                name,
+                size,
+                items: vec![item; n],
+                close_when_sold_out: false
+            }
+        ),
+        (lines.clone(), ttl.clone()).prop_map(move |(lines, ttl_ms)| Command::PlaceHold {
+            event,
+            lines,
+            ttl_ms
+        }),
+        lines.prop_map(move |lines| Command::AddToHold { hold, lines }),
+        ttl.clone().prop_map(move |ttl_ms| Command::ExtendHold { hold, ttl_ms }),
+        prop_oneof![Just(0u64), 1u64..=PAYMENT_TTL_MS_MAX + 2]
+            .prop_map(move |payment_ttl_ms| Command::Checkout { hold, payment_ttl_ms }),
+        (0usize..=CHECKIN_SECRET_BYTES_MAX + 8).prop_map(|len| Command::CheckIn {
+            list: CheckinListId(1),
+            secret: "f".repeat(len),
+            nonce: Nonce(1),
+            direction: Direction::Entry
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+    /// The server refuses a command at the door when `validate` fails, so a
+    /// command the door refuses must be one the domain rejects as invalid
+    /// (or as naming something unknown): the door never refuses what the
+    /// domain would accept.
+    #[test]
+    fn the_door_refuses_only_commands_the_domain_rejects(
+        command in edgy_command(EventId(2), ItemId(3), HoldId(5)),
+    ) {
+        let mut fx = Fx::new();
+        let item = fx.item("Saturday");
+        fx.quota(Some(1_000), &[item]);
+        let hold = fx.hold(&[(item, 1)]);
+        prop_assert_eq!((fx.event, item, hold), (EventId(2), ItemId(3), HoldId(5)));
+        let door = command.validate();
+        let outcome = fx.run(command.clone());
+        if let Err(reason) = door {
+            prop_assert!(
+                matches!(outcome, Outcome::Rejected(Rejection::Invalid(_) | Rejection::NotFound(_))),
+                "door refused {:?} ({:?}) but the domain answered {:?}", command, reason, outcome
+            );
+        }
     }
 }

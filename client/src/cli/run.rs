@@ -858,6 +858,7 @@ mod tests {
     #[test]
     fn records_print_as_one_line_of_text_or_json() {
         let record = Record {
+            command_digest: None,
             seq: 7,
             time_ms: 1_795_429_800_000,
             request_id: RequestId(u128::MAX),

@@ -17,16 +17,25 @@
 //!
 //! # Versions
 //!
-//! Every payload names its format version. This build writes
-//! [`FORMAT_VERSION`] and reads every version it lists in
-//! [`SUPPORTED_VERSIONS`]. A format change adds a version and a decoder for
-//! the old one that converts to the current types; old records decode
-//! forever and are never rewritten in place. The golden tests in this module
-//! pin the bytes of version 1, so a dependency bump or an innocent-looking
-//! edit of a domain type that would change them fails the build.
+//! Every payload names its format version. This build reads every version
+//! it lists in [`SUPPORTED_VERSIONS`] and writes each kind at
+//! [`Kind::write_version`]: a kind moves to a new version only when its own
+//! layout changes, so nodes of the previous build still read everything
+//! else (Raft messages, log entries) during a rolling upgrade. A format
+//! change adds a version and a decoder for the old one that converts to the
+//! current types (`domain::compat`); old records decode forever and are
+//! never rewritten in place. The golden tests in this module pin the bytes
+//! of every version, so a dependency bump or an innocent-looking edit of a
+//! domain type that would change them fails the build.
+//!
+//! | version | what changed |
+//! |---|---|
+//! | 1 | the first format |
+//! | 2 | records and snapshots keep each request id's command digest (`Record::command_digest`) |
 //!
 //! bincode (pinned at 1.3.3) is used only here, so swapping it is local.
 
+use crate::domain::compat::{RecordV1, StateV1};
 use crate::domain::{Envelope, Record, State};
 use bincode::Options;
 use serde::{Serialize, de::DeserializeOwned};
@@ -34,11 +43,12 @@ use serde::{Serialize, de::DeserializeOwned};
 #[cfg(test)]
 mod tests;
 
-/// The format version this build writes.
-pub const FORMAT_VERSION: u16 = 1;
+/// The newest format version, the one this build writes for kinds whose
+/// layout it changed (see [`Kind::write_version`]).
+pub const FORMAT_VERSION: u16 = 2;
 
 /// Every format version this build can read.
-pub const SUPPORTED_VERSIONS: &[u16] = &[1];
+pub const SUPPORTED_VERSIONS: &[u16] = &[1, 2];
 
 /// Bytes of the frame header: length and CRC.
 pub const FRAME_HEADER_BYTES: usize = 8;
@@ -82,6 +92,20 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The version this build writes payloads of this kind at: the last
+    /// version that changed the kind's layout.
+    pub fn write_version(self) -> u16 {
+        match self {
+            Kind::Record | Kind::Snapshot => 2,
+            Kind::Envelope
+            | Kind::LogEntry
+            | Kind::Vote
+            | Kind::LogMeta
+            | Kind::RaftMessage
+            | Kind::SnapshotMeta => 1,
+        }
+    }
+
     /// The largest payload of this kind, in bytes.
     pub fn bytes_max(self) -> u32 {
         match self {
@@ -200,7 +224,7 @@ pub fn encode<T: Serialize>(kind: Kind, value: &T) -> Result<Vec<u8>, CodecError
     })?;
     let mut payload = Vec::with_capacity(PAYLOAD_HEADER_BYTES + body.len());
     payload.push(kind as u8);
-    payload.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    payload.extend_from_slice(&kind.write_version().to_le_bytes());
     payload.extend_from_slice(&body);
     let encoded = frame(&payload);
     debug_assert!(read_frame(&encoded, kind.bytes_max()).is_ok(), "a fresh frame must read back");
@@ -209,15 +233,11 @@ pub fn encode<T: Serialize>(kind: Kind, value: &T) -> Result<Vec<u8>, CodecError
 
 /// Decode a whole frame holding exactly one payload of `kind`.
 pub fn decode<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T, CodecError> {
-    let (payload, used) = read_frame(bytes, kind.bytes_max())?;
-    if used != bytes.len() {
-        return Err(CodecError::TrailingBytes((bytes.len() - used) as u64));
-    }
-    decode_payload(kind, payload)
+    decode_whole(kind, bytes, |payload| decode_payload(kind, payload))
 }
 
-/// Decode a payload (kind, version, body) of `kind`, as returned by [`read_frame`].
-pub fn decode_payload<T: DeserializeOwned>(kind: Kind, payload: &[u8]) -> Result<T, CodecError> {
+/// Split a payload of `kind` into its version and body, checking both.
+fn versioned(kind: Kind, payload: &[u8]) -> Result<(u16, &[u8]), CodecError> {
     let Some(header) = payload.get(..PAYLOAD_HEADER_BYTES) else {
         return Err(CodecError::Malformed("payload shorter than its header".into()));
     };
@@ -225,15 +245,57 @@ pub fn decode_payload<T: DeserializeOwned>(kind: Kind, payload: &[u8]) -> Result
         return Err(CodecError::WrongKind { expected: kind, found: header[0] });
     }
     let version = u16::from_le_bytes([header[1], header[2]]);
-    let body = &payload[PAYLOAD_HEADER_BYTES..];
-    match version {
-        // Version 1 is the current types' serde layout. A future version 2
-        // keeps a copy of the v1 types here and converts them.
-        1 => bincode_options(kind.bytes_max())
-            .deserialize(body)
-            .map_err(|e| CodecError::Malformed(e.to_string())),
-        found => Err(CodecError::UnsupportedVersion { found, supported: SUPPORTED_VERSIONS }),
+    if !SUPPORTED_VERSIONS.contains(&version) {
+        return Err(CodecError::UnsupportedVersion { found: version, supported: SUPPORTED_VERSIONS });
     }
+    Ok((version, &payload[PAYLOAD_HEADER_BYTES..]))
+}
+
+fn body<T: DeserializeOwned>(kind: Kind, body: &[u8]) -> Result<T, CodecError> {
+    bincode_options(kind.bytes_max()).deserialize(body).map_err(|e| CodecError::Malformed(e.to_string()))
+}
+
+/// Decode a payload (kind, version, body) of `kind`, as returned by
+/// [`read_frame`], for kinds whose layout is the same in every supported
+/// version (everything but records and snapshots, which have their own
+/// functions because version 1 of them converts).
+pub fn decode_payload<T: DeserializeOwned>(kind: Kind, payload: &[u8]) -> Result<T, CodecError> {
+    let (version, bytes) = versioned(kind, payload)?;
+    if matches!(kind, Kind::Record | Kind::Snapshot) && version < kind.write_version() {
+        return Err(CodecError::Malformed(format!(
+            "a version {version} {kind:?} payload decodes with decode_record_payload or decode_snapshot_payload"
+        )));
+    }
+    body(kind, bytes)
+}
+
+/// Decode a record payload of any supported version.
+pub fn decode_record_payload(payload: &[u8]) -> Result<Record, CodecError> {
+    match versioned(Kind::Record, payload)? {
+        (1, bytes) => Ok(body::<RecordV1>(Kind::Record, bytes)?.into()),
+        (_, bytes) => body(Kind::Record, bytes),
+    }
+}
+
+/// Decode a snapshot (state) payload of any supported version.
+pub fn decode_snapshot_payload(payload: &[u8]) -> Result<State, CodecError> {
+    match versioned(Kind::Snapshot, payload)? {
+        (1, bytes) => Ok(body::<StateV1>(Kind::Snapshot, bytes)?.into()),
+        (_, bytes) => body(Kind::Snapshot, bytes),
+    }
+}
+
+/// Decode a whole frame of `kind` with `decode`, checking nothing trails it.
+fn decode_whole<T>(
+    kind: Kind,
+    bytes: &[u8],
+    decode: impl FnOnce(&[u8]) -> Result<T, CodecError>,
+) -> Result<T, CodecError> {
+    let (payload, used) = read_frame(bytes, kind.bytes_max())?;
+    if used != bytes.len() {
+        return Err(CodecError::TrailingBytes((bytes.len() - used) as u64));
+    }
+    decode(payload)
 }
 
 /// Encode a log record as one frame.
@@ -243,7 +305,7 @@ pub fn encode_record(record: &Record) -> Result<Vec<u8>, CodecError> {
 
 /// Decode one frame holding a log record.
 pub fn decode_record(bytes: &[u8]) -> Result<Record, CodecError> {
-    decode(Kind::Record, bytes)
+    decode_whole(Kind::Record, bytes, decode_record_payload)
 }
 
 /// Encode a command envelope as one frame.
@@ -263,5 +325,5 @@ pub fn encode_snapshot(state: &State) -> Result<Vec<u8>, CodecError> {
 
 /// Decode a snapshot frame into a state.
 pub fn decode_snapshot(bytes: &[u8]) -> Result<State, CodecError> {
-    decode(Kind::Snapshot, bytes)
+    decode_whole(Kind::Snapshot, bytes, decode_snapshot_payload)
 }

@@ -5,7 +5,10 @@ use super::*;
 use crate::domain::*;
 use proptest::prelude::*;
 
-const GOLDEN_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/codec/golden/v1");
+/// Golden bytes of format version 1: never rewritten, decoded forever.
+const GOLDEN_V1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/codec/golden/v1");
+/// Golden bytes of format version 2, the kinds it changed.
+const GOLDEN_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/codec/golden/v2");
 
 /// One value of every event, outcome, rejection and command variant.
 fn sample_records() -> Vec<Record> {
@@ -99,9 +102,12 @@ fn sample_records() -> Vec<Record> {
             request_id: RequestId(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef + i as u128),
             events: vec![],
             outcome,
+            command_digest: Some(CommandDigest([i as u8; COMMAND_DIGEST_BYTES])),
         })
         .collect();
     records[0].events = events;
+    // A version 2 record may still lack a digest (converted from version 1).
+    records.last_mut().expect("samples").command_digest = None;
     records
 }
 
@@ -202,30 +208,62 @@ fn sample_state() -> State {
     state
 }
 
-/// Compare encodings with the golden file, or write it when
-/// `BOXOFFICE_BLESS=1` (only for a deliberate new format version).
-fn check_golden(name: &str, encoded: &[Vec<u8>]) -> Vec<Vec<u8>> {
-    let path = format!("{GOLDEN_DIR}/{name}.hex");
+/// Compare encodings with the golden file in `dir`, or write it when
+/// `BOXOFFICE_BLESS=1` (only for a deliberate new format version: never for
+/// a version that has shipped).
+fn check_golden(dir: &str, name: &str, encoded: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let path = format!("{dir}/{name}.hex");
     let text: String = encoded.iter().map(|bytes| hex::encode(bytes) + "\n").collect();
     if std::env::var("BOXOFFICE_BLESS").as_deref() == Ok("1") {
-        std::fs::create_dir_all(GOLDEN_DIR).unwrap();
+        std::fs::create_dir_all(dir).unwrap();
         std::fs::write(&path, &text).unwrap();
     }
     let golden = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let golden: Vec<Vec<u8>> = golden.lines().map(|line| hex::decode(line).expect("golden is hex")).collect();
     assert_eq!(golden.len(), encoded.len(), "{name}: sample count changed");
     for (i, (want, got)) in golden.iter().zip(encoded).enumerate() {
-        assert_eq!(hex::encode(want), hex::encode(got), "{name} #{i}: the v1 byte format changed");
+        assert_eq!(hex::encode(want), hex::encode(got), "{path} #{i}: the byte format changed");
     }
     golden
 }
 
+/// Read a golden file without comparing (for versions this build no longer writes).
+fn read_golden(dir: &str, name: &str) -> Vec<Vec<u8>> {
+    let path = format!("{dir}/{name}.hex");
+    let golden = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    golden.lines().map(|line| hex::decode(line).expect("golden is hex")).collect()
+}
+
+/// Frame `value` as `kind` at an explicit `version` (to write old layouts).
+fn encode_at<T: Serialize>(kind: Kind, version: u16, value: &T) -> Vec<u8> {
+    let mut payload = vec![kind as u8];
+    payload.extend_from_slice(&version.to_le_bytes());
+    payload.extend(bincode_options(kind.bytes_max()).serialize(value).unwrap());
+    frame(&payload)
+}
+
 #[test]
-fn records_encode_to_the_pinned_v1_bytes_and_golden_bytes_decode() {
+fn records_encode_to_the_pinned_v2_bytes_and_golden_bytes_decode() {
     let samples = sample_records();
     let encoded: Vec<_> = samples.iter().map(|r| encode_record(r).unwrap()).collect();
-    for (bytes, sample) in check_golden("records", &encoded).iter().zip(&samples) {
+    for (bytes, sample) in check_golden(GOLDEN_V2, "records", &encoded).iter().zip(&samples) {
         assert_eq!(&decode_record(bytes).unwrap(), sample);
+    }
+}
+
+#[test]
+fn v1_records_still_decode_and_convert_without_a_digest() {
+    let mut samples = sample_records();
+    for sample in &mut samples {
+        sample.command_digest = None;
+    }
+    let golden = read_golden(GOLDEN_V1, "records");
+    assert_eq!(golden.len(), samples.len());
+    for (i, (bytes, sample)) in golden.iter().zip(&samples).enumerate() {
+        assert_eq!(&decode_record(bytes).unwrap(), sample, "v1 record #{i}");
+        // The kept copy of the v1 layout still writes exactly these bytes.
+        let v1 = crate::domain::compat::RecordV1::from_current(sample);
+        assert_eq!(hex::encode(encode_at(Kind::Record, 1, &v1)), hex::encode(bytes), "v1 record #{i}");
     }
 }
 
@@ -233,16 +271,39 @@ fn records_encode_to_the_pinned_v1_bytes_and_golden_bytes_decode() {
 fn envelopes_encode_to_the_pinned_v1_bytes_and_golden_bytes_decode() {
     let samples = sample_envelopes();
     let encoded: Vec<_> = samples.iter().map(|e| encode_envelope(e).unwrap()).collect();
-    for (bytes, sample) in check_golden("envelopes", &encoded).iter().zip(&samples) {
+    for (bytes, sample) in check_golden(GOLDEN_V1, "envelopes", &encoded).iter().zip(&samples) {
         assert_eq!(&decode_envelope(bytes).unwrap(), sample);
     }
 }
 
 #[test]
-fn snapshot_encodes_to_the_pinned_v1_bytes_and_golden_bytes_decode() {
+fn snapshot_encodes_to_the_pinned_v2_bytes_and_golden_bytes_decode() {
     let state = sample_state();
-    let golden = check_golden("snapshot", &[encode_snapshot(&state).unwrap()]);
+    let golden = check_golden(GOLDEN_V2, "snapshot", &[encode_snapshot(&state).unwrap()]);
     assert_eq!(decode_snapshot(&golden[0]).unwrap(), state);
+}
+
+#[test]
+fn a_v1_snapshot_still_decodes_with_its_request_ids_kept_without_digests() {
+    let golden = read_golden(GOLDEN_V1, "snapshot");
+    let decoded = decode_snapshot(&golden[0]).unwrap();
+    assert_eq!(decoded, sample_state().without_digests());
+    // A retry of a request id from the old snapshot still gets its outcome,
+    // whatever the command (version 1 kept no digest to compare).
+    let mut state = decoded;
+    let before = state.clone();
+    let retry = Envelope { time_ms: 1_700_000_000_010, request_id: RequestId(1), command: Command::Expire };
+    let applied = apply(&mut state, &retry);
+    assert!(applied.is_duplicate());
+    assert_eq!(applied.outcome, *before.request_outcome(RequestId(1)).unwrap());
+}
+
+#[test]
+fn command_digests_are_pinned() {
+    let digests: Vec<Vec<u8>> = sample_envelopes().iter().map(|e| e.command.digest().0.to_vec()).collect();
+    check_golden(GOLDEN_V2, "command_digests", &digests);
+    let distinct: std::collections::BTreeSet<_> = digests.iter().collect();
+    assert_eq!(distinct.len(), digests.len(), "every sample command has its own digest");
 }
 
 #[test]
@@ -253,7 +314,7 @@ fn the_frame_header_is_length_then_crc32_of_the_payload() {
     let crc = u32::from_le_bytes(bytes[4..8].try_into().unwrap());
     assert_eq!(crc, crc32fast::hash(&bytes[8..]));
     assert_eq!(bytes[8], Kind::Envelope as u8);
-    assert_eq!(u16::from_le_bytes([bytes[9], bytes[10]]), FORMAT_VERSION);
+    assert_eq!(u16::from_le_bytes([bytes[9], bytes[10]]), Kind::Envelope.write_version());
 }
 
 #[test]
@@ -344,9 +405,11 @@ proptest! {
     #[test]
     fn random_bodies_behind_a_valid_frame_never_panic(
         kind in 1u8..=3,
+        version in 1u16..=2,
         body in proptest::collection::vec(any::<u8>(), 0..512),
     ) {
-        let mut payload = vec![kind, 1, 0];
+        let mut payload = vec![kind];
+        payload.extend_from_slice(&version.to_le_bytes());
         payload.extend(body);
         let bytes = reframe(&payload);
         let _ = decode_record(&bytes);

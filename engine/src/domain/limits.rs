@@ -50,6 +50,16 @@ pub const PAYMENT_TTL_MS_MAX: u64 = 30 * 24 * 60 * 60 * 1000;
 /// the window bounds memory, so keep it as short as clients allow.
 pub const REQUEST_ID_RETENTION_MS: u64 = 60 * 60 * 1000;
 
+/// Furthest one record may move log time forward, in milliseconds. The
+/// leader stamps commands with its clock; a clock that is fast or jumps
+/// (an NTP step, a misconfigured host) would otherwise expire every hold
+/// and payment deadline at once and prune the whole request-id table with
+/// one entry, so that a retried checkout is decided again. Well under
+/// [`REQUEST_ID_RETENTION_MS`] and every TTL a buyer sees. After a quiet
+/// spell longer than this, log time catches up over several records; the
+/// leader proposes an `Expire` when it lags (see `engine::node`).
+pub const LOG_TIME_STEP_MAX_MS: u64 = 60 * 1000;
+
 /// How long a check-in scan's nonce is remembered, in milliseconds of log
 /// time. Scanners retry for minutes when offline; a day is generous.
 pub const CHECKIN_NONCE_RETENTION_MS: u64 = 24 * 60 * 60 * 1000;

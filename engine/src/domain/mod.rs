@@ -32,7 +32,9 @@
 //! (then nothing new is sold until it is back under). See `ARCHITECTURE.md`.
 
 mod availability;
+pub(crate) mod compat;
 mod decide;
+mod digest;
 pub mod limits;
 mod model;
 #[doc(hidden)]
@@ -42,9 +44,11 @@ mod validate;
 
 pub use availability::{ItemAvailability, QuotaAvailability};
 pub use decide::ticket_secret;
+pub use digest::{COMMAND_DIGEST_BYTES, CommandDigest};
 pub use model::*;
 pub use state::{
-    CheckinList, EventDef, Hold, Item, Order, Organizer, Quota, RetentionMap, ScanState, State, Tally,
+    CheckinList, EventDef, Hold, Item, Order, Organizer, Quota, Retained, RetentionMap, ScanState, State,
+    Tally,
 };
 
 /// The result of applying one envelope.
@@ -83,12 +87,19 @@ impl Applied {
 /// assert_eq!(retry.outcome, applied.outcome);
 /// ```
 pub fn apply(state: &mut State, envelope: &Envelope) -> Applied {
-    if let Some(outcome) = state.requests.get(&envelope.request_id)
+    let digest = envelope.command.digest();
+    if let Some(retained) = state.requests.get(&envelope.request_id)
         && !planted::forget_requests()
     {
-        return Applied { outcome: outcome.clone(), record: None };
+        // The same key with another payload is a conflict, never the first
+        // command's outcome: that would report "paid" for a payment never made.
+        let outcome = match retained.digest {
+            Some(first) if first != digest => Outcome::Rejected(Rejection::Conflict),
+            _ => retained.outcome.clone(),
+        };
+        return Applied { outcome, record: None };
     }
-    let now_ms = state.now_ms.max(envelope.time_ms);
+    let now_ms = effective_time_ms(state, envelope.time_ms);
     let (events, outcome) = decide::decide(state, now_ms, &envelope.command);
     let record = Record {
         seq: state.last_seq + 1,
@@ -96,9 +107,24 @@ pub fn apply(state: &mut State, envelope: &Envelope) -> Applied {
         request_id: envelope.request_id,
         events,
         outcome: outcome.clone(),
+        command_digest: Some(digest),
     };
     state.evolve(&record);
     Applied { outcome, record: Some(record) }
+}
+
+/// The log time of a new record stamped `stamped_ms` by the leader: never
+/// before the last record (a leader with a slow clock cannot move time
+/// back and bring lapsed holds to life), and never more than
+/// [`LOG_TIME_STEP_MAX_MS`](limits::LOG_TIME_STEP_MAX_MS) after it (a
+/// leader with a fast or jumping clock cannot expire every hold, or prune
+/// every request id, with one entry). The very first record takes the
+/// stamp as it is: there is nothing to step from.
+pub fn effective_time_ms(state: &State, stamped_ms: u64) -> u64 {
+    if state.last_seq == 0 {
+        return stamped_ms;
+    }
+    stamped_ms.clamp(state.now_ms, state.now_ms.saturating_add(limits::LOG_TIME_STEP_MAX_MS))
 }
 
 /// Read access for queries, the engine and tests. Lookups return `None` for
@@ -171,7 +197,7 @@ impl State {
 
     /// The stored outcome of a request id, if still retained.
     pub fn request_outcome(&self, id: RequestId) -> Option<&Outcome> {
-        self.requests.get(&id)
+        self.requests.get(&id).map(|retained| &retained.outcome)
     }
 
     /// True if some active hold or pending order has lapsed at `now_ms` and

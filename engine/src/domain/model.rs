@@ -508,6 +508,10 @@ pub struct Record {
     pub events: Vec<Event>,
     /// What the client is told, now and on every retry.
     pub outcome: Outcome,
+    /// The digest of the command ([`Command::digest`]), kept with the
+    /// request id so a reuse of the id with another command is a conflict.
+    /// `None` in records of format version 1.
+    pub command_digest: Option<super::digest::CommandDigest>,
 }
 
 /// The answer to a command. A sold-out answer is an outcome, not an error.

@@ -13,6 +13,7 @@
 //! same on every node and in every process, or `Expire` would pick different
 //! holds on different replicas.
 
+use super::digest::CommandDigest;
 use super::model::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -238,6 +239,14 @@ impl<K: Ord + Clone, V> RetentionMap<K, V> {
         self.entries.is_empty()
     }
 
+    /// The same entries, in the same insertion order, with their values mapped.
+    pub(super) fn map_values<W>(self, mut map: impl FnMut(V) -> W) -> RetentionMap<K, W> {
+        RetentionMap {
+            entries: self.entries.into_iter().map(|(k, v)| (k, map(v))).collect(),
+            inserted: self.inserted,
+        }
+    }
+
     fn insert(&mut self, at_ms: u64, key: K, value: V) {
         if self.entries.insert(key.clone(), value).is_none() {
             self.inserted.push_back((at_ms, key));
@@ -253,6 +262,19 @@ impl<K: Ord + Clone, V> RetentionMap<K, V> {
             self.entries.remove(&key);
         }
     }
+}
+
+/// What the request-id table keeps per id: the command's digest (so a
+/// reused id with another command is a conflict) and its outcome (so a
+/// retry gets the same answer).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retained {
+    /// The digest of the command first sent with this id; `None` for ids
+    /// recorded by format version 1, which kept no digest (any command
+    /// retried with them gets the stored outcome, as before).
+    pub digest: Option<CommandDigest>,
+    /// What the command was answered.
+    pub outcome: Outcome,
 }
 
 /// Everything the domain knows. Build it with [`State::default`] and change
@@ -279,7 +301,7 @@ pub struct State {
     pub(super) holds_by_expiry: BTreeSet<(u64, HoldId)>,
     /// Pending orders by deadline, for `Expire`.
     pub(super) orders_by_deadline: BTreeSet<(u64, OrderId)>,
-    pub(super) requests: RetentionMap<RequestId, Outcome>,
+    pub(super) requests: RetentionMap<RequestId, Retained>,
     pub(super) nonces: RetentionMap<(CheckinListId, Nonce), Outcome>,
 }
 
@@ -292,6 +314,15 @@ enum Bucket {
 }
 
 impl State {
+    /// The same state as format version 1 would hold it: request ids kept
+    /// without their command digests (for the codec's compatibility tests).
+    #[doc(hidden)]
+    pub fn without_digests(&self) -> State {
+        let mut state = self.clone();
+        state.requests = state.requests.map_values(|retained| Retained { digest: None, ..retained });
+        state
+    }
+
     /// Rebuild a state by folding records from empty.
     pub fn replay<'a>(records: impl IntoIterator<Item = &'a Record>) -> State {
         let mut state = State::default();
@@ -317,7 +348,8 @@ impl State {
         for event in &record.events {
             self.evolve_event(event);
         }
-        self.requests.insert(self.now_ms, record.request_id, record.outcome.clone());
+        let retained = Retained { digest: record.command_digest, outcome: record.outcome.clone() };
+        self.requests.insert(self.now_ms, record.request_id, retained);
     }
 
     fn take_id(&mut self, id: u64) {

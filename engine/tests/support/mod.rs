@@ -76,8 +76,22 @@ impl Fx {
         }
     }
 
+    /// Move the leader's clock forward, and log time with it: one record may
+    /// move log time at most `LOG_TIME_STEP_MAX_MS`, so a longer jump is
+    /// walked in steps by neutral records (as the leader's expirer does when
+    /// log time lags its clock), each a rejected no-op that changes nothing.
     pub fn advance(&mut self, ms: u64) {
         self.time_ms += ms;
+        while self.state.now_ms + limits::LOG_TIME_STEP_MAX_MS < self.time_ms {
+            self.tick();
+        }
+    }
+
+    /// One neutral record at the current clock: a release of a hold that
+    /// does not exist. It moves log time and nothing else.
+    pub fn tick(&mut self) {
+        let outcome = self.run(Command::ReleaseHold { hold: HoldId(u64::MAX) });
+        assert_eq!(outcome, Outcome::Rejected(Rejection::NotFound(ObjectRef::Hold(HoldId(u64::MAX)))));
     }
 
     pub fn item(&mut self, name: &str) -> ItemId {

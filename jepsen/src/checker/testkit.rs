@@ -241,8 +241,14 @@ impl Sim {
     /// the state with it.
     pub(crate) fn plant(&mut self, request_id: RequestId, events: Vec<Event>, outcome: Outcome) -> Record {
         self.time_ms += 1;
-        let record =
-            Record { seq: self.state.last_seq + 1, time_ms: self.time_ms, request_id, events, outcome };
+        let record = Record {
+            seq: self.state.last_seq + 1,
+            time_ms: self.time_ms,
+            request_id,
+            events,
+            outcome,
+            command_digest: None,
+        };
         self.state.evolve(&record);
         self.log.push(record.clone());
         record
