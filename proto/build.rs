@@ -9,8 +9,12 @@ use std::fs;
 use std::path::PathBuf;
 
 /// The .proto files, relative to the include root `proto/`.
-const PROTOS: &[&str] =
-    &["boxoffice/v1/inventory.proto", "boxoffice/v1/admin.proto", "boxoffice/v1/raft.proto"];
+const PROTOS: &[&str] = &[
+    "boxoffice/v1/inventory.proto",
+    "boxoffice/v1/admin.proto",
+    "boxoffice/v1/raft.proto",
+    "boxoffice/v1/faults.proto",
+];
 
 /// Name of the encoded descriptor set in `OUT_DIR`, included by `lib.rs`.
 const DESCRIPTOR_FILE: &str = "boxoffice_v1_descriptor.bin";

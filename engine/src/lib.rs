@@ -8,6 +8,7 @@
 //! Storage (the Raft log, the sled state machine) and replication build on
 //! these two and come with the replicated node.
 
+pub mod clock;
 pub mod codec;
 pub mod disk;
 pub mod domain;

@@ -17,7 +17,10 @@
 //! The engine never decides anything itself: the domain does, on every node.
 //! It never answers a write before the entry is committed and applied.
 
+use crate::clock::ClusterClock;
+use crate::codec;
 use crate::disk::{self, DISK_FREE_MIN_BYTES};
+use crate::domain::limits::LOG_TIME_STEP_MAX_MS;
 use crate::domain::{Command, Envelope, RequestId};
 use crate::log::{FsyncObserver, LogOpenError, LogStore};
 use crate::raft::{AppliedOutcome, NodeId, NodeInfo, Proposal, Raft, TypeConfig};
@@ -33,7 +36,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
@@ -49,6 +52,22 @@ pub const SHUTDOWN_WAIT_MS: u64 = 5_000;
 
 /// How long a linearizable read may wait for the leader to confirm itself.
 pub const READ_TIMEOUT_MS: u64 = 5_000;
+
+/// Largest encoded command (an envelope) accepted, in bytes. The domain's
+/// limits keep real ones to a few kilobytes; this bounds what reaches the
+/// batcher whatever the door let through.
+pub const ENVELOPE_BYTES_MAX: usize = 64 * 1024;
+
+/// Most bytes of encoded commands in one Raft entry. Well under the codec's
+/// `RECORD_BYTES_MAX` (4 MiB) for a log entry, so a proposal always fits on
+/// disk: no request can make an entry that the log cannot store, which
+/// would stop Raft on every leader in turn.
+pub const PROPOSAL_BYTES_MAX: usize = 512 * 1024;
+
+/// Most log entries in one AppendEntries message: with [`PROPOSAL_BYTES_MAX`]
+/// per entry, a message stays under the codec's `RAFT_MESSAGE_BYTES_MAX`.
+pub const APPEND_ENTRIES_MAX: u64 =
+    (crate::codec::RAFT_MESSAGE_BYTES_MAX as u64 / 2) / PROPOSAL_BYTES_MAX as u64;
 
 /// Tuning of one node. `Default` gives the values the server uses.
 #[derive(Clone)]
@@ -75,8 +94,12 @@ pub struct EngineConfig {
     pub expire_interval_ms: u64,
     /// Called with each log fsync's duration.
     pub fsync_observer: Option<FsyncObserver>,
+    /// This node's view of the cluster's time (see [`crate::clock`]); the
+    /// transport feeds it peers' clocks.
+    pub clock: Arc<ClusterClock>,
     /// A bug planted on purpose, for fault tests that must show a checker
-    /// catches it. Never set in production.
+    /// catches it. Only in builds with the `fault-injection` feature.
+    #[cfg(feature = "fault-injection")]
     pub planted_bug: Option<PlantedBug>,
     /// Refuse to start, and stop appending to the Raft log, while the data
     /// filesystem has less than this free, in bytes (see [`crate::disk`]).
@@ -85,6 +108,8 @@ pub struct EngineConfig {
 
 /// Bugs the fault-injection harness can plant, to prove its checkers work.
 /// Each breaks one promise; `boxoffice-server --planted-bug NAME` sets one.
+/// Only in builds with the `fault-injection` feature.
+#[cfg(feature = "fault-injection")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlantedBug {
     /// Answer a command as soon as the leader has decided it on a private
@@ -101,16 +126,26 @@ pub enum PlantedBug {
     /// Every node except node 1 skips the commands of every
     /// [`DIVERGE_EVERY_ENTRIES`]th log entry it applies: replicas diverge.
     Diverge,
+    /// On start, cut the Raft log at the first frame that does not decode,
+    /// wherever it is, as the log did before it told corruption from a torn
+    /// tail: fsynced, acknowledged entries after a flipped bit are lost.
+    TruncateOnCorruption,
 }
 
-/// With [`PlantedBug::Diverge`], the interval (in log entries) at which a
+/// With `PlantedBug::Diverge`, the interval (in log entries) at which a
 /// node skips an entry.
 pub const DIVERGE_EVERY_ENTRIES: u64 = 50;
 
+#[cfg(feature = "fault-injection")]
 impl PlantedBug {
     /// Every planted bug, in the order `--help` lists them.
-    pub const ALL: [PlantedBug; 4] =
-        [PlantedBug::AckBeforeCommit, PlantedBug::Oversell, PlantedBug::ForgetRequests, PlantedBug::Diverge];
+    pub const ALL: [PlantedBug; 5] = [
+        PlantedBug::AckBeforeCommit,
+        PlantedBug::Oversell,
+        PlantedBug::ForgetRequests,
+        PlantedBug::Diverge,
+        PlantedBug::TruncateOnCorruption,
+    ];
 
     /// The bug's name on the command line.
     pub fn name(self) -> &'static str {
@@ -119,10 +154,12 @@ impl PlantedBug {
             PlantedBug::Oversell => "oversell",
             PlantedBug::ForgetRequests => "forget-requests",
             PlantedBug::Diverge => "diverge",
+            PlantedBug::TruncateOnCorruption => "truncate-on-corruption",
         }
     }
 }
 
+#[cfg(feature = "fault-injection")]
 impl std::str::FromStr for PlantedBug {
     type Err = String;
 
@@ -149,6 +186,8 @@ impl EngineConfig {
             proposals_in_flight_max: 8,
             expire_interval_ms: 1_000,
             fsync_observer: None,
+            clock: Arc::new(ClusterClock::new()),
+            #[cfg(feature = "fault-injection")]
             planted_bug: None,
             disk_free_min_bytes: DISK_FREE_MIN_BYTES,
         }
@@ -231,6 +270,8 @@ pub enum ReadError {
 struct Submission {
     request_id: RequestId,
     command: Command,
+    /// Its encoded size as an envelope, in bytes (stamp included).
+    bytes: usize,
     reply: oneshot::Sender<Result<AppliedOutcome, SubmitError>>,
 }
 
@@ -245,14 +286,18 @@ pub struct Engine {
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
-/// Milliseconds since the Unix epoch by this machine's clock: the time the
-/// leader stamps on envelopes (the domain makes it monotonic).
+/// Milliseconds since the Unix epoch by this machine's clock. The leader
+/// stamps commands with [`ClusterClock::stamp`], not with this.
 pub fn wall_clock_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    crate::clock::system_wall_ms()
 }
 
+/// The leader to send a caller to: only one whose address is known (a
+/// leader without one is as good as none: the caller waits for the election
+/// to settle instead of dialing nowhere).
 fn forward_to_leader(leader_id: Option<NodeId>, leader_node: Option<NodeInfo>) -> Option<(NodeId, NodeInfo)> {
-    Some((leader_id?, leader_node.unwrap_or_default()))
+    let node = leader_node.filter(|node| !node.addr.is_empty())?;
+    Some((leader_id?, node))
 }
 
 impl Engine {
@@ -271,6 +316,7 @@ impl Engine {
             // more than one snapshot interval: past that, a snapshot is cheaper.
             max_in_snapshot_log_to_keep: config.snapshot_every_entries.min(SNAPSHOT_LOG_KEPT_ENTRIES_MAX),
             install_snapshot_timeout: 10_000,
+            max_payload_entries: APPEND_ENTRIES_MAX,
             ..Config::default()
         }
         .validate()
@@ -280,7 +326,9 @@ impl Engine {
         let log = LogStore::open(config.data_dir.join("log"), config.fsync_observer.clone())?;
         log.set_disk_free_min(config.disk_free_min_bytes);
         let commit_index = log.commit_index();
+        #[cfg_attr(not(feature = "fault-injection"), allow(unused_mut))]
         let mut sm = StateMachineStore::open(config.data_dir.join("sm"))?;
+        #[cfg(feature = "fault-injection")]
         match config.planted_bug {
             Some(PlantedBug::Oversell) => crate::domain::planted::plant_skip_capacity_check(),
             Some(PlantedBug::ForgetRequests) => crate::domain::planted::plant_forget_requests(),
@@ -295,15 +343,21 @@ impl Engine {
         let (stop, _) = watch::channel(false);
         let engine = Engine { raft, commit_index, shared, submit, config, stop, tasks: Default::default() };
         let batcher = tokio::spawn(batcher(
-            engine.raft.clone(),
+            Batcher {
+                raft: engine.raft.clone(),
+                clock: engine.config.clock.clone(),
+                batch_max: engine.config.batch_commands_max,
+                in_flight_max: engine.config.proposals_in_flight_max,
+                #[cfg(feature = "fault-injection")]
+                ack_before_commit: (engine.config.planted_bug == Some(PlantedBug::AckBeforeCommit))
+                    .then(|| engine.shared.clone()),
+            },
             queue,
-            engine.config.batch_commands_max,
-            engine.config.proposals_in_flight_max,
-            engine.config.planted_bug.map(|bug| (bug, engine.shared.clone())),
         ));
         let expirer = tokio::spawn(expirer(
             engine.raft.clone(),
             engine.shared.clone(),
+            engine.config.clock.clone(),
             engine.submit.clone(),
             engine.config.expire_interval_ms,
             engine.stop.subscribe(),
@@ -339,14 +393,25 @@ impl Engine {
         self.raft.initialize(members).await.map_err(|e| EngineError::Raft(e.to_string()))
     }
 
-    /// Submit one command and wait until it is committed and applied.
+    /// Submit one command and wait until it is committed and applied. A
+    /// command that breaks a state-free limit, or is too large, is refused
+    /// here, for this caller alone, before anything is proposed.
     pub async fn submit(
         &self,
         request_id: RequestId,
         command: Command,
     ) -> Result<AppliedOutcome, SubmitError> {
+        command.validate().map_err(SubmitError::Invalid)?;
+        let envelope = Envelope { time_ms: u64::MAX, request_id, command };
+        let bytes = codec::encode_envelope(&envelope)
+            .map_err(|_| SubmitError::TooLarge { bytes: usize::MAX, max: ENVELOPE_BYTES_MAX })?
+            .len();
+        if bytes > ENVELOPE_BYTES_MAX {
+            return Err(SubmitError::TooLarge { bytes, max: ENVELOPE_BYTES_MAX });
+        }
+        let command = envelope.command;
         let (reply, wait) = oneshot::channel();
-        self.submit.try_send(Submission { request_id, command, reply }).map_err(|e| match e {
+        self.submit.try_send(Submission { request_id, command, bytes, reply }).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => SubmitError::Busy,
             mpsc::error::TrySendError::Closed(_) => SubmitError::Unavailable("engine stopped".into()),
         })?;
@@ -404,6 +469,17 @@ impl Engine {
         &self.shared
     }
 
+    /// This node's view of the cluster's time.
+    pub fn clock(&self) -> &Arc<ClusterClock> {
+        &self.config.clock
+    }
+
+    /// Log time now, for reads that ask what has lapsed: the cluster's time
+    /// as this node estimates it, never before the last record's time.
+    pub fn now_ms(&self) -> u64 {
+        self.config.clock.estimate_ms().max(self.shared.read(|a| a.state.now_ms))
+    }
+
     /// This node's configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.config
@@ -438,31 +514,60 @@ impl Engine {
     }
 }
 
-async fn batcher(
+/// What the batcher needs.
+struct Batcher {
     raft: Raft,
-    mut queue: mpsc::Receiver<Submission>,
+    clock: Arc<ClusterClock>,
     batch_max: usize,
     in_flight_max: usize,
-    planted_bug: Option<(PlantedBug, Arc<Shared>)>,
-) {
-    let in_flight = Arc::new(Semaphore::new(in_flight_max));
-    while let Some(first) = queue.recv().await {
+    /// The planted bug `ack-before-commit`, with the state to decide on.
+    #[cfg(feature = "fault-injection")]
+    ack_before_commit: Option<Arc<Shared>>,
+}
+
+async fn batcher(config: Batcher, mut queue: mpsc::Receiver<Submission>) {
+    let Batcher { raft, clock, batch_max, in_flight_max, .. } = &config;
+    let in_flight = Arc::new(Semaphore::new(*in_flight_max));
+    // A command taken from the queue that did not fit the last batch.
+    let mut carried: Option<Submission> = None;
+    loop {
+        let first = match carried.take() {
+            Some(first) => first,
+            None => match queue.recv().await {
+                Some(first) => first,
+                None => return,
+            },
+        };
         let Ok(permit) = in_flight.clone().acquire_owned().await else { return };
-        // While we waited for a permit, more commands queued: take them too.
+        // While we waited for a permit, more commands queued: take them too,
+        // up to the count and the bytes one entry may hold.
+        let mut bytes = first.bytes;
         let mut batch = vec![first];
-        while batch.len() < batch_max {
+        while batch.len() < *batch_max {
             match queue.try_recv() {
-                Ok(next) => batch.push(next),
+                Ok(next) if bytes + next.bytes > PROPOSAL_BYTES_MAX => {
+                    carried = Some(next);
+                    break;
+                }
+                Ok(next) => {
+                    bytes += next.bytes;
+                    batch.push(next);
+                }
                 Err(_) => break,
             }
         }
-        let time_ms = wall_clock_ms();
+        let (leading, term) = {
+            let metrics = raft.metrics();
+            let metrics = metrics.borrow();
+            (metrics.state == ServerState::Leader, metrics.current_term)
+        };
+        let time_ms = clock.stamp(term);
         let envelopes: Vec<Envelope> = batch
             .iter()
             .map(|s| Envelope { time_ms, request_id: s.request_id, command: s.command.clone() })
             .collect();
-        let leading = raft.metrics().borrow().state == ServerState::Leader;
-        if let Some((PlantedBug::AckBeforeCommit, shared)) = &planted_bug
+        #[cfg(feature = "fault-injection")]
+        if let Some(shared) = &config.ack_before_commit
             && leading
         {
             // THE PLANTED BUG: decide on a copy and answer before Raft commits.
@@ -472,6 +577,17 @@ async fn batcher(
                 let seq = applied.record.as_ref().map_or(0, |r| r.seq);
                 let _ = submission.reply.send(Ok(AppliedOutcome { outcome: applied.outcome, seq }));
             }
+        }
+        if !leading {
+            // Nothing is proposed: say so, with the leader, so the caller can go there.
+            let leader = raft.metrics().borrow().current_leader;
+            let node = leader
+                .and_then(|id| raft.metrics().borrow().membership_config.membership().get_node(&id).cloned());
+            let error = SubmitError::NotLeader { leader: forward_to_leader(leader, node) };
+            for submission in batch {
+                let _ = submission.reply.send(Err(error.clone()));
+            }
+            continue;
         }
         let raft = raft.clone();
         tokio::spawn(async move {
@@ -502,6 +618,7 @@ async fn batcher(
 async fn expirer(
     raft: Raft,
     shared: Arc<Shared>,
+    clock: Arc<ClusterClock>,
     submit: mpsc::Sender<Submission>,
     interval_ms: u64,
     mut stop: watch::Receiver<bool>,
@@ -514,12 +631,24 @@ async fn expirer(
             _ = stop.changed() => return,
         }
         let is_leader = raft.metrics().borrow().state == ServerState::Leader;
-        if !is_leader || !shared.read(|a| a.state.has_lapsed(wall_clock_ms())) {
+        if !is_leader {
+            continue;
+        }
+        // Propose an `Expire` when something has lapsed, or when log time
+        // lags the cluster's clock by more than half of what one record may
+        // step (after a quiet spell), so that it catches up in small steps.
+        let now_ms = clock.estimate_ms();
+        let due = shared.read(|a| {
+            let lagging = a.state.last_seq > 0 && now_ms > a.state.now_ms + LOG_TIME_STEP_MAX_MS / 2;
+            lagging || a.state.has_lapsed(now_ms)
+        });
+        if !due {
             continue;
         }
         let (reply, wait) = oneshot::channel();
         let request_id = RequestId(rand::random());
-        if submit.try_send(Submission { request_id, command: Command::Expire, reply }).is_ok()
+        let submission = Submission { request_id, command: Command::Expire, bytes: 64, reply };
+        if submit.try_send(submission).is_ok()
             && let Ok(Err(e)) = wait.await
         {
             tracing::debug!(error = %e, "expire proposal failed");

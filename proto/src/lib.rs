@@ -11,7 +11,9 @@
 //!   package `boxoffice.v1`: service `Inventory` (the client API: submit
 //!   commands, query availability, holds, orders and the catalog, tail the
 //!   event log), service `Admin` (cluster status and membership) and service
-//!   `Raft` (the node-to-node transport, whose payloads are opaque bytes).
+//!   `Raft` (the node-to-node transport, whose payloads are opaque bytes),
+//!   and service `Faults` (switches for the fault harness, served only by
+//!   nodes built with the `fault-injection` feature).
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors of those files, for gRPC
 //!   server reflection.
 //! - [`convert`]: conversions between the messages and the engine's

@@ -5,6 +5,7 @@
 //! command line win over the file. Defaults suit a local three-node cluster.
 
 use boxoffice_engine::disk::DISK_FREE_MIN_BYTES;
+#[cfg(feature = "fault-injection")]
 use boxoffice_engine::node::PlantedBug;
 use boxoffice_engine::raft::{NodeId, NodeInfo};
 use clap::Parser;
@@ -26,12 +27,20 @@ pub const LOG_FILES_KEPT_DEFAULT: usize = 5;
     about = "Run one boxoffice node: a replica of the ticket inventory, one per data center.",
     long_about = "Run one boxoffice node: a replica of the ticket inventory, one per data center.\n\n\
         Three nodes form a cluster. Start each with its own --id, --listen, --http, --data-dir and \
-        --zone, and start one of them once with --bootstrap listing all three. The node serves the \
-        client API, cluster admin and the Raft transport on --listen (gRPC, with health and \
-        reflection), and Prometheus metrics, /health and /ready on --http.\n\n\
+        --zone. Start the first with --bootstrap listing all three, and the others with --join \
+        naming the first: the first node forms the cluster once every listed node answers with an \
+        empty data directory, then adds the others as learners and promotes them once they have \
+        caught up. The node serves the client API, cluster admin and the Raft transport on --listen \
+        (gRPC, with health and reflection), and Prometheus metrics, /health and /ready on --http.\n\n\
+        A node whose data directory is empty while the cluster counts it as a voter (a lost disk) \
+        refuses to start: it lost its log and its vote, and voting could elect a leader that lacks \
+        acknowledged writes. Start it with --rejoin to rejoin safely: it is removed as a voter, \
+        added back as a learner, and promoted once it has caught up.\n\n\
         Example:\n  boxoffice-server --id 1 --listen 127.0.0.11:7000 --http 127.0.0.11:9000 \\\n    \
         --data-dir data/n1 --zone dc1 \\\n    \
-        --bootstrap 1=127.0.0.11:7000/dc1,2=127.0.0.12:7000/dc2,3=127.0.0.13:7000/dc3"
+        --bootstrap 1=127.0.0.11:7000/dc1,2=127.0.0.12:7000/dc2,3=127.0.0.13:7000/dc3\n  \
+        boxoffice-server --id 2 --listen 127.0.0.12:7000 --http 127.0.0.12:9000 \\\n    \
+        --data-dir data/n2 --zone dc2 --join 127.0.0.11:7000"
 )]
 pub struct Args {
     /// TOML file with any of the settings below; flags override it.
@@ -55,10 +64,26 @@ pub struct Args {
     /// Zone (data center) label of this node, shown in status.
     #[arg(long)]
     pub zone: Option<String>,
-    /// Bootstrap a new cluster with these members, once: `ID=HOST:PORT/ZONE,...`.
+    /// Form a new cluster with these members, once: `ID=HOST:PORT/ZONE,...`.
     /// Ignored if this node's data directory already belongs to a cluster.
+    /// The cluster is formed only when every other member answers with an
+    /// empty data directory; if one already belongs to a cluster, this node
+    /// joins it instead (as with --join).
     #[arg(long, value_name = "MEMBERS")]
     pub bootstrap: Option<String>,
+    /// gRPC addresses of members of an existing cluster (`HOST:PORT,...`),
+    /// asked for the cluster's membership when this node starts with an
+    /// empty data directory. Such a node takes no part in Raft until it
+    /// knows it is not a voter that lost its disk (see --rejoin).
+    #[arg(long, value_name = "ADDRS", value_delimiter = ',')]
+    pub join: Vec<String>,
+    /// Make sure this node is a voter, through the safe path: if its data
+    /// directory is empty while the cluster counts it as a voter, have the
+    /// leader remove it, add it back as a learner and promote it once caught
+    /// up; if it is a learner or not a member, add and promote it. Needs
+    /// --join (or --bootstrap) to find the cluster.
+    #[arg(long)]
+    pub rejoin: bool,
     /// Directory for log files (rolled by size); without it, logs go to stderr only.
     #[arg(long, value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
@@ -90,12 +115,14 @@ pub struct Args {
     /// its stores never hit a full disk [default: 64].
     #[arg(long, value_name = "MIB")]
     pub disk_free_min_mib: Option<u64>,
-    /// FOR FAULT TESTS ONLY: break a promise on purpose so the Jepsen
-    /// harness can show its checkers catch it. `ack-before-commit` answers
-    /// writes before they are committed; `oversell` skips the capacity
-    /// check; `forget-requests` applies retried request ids again;
-    /// `diverge` makes every node but node 1 skip some log entries. Never
-    /// use in production.
+    /// FOR FAULT TESTS ONLY (builds with the `fault-injection` feature):
+    /// break a promise on purpose so the Jepsen harness can show its
+    /// checkers catch it. `ack-before-commit` answers writes before they are
+    /// committed; `oversell` skips the capacity check; `forget-requests`
+    /// applies retried request ids again; `diverge` makes every node but
+    /// node 1 skip some log entries; `truncate-on-corruption` cuts the Raft
+    /// log at a corrupt frame instead of refusing to start.
+    #[cfg(feature = "fault-injection")]
     #[arg(long, value_name = "BUG")]
     pub planted_bug: Option<String>,
 }
@@ -111,6 +138,10 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     zone: Option<String>,
     bootstrap: Option<String>,
+    #[serde(default)]
+    join: Vec<String>,
+    #[serde(default)]
+    rejoin: bool,
     log_dir: Option<PathBuf>,
     log_file_bytes: Option<u64>,
     log_files_kept: Option<usize>,
@@ -156,7 +187,12 @@ pub struct ServerConfig {
     pub snapshot_every: u64,
     /// Addresses to reach peers at instead of their advertised ones.
     pub peer_routes: BTreeMap<NodeId, String>,
+    /// gRPC addresses of existing members, for a node with an empty data directory.
+    pub join: Vec<String>,
+    /// Rejoin as a voter through the membership path (see `--rejoin`).
+    pub rejoin: bool,
     /// A bug planted on purpose (fault tests only).
+    #[cfg(feature = "fault-injection")]
     pub planted_bug: Option<PlantedBug>,
     /// Least free space on the data filesystem, in MiB.
     pub disk_free_min_mib: u64,
@@ -260,6 +296,20 @@ impl ServerConfig {
             heartbeat_ms,
             election_timeout_ms,
             snapshot_every: args.snapshot_every.or(file.snapshot_every).unwrap_or(5_000),
+            join: {
+                let join = if args.join.is_empty() { file.join } else { args.join };
+                for addr in &join {
+                    if addr.rsplit_once(':').and_then(|(_, port)| port.parse::<u16>().ok()).is_none() {
+                        return Err(ConfigError::Invalid {
+                            setting: "join",
+                            message: format!("`{addr}` is not HOST:PORT"),
+                        });
+                    }
+                }
+                join
+            },
+            rejoin: args.rejoin || file.rejoin,
+            #[cfg(feature = "fault-injection")]
             planted_bug: args
                 .planted_bug
                 .as_deref()
@@ -352,6 +402,15 @@ mod tests {
         assert!(zero.to_string().contains("--disk-free-min-mib"), "{zero}");
     }
 
+    #[test]
+    fn join_addresses_are_checked() {
+        let join = Args { join: vec!["127.0.0.11:7000".into()], ..minimal() };
+        assert_eq!(ServerConfig::from_args(join).unwrap().join, ["127.0.0.11:7000"]);
+        let bad = ServerConfig::from_args(Args { join: vec!["nowhere".into()], ..minimal() }).unwrap_err();
+        assert!(bad.to_string().contains("--join"), "{bad}");
+    }
+
+    #[cfg(feature = "fault-injection")]
     #[test]
     fn planted_bugs_parse_by_name_and_a_typo_names_the_known_ones() {
         let bug = Args { planted_bug: Some("oversell".into()), ..minimal() };

@@ -40,16 +40,24 @@ pub async fn run(
     engine_config.election_timeout_min_ms = config.election_timeout_ms;
     engine_config.election_timeout_max_ms = config.election_timeout_ms * 2;
     engine_config.snapshot_every_entries = config.snapshot_every;
-    engine_config.planted_bug = config.planted_bug;
     engine_config.disk_free_min_bytes = config.disk_free_min_mib << 20;
-    if let Some(bug) = config.planted_bug {
-        tracing::warn!(?bug, "a bug is planted on purpose: this node breaks its promises (fault tests only)");
+    #[cfg(feature = "fault-injection")]
+    {
+        engine_config.planted_bug = config.planted_bug;
+        if let Some(bug) = config.planted_bug {
+            tracing::warn!(
+                ?bug,
+                "a bug is planted on purpose: this node breaks its promises (fault tests only)"
+            );
+        }
     }
+    let clock = engine_config.clock.clone();
     let fsync_metrics = metrics.clone();
     engine_config.fsync_observer = Some(Arc::new(move |elapsed| fsync_metrics.observe_fsync(elapsed)));
 
     let engine = Arc::new(
-        Engine::start(engine_config, network::GrpcNetwork { routes: config.peer_routes.clone() }).await?,
+        Engine::start(engine_config, network::GrpcNetwork { routes: config.peer_routes.clone(), clock })
+            .await?,
     );
     if let Some(members) = &config.bootstrap {
         if engine.raft().is_initialized().await? {
@@ -91,13 +99,18 @@ pub async fn run(
         axum::serve(http_listener, http_app).with_graceful_shutdown(wait_stop(stop_rx.clone())).into_future(),
     );
     tracing::info!(id = config.id, listen = %config.listen, http = %config.http, zone = %config.zone, "node serving");
-    let grpc = tonic::transport::Server::builder()
+    let router = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
         .add_service(inventory)
         .add_service(admin)
-        .add_service(raft)
-        .serve_with_shutdown(config.listen, wait_stop(stop_rx));
+        .add_service(raft);
+    #[cfg(feature = "fault-injection")]
+    let router = {
+        tracing::warn!("built for fault tests: the Faults service (clock offset) is served");
+        router.add_service(v1::faults_server::FaultsServer::new(services::FaultsService::new(engine.clone())))
+    };
+    let grpc = router.serve_with_shutdown(config.listen, wait_stop(stop_rx));
     // A fatal Raft error (say, the disk is full) stops the node with an
     // error, so that a supervisor restarts it, instead of leaving a process
     // that answers nothing.

@@ -5,6 +5,7 @@
 //! error (a higher term, say) reaches openraft as what it is, not as a
 //! transport failure.
 
+use boxoffice_engine::clock::ClusterClock;
 use boxoffice_engine::codec::{self, Kind, RAFT_MESSAGE_BYTES_MAX};
 use boxoffice_engine::raft::{NodeId, NodeInfo, TypeConfig};
 use boxoffice_proto::v1::RaftPayload;
@@ -18,6 +19,7 @@ use openraft::raft::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 
@@ -32,6 +34,9 @@ pub const PEER_KEEPALIVE_MS: u64 = 1_000;
 pub struct GrpcNetwork {
     /// Addresses to dial instead of the advertised ones, by node.
     pub routes: BTreeMap<NodeId, String>,
+    /// This node's clock, fed with the clock every peer reports in its
+    /// replies (see `boxoffice_engine::clock`).
+    pub clock: Arc<ClusterClock>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for GrpcNetwork {
@@ -39,7 +44,7 @@ impl RaftNetworkFactory<TypeConfig> for GrpcNetwork {
 
     async fn new_client(&mut self, target: NodeId, node: &NodeInfo) -> GrpcPeer {
         let addr = self.routes.get(&target).cloned().unwrap_or_else(|| node.addr.clone());
-        GrpcPeer { target, addr, client: None }
+        GrpcPeer { target, addr, client: None, clock: self.clock.clone() }
     }
 }
 
@@ -48,6 +53,7 @@ pub struct GrpcPeer {
     target: NodeId,
     addr: String,
     client: Option<RaftClient<Channel>>,
+    clock: Arc<ClusterClock>,
 }
 
 /// Which RPC to call.
@@ -101,8 +107,15 @@ impl GrpcPeer {
                 Rpc::InstallSnapshot => client.install_snapshot(payload).await,
             }
         };
+        let sent_ms = self.clock.wall_ms();
         let reply = match tokio::time::timeout(option.hard_ttl(), call).await {
-            Ok(Ok(reply)) => reply.into_inner(),
+            Ok(Ok(reply)) => {
+                let peer_ms = reply.metadata().get(crate::services::WALL_CLOCK_HEADER);
+                if let Some(peer_ms) = peer_ms.and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) {
+                    self.clock.record_sample(self.target, sent_ms, peer_ms, self.clock.wall_ms());
+                }
+                reply.into_inner()
+            }
             Ok(Err(status)) => {
                 self.client = None;
                 return Err(RPCError::Unreachable(Unreachable::new(&status)));

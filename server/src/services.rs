@@ -563,9 +563,21 @@ fn decode_rpc<T: serde::de::DeserializeOwned>(request: Request<v1::RaftPayload>)
         .map_err(|e| Status::invalid_argument(format!("malformed raft message: {e}")))
 }
 
-fn encode_reply<T: serde::Serialize>(reply: &T) -> Result<Response<v1::RaftPayload>, Status> {
+/// Metadata key of every Raft reply: the answering node's wall clock, in
+/// milliseconds since the Unix epoch, from which the sender estimates the
+/// offset between their clocks (see `boxoffice_engine::clock`).
+pub const WALL_CLOCK_HEADER: &str = "x-boxoffice-wall-ms";
+
+fn encode_reply<T: serde::Serialize>(
+    engine: &Engine,
+    reply: &T,
+) -> Result<Response<v1::RaftPayload>, Status> {
     let data = codec::encode(Kind::RaftMessage, reply).map_err(|e| Status::internal(e.to_string()))?;
-    Ok(Response::new(v1::RaftPayload { data }))
+    let mut response = Response::new(v1::RaftPayload { data });
+    if let Ok(value) = engine.clock().wall_ms().to_string().parse() {
+        response.metadata_mut().insert(WALL_CLOCK_HEADER, value);
+    }
+    Ok(response)
 }
 
 #[tonic::async_trait]
@@ -575,12 +587,12 @@ impl v1::raft_server::Raft for RaftService {
         request: Request<v1::RaftPayload>,
     ) -> Result<Response<v1::RaftPayload>, Status> {
         let rpc = decode_rpc(request)?;
-        encode_reply(&self.engine.raft().append_entries(rpc).await)
+        encode_reply(&self.engine, &self.engine.raft().append_entries(rpc).await)
     }
 
     async fn vote(&self, request: Request<v1::RaftPayload>) -> Result<Response<v1::RaftPayload>, Status> {
         let rpc = decode_rpc(request)?;
-        encode_reply(&self.engine.raft().vote(rpc).await)
+        encode_reply(&self.engine, &self.engine.raft().vote(rpc).await)
     }
 
     async fn install_snapshot(
@@ -588,6 +600,39 @@ impl v1::raft_server::Raft for RaftService {
         request: Request<v1::RaftPayload>,
     ) -> Result<Response<v1::RaftPayload>, Status> {
         let rpc = decode_rpc(request)?;
-        encode_reply(&self.engine.raft().install_snapshot(rpc).await)
+        encode_reply(&self.engine, &self.engine.raft().install_snapshot(rpc).await)
+    }
+}
+
+/// Fault injection for the fault harness (builds with the `fault-injection`
+/// feature only).
+#[cfg(feature = "fault-injection")]
+pub struct FaultsService {
+    engine: Arc<Engine>,
+}
+
+#[cfg(feature = "fault-injection")]
+impl FaultsService {
+    /// Serve fault switches of `engine`.
+    pub fn new(engine: Arc<Engine>) -> FaultsService {
+        FaultsService { engine }
+    }
+}
+
+#[cfg(feature = "fault-injection")]
+#[tonic::async_trait]
+impl v1::faults_server::Faults for FaultsService {
+    async fn set_clock_offset(
+        &self,
+        request: Request<v1::SetClockOffsetRequest>,
+    ) -> Result<Response<v1::SetClockOffsetResponse>, Status> {
+        let offset_ms = request.into_inner().offset_ms;
+        let clock = self.engine.clock();
+        clock.set_offset_ms(offset_ms);
+        tracing::warn!(offset_ms, "fault injection: wall clock skewed");
+        Ok(Response::new(v1::SetClockOffsetResponse {
+            wall_ms: clock.wall_ms(),
+            estimate_ms: clock.estimate_ms(),
+        }))
     }
 }

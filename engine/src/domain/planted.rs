@@ -6,28 +6,48 @@
 //! once) guard rules that live in the domain. Every replica of a planted
 //! cluster sets the same switch, so the replicas still agree with each
 //! other; they are simply wrong. Nothing sets these outside
-//! [`crate::node::Engine::start`] with a planted bug configured.
+//! `Engine::start` with a planted bug configured, and they exist only in
+//! builds with the `fault-injection` feature: without it the checks below
+//! are constant `false` and compile away.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+#[cfg(feature = "fault-injection")]
+mod switches {
+    use std::sync::atomic::{AtomicBool, Ordering};
 
-static SKIP_CAPACITY_CHECK: AtomicBool = AtomicBool::new(false);
-static FORGET_REQUESTS: AtomicBool = AtomicBool::new(false);
+    static SKIP_CAPACITY_CHECK: AtomicBool = AtomicBool::new(false);
+    static FORGET_REQUESTS: AtomicBool = AtomicBool::new(false);
 
-/// From now on, in this process, sell past a quota's size.
-pub fn plant_skip_capacity_check() {
-    SKIP_CAPACITY_CHECK.store(true, Ordering::Relaxed);
+    /// From now on, in this process, sell past a quota's size.
+    pub fn plant_skip_capacity_check() {
+        SKIP_CAPACITY_CHECK.store(true, Ordering::Relaxed);
+    }
+
+    /// From now on, in this process, apply a repeated request id again
+    /// instead of returning its stored outcome.
+    pub fn plant_forget_requests() {
+        FORGET_REQUESTS.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn skip_capacity_check() -> bool {
+        SKIP_CAPACITY_CHECK.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn forget_requests() -> bool {
+        FORGET_REQUESTS.load(Ordering::Relaxed)
+    }
 }
 
-/// From now on, in this process, apply a repeated request id again instead
-/// of returning its stored outcome.
-pub fn plant_forget_requests() {
-    FORGET_REQUESTS.store(true, Ordering::Relaxed);
+#[cfg(feature = "fault-injection")]
+pub(crate) use switches::{forget_requests, skip_capacity_check};
+#[cfg(feature = "fault-injection")]
+pub use switches::{plant_forget_requests, plant_skip_capacity_check};
+
+#[cfg(not(feature = "fault-injection"))]
+pub(crate) const fn skip_capacity_check() -> bool {
+    false
 }
 
-pub(crate) fn skip_capacity_check() -> bool {
-    SKIP_CAPACITY_CHECK.load(Ordering::Relaxed)
-}
-
-pub(crate) fn forget_requests() -> bool {
-    FORGET_REQUESTS.load(Ordering::Relaxed)
+#[cfg(not(feature = "fault-injection"))]
+pub(crate) const fn forget_requests() -> bool {
+    false
 }

@@ -620,7 +620,7 @@ fn record_messages_carry_a_readable_header_and_the_codec_frame() {
 }
 
 #[test]
-fn the_descriptor_set_describes_the_three_services_with_comments() {
+fn the_descriptor_set_describes_the_four_services_with_comments() {
     let set =
         prost_types::FileDescriptorSet::decode(crate::FILE_DESCRIPTOR_SET).expect("descriptor set decodes");
     let services: BTreeSet<String> = set
@@ -629,7 +629,7 @@ fn the_descriptor_set_describes_the_three_services_with_comments() {
         .filter(|file| file.package() == "boxoffice.v1")
         .flat_map(|file| file.service.iter().map(|service| service.name().to_string()))
         .collect();
-    assert_eq!(services, ["Admin", "Inventory", "Raft"].into_iter().map(String::from).collect());
+    assert_eq!(services, ["Admin", "Faults", "Inventory", "Raft"].into_iter().map(String::from).collect());
     assert!(set.file.iter().all(|file| file.source_code_info.is_some()), "comments are kept for reflection");
 }
 
