@@ -6,7 +6,8 @@
 //! ```text
 //! <dir>/vote                      the last vote (one frame, replaced atomically)
 //! <dir>/purged                    the last purged log id (one frame, replaced atomically)
-//! <dir>/<first index>.seg         entries, one codec frame each, in index order
+//! <dir>/<first index>.seg         entries, one codec frame each, in index order,
+//!                                 each group commit opened by a mark frame
 //! ```
 //!
 //! # Durability
@@ -19,13 +20,25 @@
 //! through the same queue, so all I/O is applied in the order openraft asked
 //! for it, and their calls return only after they are on disk.
 //!
-//! # Recovery
+//! # Recovery: a torn tail is cut, corruption is refused
 //!
-//! On open, every segment is read frame by frame. A torn or corrupt frame at
-//! the end of the last segment is a write cut short by a crash: the file is
-//! truncated there and those entries were never acknowledged. A bad frame
-//! anywhere else, or a gap between indexes, is corruption this node cannot
-//! repair: opening fails, and the node must be rebuilt from its peers.
+//! Each group commit starts with a small *mark* frame (`Kind::LogMark`,
+//! holding the index of the group's first entry), written before the
+//! group's entries and synced with them. The writer starts a group only
+//! after the previous one is synced, so a valid mark proves that every byte
+//! before it was synced before it was written: those entries may have been
+//! acknowledged.
+//!
+//! On open, every segment is read frame by frame. A frame that does not
+//! decode is a **torn tail** only if it is in the last segment and no valid
+//! mark follows it: it lies in the last group, whose fsync may not have
+//! completed, so none of its entries were acknowledged, and the file is cut
+//! there. (In a segment written before marks existed, it must be followed
+//! by no valid frame at all.) Anything else, a bad frame with a later group
+//! after it, a bad frame in an older segment, a gap between indexes, a log
+//! without a vote, is **corruption**: entries that were synced, and perhaps
+//! acknowledged, are damaged. Opening fails with the file and the offset,
+//! and the node must be rebuilt from its peers; it never guesses.
 //!
 //! # What it must never do
 //!
@@ -71,8 +84,12 @@ pub enum LogOpenError {
         /// The error.
         source: io::Error,
     },
-    /// A frame before the last segment's tail does not decode.
-    #[error("log corrupt in {path} at byte {offset}: {source}")]
+    /// A frame that was synced (or is followed by ones that were) does not decode.
+    #[error(
+        "log corrupt in {path} at byte {offset}: {source}. Entries this node synced, and may have \
+         acknowledged, are damaged, so it will not start: rebuild it from its peers (stop it, move \
+         its data directory aside, and start it again with --rejoin and --join naming a live member)"
+    )]
     Corrupt {
         /// The segment.
         path: PathBuf,
@@ -80,6 +97,16 @@ pub enum LogOpenError {
         offset: u64,
         /// What is wrong.
         source: CodecError,
+    },
+    /// The log holds entries but no vote: the vote file was lost.
+    #[error(
+        "log in {path} holds entries but no vote file: this node may have voted and forgotten it, \
+         so it will not start; rebuild it from its peers (move its data directory aside and start \
+         it again with --rejoin)"
+    )]
+    VoteMissing {
+        /// The log directory.
+        path: PathBuf,
     },
     /// Entries are not consecutive.
     #[error("log has a gap: index {found} follows {previous} in {path}")]
@@ -91,6 +118,62 @@ pub enum LogOpenError {
         /// The index found.
         found: u64,
     },
+}
+
+/// How open treats a frame that does not decode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Recovery {
+    /// Cut a torn tail, refuse corruption (see the module docs). Always, but
+    /// in a fault test that plants the old bug.
+    #[default]
+    Strict,
+    /// FAULT TESTS ONLY (planted bug `truncate-on-corruption`): cut the last
+    /// segment at its first bad frame, wherever it is, as this log did
+    /// before it told corruption from a torn tail.
+    #[cfg(feature = "fault-injection")]
+    TruncateAtFirstBadFrame,
+}
+
+/// What a readable frame at some offset is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Found {
+    Entry,
+    Mark,
+}
+
+/// If a whole, valid log frame (an entry or a mark) starts at `bytes[0]`,
+/// what it is. Cheap checks first (length bound, kind, version) so that a
+/// scan over every offset of a damaged file costs little more than reading it.
+fn frame_at(bytes: &[u8]) -> Option<Found> {
+    let header = codec::FRAME_HEADER_BYTES;
+    let kind = *bytes.get(header)?;
+    let found = match kind {
+        k if k == Kind::LogEntry as u8 => Found::Entry,
+        k if k == Kind::LogMark as u8 => Found::Mark,
+        _ => return None,
+    };
+    let version = u16::from_le_bytes([*bytes.get(header + 1)?, *bytes.get(header + 2)?]);
+    if !codec::SUPPORTED_VERSIONS.contains(&version) {
+        return None;
+    }
+    let (payload, _) = codec::read_frame(bytes, Kind::LogEntry.bytes_max()).ok()?;
+    let decodes = match found {
+        Found::Entry => codec::decode_payload::<Entry>(Kind::LogEntry, payload).is_ok(),
+        Found::Mark => codec::decode_payload::<u64>(Kind::LogMark, payload).is_ok(),
+    };
+    decodes.then_some(found)
+}
+
+/// Whether a bad frame at `bytes[at]` of the last segment is a torn tail.
+fn is_torn_tail(bytes: &[u8], at: usize, marks_before: bool) -> bool {
+    let mut later = (at + 1..bytes.len()).filter_map(|q| frame_at(&bytes[q..]));
+    if marks_before {
+        // Marked segment: torn unless a later group (a mark) follows.
+        !later.any(|found| found == Found::Mark)
+    } else {
+        // A segment from before marks: torn only if nothing valid follows.
+        later.next().is_none()
+    }
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> LogOpenError + '_ {
@@ -195,8 +278,18 @@ struct Writer {
 }
 
 impl LogStore {
-    /// Open (or create) the log in `dir`, recovering from a torn tail.
+    /// Open (or create) the log in `dir`, cutting a torn tail and refusing
+    /// corruption (see the module docs).
     pub fn open(dir: impl AsRef<Path>, observer: Option<FsyncObserver>) -> Result<LogStore, LogOpenError> {
+        LogStore::open_with(dir, observer, Recovery::Strict)
+    }
+
+    /// [`LogStore::open`] with a choice of recovery (fault tests plant the old one).
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        observer: Option<FsyncObserver>,
+        recovery: Recovery,
+    ) -> Result<LogStore, LogOpenError> {
         let dir = dir.as_ref().to_owned();
         fs::create_dir_all(&dir).map_err(io_at(&dir))?;
         let vote: Option<Vote> = read_small(&dir.join("vote"), Kind::Vote)?;
@@ -226,12 +319,22 @@ impl LogStore {
             let bytes = fs::read(&path).map_err(io_at(&path))?;
             let is_last = n + 1 == firsts.len();
             let mut at = 0usize;
+            let mut marks_before = false;
             while at < bytes.len() {
                 let decoded = codec::read_frame(&bytes[at..], Kind::LogEntry.bytes_max()).and_then(
-                    |(payload, used)| Ok((codec::decode_payload::<Entry>(Kind::LogEntry, payload)?, used)),
+                    |(payload, used)| match payload.first() {
+                        Some(&kind) if kind == Kind::LogMark as u8 => {
+                            codec::decode_payload::<u64>(Kind::LogMark, payload).map(|_| (None, used))
+                        }
+                        _ => Ok((Some(codec::decode_payload::<Entry>(Kind::LogEntry, payload)?), used)),
+                    },
                 );
                 match decoded {
-                    Ok((entry, used)) => {
+                    Ok((None, used)) => {
+                        marks_before = true;
+                        at += used;
+                    }
+                    Ok((Some(entry), used)) => {
                         let index = entry.log_id.index;
                         // Entries at or before the purge point are dead;
                         // what follows must be consecutive from there.
@@ -248,23 +351,35 @@ impl LogStore {
                         offsets.insert(index, (*first, at as u64));
                         at += used;
                     }
-                    Err(source) if is_last => {
+                    Err(source) => {
+                        let torn = match recovery {
+                            Recovery::Strict => is_last && is_torn_tail(&bytes, at, marks_before),
+                            #[cfg(feature = "fault-injection")]
+                            Recovery::TruncateAtFirstBadFrame => is_last,
+                        };
+                        if !torn {
+                            return Err(LogOpenError::Corrupt { path, offset: at as u64, source });
+                        }
                         tracing::warn!(
                             path = %path.display(),
                             offset = at,
                             dropped_bytes = bytes.len() - at,
                             %source,
-                            "log: torn tail after a crash; truncating it (those entries were never acknowledged)"
+                            "log: torn tail after a crash (the last group commit, never acknowledged); \
+                             cutting it"
                         );
                         let file = OpenOptions::new().write(true).open(&path).map_err(io_at(&path))?;
                         file.set_len(at as u64).map_err(io_at(&path))?;
                         file.sync_all().map_err(io_at(&path))?;
                         break;
                     }
-                    Err(source) => return Err(LogOpenError::Corrupt { path, offset: at as u64, source }),
                 }
             }
             segments.insert(*first, at as u64);
+        }
+        // Entries are appended only after the vote that accepted them is saved.
+        if vote.is_none() && (!entries.is_empty() || last_purged.is_some()) {
+            return Err(LogOpenError::VoteMissing { path: dir });
         }
 
         let current = match segments.last_key_value() {
@@ -327,9 +442,21 @@ impl Writer {
             if ops.iter().any(|op| matches!(op, WriteOp::Append { .. })) {
                 failed = disk::ensure_free(&self.dir, self.free_min.load(Ordering::Relaxed)).err();
             }
+            let mut marked = false;
             for op in ops {
                 match op {
                     WriteOp::Append { frames, callback } => {
+                        // Open the group with a mark: once synced, it proves
+                        // everything before it was synced (module docs).
+                        if failed.is_none()
+                            && !marked
+                            && let Some((first, _)) = frames.first()
+                        {
+                            match self.mark(*first) {
+                                Ok(()) => marked = true,
+                                Err(e) => failed = Some(e),
+                            }
+                        }
                         if failed.is_none()
                             && let Err(e) = self.append(&frames)
                         {
@@ -339,6 +466,7 @@ impl Writer {
                     }
                     other => {
                         // Make every earlier append durable before the next kind of write.
+                        marked = false;
                         let synced = self.sync();
                         Self::complete(&mut callbacks, &mut failed, synced);
                         let (result, done) = match other {
@@ -390,19 +518,36 @@ impl Writer {
         Ok(())
     }
 
+    /// Start a new segment named after `index` if there is none or the
+    /// current one is full.
+    fn rotate_if_needed(&mut self, index: u64) -> io::Result<()> {
+        let rotate = match self.segments.last_key_value() {
+            None => true,
+            Some((_, len)) => *len >= SEGMENT_BYTES_MAX,
+        };
+        if rotate {
+            self.sync()?;
+            let path = segment_path(&self.dir, index);
+            self.current = Some(OpenOptions::new().create(true).append(true).open(&path)?);
+            sync_dir(&self.dir)?;
+            self.segments.insert(index, 0);
+        }
+        Ok(())
+    }
+
+    /// Write the mark that opens a group commit whose first entry is `index`.
+    fn mark(&mut self, index: u64) -> io::Result<()> {
+        self.rotate_if_needed(index)?;
+        let frame = codec::encode(Kind::LogMark, &index).map_err(io::Error::other)?;
+        let (first, _) = self.segments.last_key_value().map(|(f, l)| (*f, *l)).expect("a segment is open");
+        self.current.as_mut().expect("a segment is open").write_all(&frame)?;
+        *self.segments.get_mut(&first).expect("exists") += frame.len() as u64;
+        Ok(())
+    }
+
     fn append(&mut self, frames: &[(u64, Vec<u8>)]) -> io::Result<()> {
         for (index, frame) in frames {
-            let rotate = match self.segments.last_key_value() {
-                None => true,
-                Some((_, len)) => *len >= SEGMENT_BYTES_MAX,
-            };
-            if rotate {
-                self.sync()?;
-                let path = segment_path(&self.dir, *index);
-                self.current = Some(OpenOptions::new().create(true).append(true).open(&path)?);
-                sync_dir(&self.dir)?;
-                self.segments.insert(*index, 0);
-            }
+            self.rotate_if_needed(*index)?;
             let (first, len) =
                 self.segments.last_key_value().map(|(f, l)| (*f, *l)).expect("a segment is open");
             self.current.as_mut().expect("a segment is open").write_all(frame)?;

@@ -323,7 +323,13 @@ impl Engine {
         .map_err(|e| EngineError::Raft(e.to_string()))?;
         std::fs::create_dir_all(&config.data_dir).map_err(EngineError::Disk)?;
         disk::ensure_free(&config.data_dir, config.disk_free_min_bytes).map_err(EngineError::Disk)?;
-        let log = LogStore::open(config.data_dir.join("log"), config.fsync_observer.clone())?;
+        #[cfg_attr(not(feature = "fault-injection"), allow(unused_mut))]
+        let mut recovery = crate::log::Recovery::Strict;
+        #[cfg(feature = "fault-injection")]
+        if config.planted_bug == Some(PlantedBug::TruncateOnCorruption) {
+            recovery = crate::log::Recovery::TruncateAtFirstBadFrame;
+        }
+        let log = LogStore::open_with(config.data_dir.join("log"), config.fsync_observer.clone(), recovery)?;
         log.set_disk_free_min(config.disk_free_min_bytes);
         let commit_index = log.commit_index();
         #[cfg_attr(not(feature = "fault-injection"), allow(unused_mut))]

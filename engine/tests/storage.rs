@@ -4,12 +4,13 @@
 
 use boxoffice_engine::codec;
 use boxoffice_engine::domain::*;
-use boxoffice_engine::log::LogStore;
+use boxoffice_engine::log::{LogOpenError, LogStore, Recovery};
 use boxoffice_engine::raft::{Entry, LogId, NodeInfo, Proposal, TypeConfig, Vote};
 use boxoffice_engine::store::StateMachineStore;
 use openraft::storage::{RaftLogStorage, RaftLogStorageExt, RaftStateMachine};
 use openraft::testing::{StoreBuilder, Suite};
 use openraft::{CommittedLeaderId, EntryPayload, LogState, RaftLogReader, RaftSnapshotBuilder, StorageError};
+use proptest::arbitrary::Arbitrary;
 use std::io::Write;
 use tempfile::TempDir;
 
@@ -53,6 +54,13 @@ fn entries(range: std::ops::RangeInclusive<u64>) -> Vec<Entry> {
         .collect()
 }
 
+/// A log that has voted, as openraft always does before appending.
+async fn voted_log(dir: &std::path::Path) -> LogStore {
+    let mut log = LogStore::open(dir, None).unwrap();
+    log.save_vote(&Vote::new(1, 1)).await.unwrap();
+    log
+}
+
 async fn read_all(log: &mut LogStore) -> Vec<u64> {
     log.try_get_log_entries(0..u64::MAX).await.unwrap().iter().map(|e| e.log_id.index).collect()
 }
@@ -69,7 +77,7 @@ fn segment(dir: &std::path::Path) -> std::path::PathBuf {
 async fn a_torn_tail_is_truncated_on_open_and_earlier_entries_survive() {
     let dir = TempDir::new().unwrap();
     {
-        let mut log = LogStore::open(dir.path(), None).unwrap();
+        let mut log = voted_log(dir.path()).await;
         log.blocking_append(entries(1..=10)).await.unwrap();
     }
     // A crash in the middle of writing entry 11: half a frame at the end.
@@ -97,7 +105,7 @@ async fn a_torn_tail_is_truncated_on_open_and_earlier_entries_survive() {
 async fn a_corrupted_last_entry_is_detected_and_never_returned() {
     let dir = TempDir::new().unwrap();
     {
-        let mut log = LogStore::open(dir.path(), None).unwrap();
+        let mut log = voted_log(dir.path()).await;
         log.blocking_append(entries(1..=5)).await.unwrap();
     }
     let path = segment(dir.path());
@@ -107,6 +115,91 @@ async fn a_corrupted_last_entry_is_detected_and_never_returned() {
     std::fs::write(&path, bytes).unwrap();
     let mut log = LogStore::open(dir.path(), None).unwrap();
     assert_eq!(read_all(&mut log).await, vec![1, 2, 3, 4]);
+}
+
+/// Entries 1..=n appended one group commit per `group` entries.
+async fn log_in_groups(dir: &std::path::Path, n: u64, group: u64) {
+    let mut log = voted_log(dir).await;
+    let mut next = 1;
+    while next <= n {
+        let last = (next + group - 1).min(n);
+        log.blocking_append(entries(next..=last)).await.unwrap();
+        next = last + 1;
+    }
+}
+
+/// Where entry `index`'s frame starts in a segment's bytes.
+fn offset_of(bytes: &[u8], index: u64) -> usize {
+    let mut at = 0;
+    while at < bytes.len() {
+        let (payload, used) = codec::read_frame(&bytes[at..], codec::RECORD_BYTES_MAX).unwrap();
+        if let Ok(entry) = codec::decode_payload::<Entry>(codec::Kind::LogEntry, payload)
+            && entry.log_id.index == index
+        {
+            return at;
+        }
+        at += used;
+    }
+    panic!("no entry {index}");
+}
+
+#[tokio::test]
+async fn a_flipped_byte_mid_log_refuses_to_start_and_names_the_file_and_offset() {
+    let dir = TempDir::new().unwrap();
+    log_in_groups(dir.path(), 10, 2).await;
+    let path = segment(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = offset_of(&bytes, 4);
+    bytes[at + 20] ^= 0x10;
+    std::fs::write(&path, &bytes).unwrap();
+
+    let error = LogStore::open(dir.path(), None).err().expect("a corrupt log must not open");
+    let LogOpenError::Corrupt { path: named, offset, .. } = &error else { panic!("{error}") };
+    assert_eq!((named, *offset), (&path, at as u64));
+    let text = error.to_string();
+    assert!(text.contains("rebuild it from its peers") && text.contains("--rejoin"), "{text}");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "nothing was cut");
+}
+
+#[tokio::test]
+async fn a_torn_last_group_is_cut_even_when_frames_after_the_hole_survived() {
+    let dir = TempDir::new().unwrap();
+    log_in_groups(dir.path(), 8, 4).await;
+    // A crash during the second group's fsync: the page holding entry 5
+    // never reached the disk (zeros), while entries 6..8 did.
+    let path = segment(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let (hole, next) = (offset_of(&bytes, 5), offset_of(&bytes, 6));
+    bytes[hole..next].fill(0);
+    std::fs::write(&path, &bytes).unwrap();
+
+    let mut log = LogStore::open(dir.path(), None).unwrap();
+    assert_eq!(read_all(&mut log).await, (1..=4).collect::<Vec<_>>());
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), hole as u64, "cut where the last group broke");
+}
+
+#[tokio::test]
+async fn a_log_with_entries_but_no_vote_refuses_to_start() {
+    let dir = TempDir::new().unwrap();
+    log_in_groups(dir.path(), 3, 3).await;
+    std::fs::remove_file(dir.path().join("vote")).unwrap();
+    let error = LogStore::open(dir.path(), None).err().expect("must not open");
+    assert!(matches!(error, LogOpenError::VoteMissing { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn the_planted_old_recovery_cuts_acknowledged_entries_at_a_flipped_byte() {
+    // What `--planted-bug truncate-on-corruption` restores, and the fault
+    // harness must catch: the corrupt log opens, cut at the bad frame.
+    let dir = TempDir::new().unwrap();
+    log_in_groups(dir.path(), 10, 2).await;
+    let path = segment(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = offset_of(&bytes, 4);
+    bytes[at + 20] ^= 0x10;
+    std::fs::write(&path, &bytes).unwrap();
+    let mut log = LogStore::open_with(dir.path(), None, Recovery::TruncateAtFirstBadFrame).unwrap();
+    assert_eq!(read_all(&mut log).await, vec![1, 2, 3]);
 }
 
 #[tokio::test]
@@ -197,7 +290,7 @@ async fn a_lagging_follower_that_installs_a_snapshot_keeps_a_consistent_log_acro
     // purges past the end of its log, then appends from 101.
     let dir = TempDir::new().unwrap();
     {
-        let mut log = LogStore::open(dir.path(), None).unwrap();
+        let mut log = voted_log(dir.path()).await;
         log.blocking_append(entries(1..=10)).await.unwrap();
         log.purge(log_id(1, 100)).await.unwrap();
         log.blocking_append(entries(101..=105)).await.unwrap();
@@ -212,7 +305,7 @@ async fn a_lagging_follower_that_installs_a_snapshot_keeps_a_consistent_log_acro
 async fn appends_are_refused_with_storage_full_while_the_disk_is_nearly_full_and_nothing_is_written() {
     let dir = TempDir::new().unwrap();
     {
-        let mut log = LogStore::open(dir.path(), None).unwrap();
+        let mut log = voted_log(dir.path()).await;
         log.blocking_append(entries(1..=3)).await.unwrap();
         // No filesystem has this much free: every append must now fail.
         log.set_disk_free_min(u64::MAX);
@@ -271,4 +364,44 @@ async fn repeated_snapshots_do_not_pile_up_copies_of_the_state_on_disk() {
         grown < 5 * state_bytes,
         "30 snapshots of a {state_bytes}-byte state grew the sled directory by {grown} bytes"
     );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 150, ..Default::default() })]
+
+    /// Whatever byte of a log is damaged, opening either refuses (corruption)
+    /// or keeps every entry of every group before the last: an entry that a
+    /// later group proves was synced is never cut.
+    #[test]
+    fn a_damaged_byte_anywhere_never_cuts_a_synced_group(
+        at in proptest::sample::Index::arbitrary(),
+        flip in 1u8..=255,
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let dir = TempDir::new().unwrap();
+            log_in_groups(dir.path(), 12, 3).await;
+            let path = segment(dir.path());
+            let mut bytes = std::fs::read(&path).unwrap();
+            let last_group = offset_of(&bytes, 10);
+            let i = at.index(bytes.len());
+            bytes[i] ^= flip;
+            std::fs::write(&path, &bytes).unwrap();
+            match LogStore::open(dir.path(), None) {
+                Err(LogOpenError::Corrupt { offset, .. }) => {
+                    proptest::prop_assert!(offset as usize <= i, "the error names where the damage is");
+                }
+                Err(other) => proptest::prop_assert!(false, "unexpected error {other}"),
+                Ok(mut log) => {
+                    let kept = read_all(&mut log).await;
+                    // The last group's mark is 12 bytes, just before entry 10.
+                    proptest::prop_assert!(i + 12 >= last_group, "damage at {i} before the last group opened");
+                    proptest::prop_assert!(kept.len() >= 9, "cut a synced group: kept {kept:?}");
+                    let expected: Vec<u64> = (1..=kept.len() as u64).collect();
+                    proptest::prop_assert_eq!(kept, expected);
+                }
+            }
+            Ok(())
+        })?;
+    }
 }

@@ -89,6 +89,9 @@ pub enum Kind {
     RaftMessage = 7,
     /// The metadata of a Raft snapshot (last log id, membership, id).
     SnapshotMeta = 8,
+    /// A mark in a Raft log segment that opens a group commit: the index of
+    /// the group's first entry (see `engine::log`).
+    LogMark = 9,
 }
 
 impl Kind {
@@ -102,7 +105,8 @@ impl Kind {
             | Kind::Vote
             | Kind::LogMeta
             | Kind::RaftMessage
-            | Kind::SnapshotMeta => 1,
+            | Kind::SnapshotMeta
+            | Kind::LogMark => 1,
         }
     }
 
@@ -114,7 +118,8 @@ impl Kind {
             | Kind::LogEntry
             | Kind::Vote
             | Kind::LogMeta
-            | Kind::SnapshotMeta => RECORD_BYTES_MAX,
+            | Kind::SnapshotMeta
+            | Kind::LogMark => RECORD_BYTES_MAX,
             Kind::RaftMessage => RAFT_MESSAGE_BYTES_MAX,
             Kind::Snapshot => SNAPSHOT_BYTES_MAX,
         }
