@@ -12,6 +12,7 @@ pub mod clock;
 pub mod codec;
 pub mod disk;
 pub mod domain;
+pub mod lock;
 pub mod log;
 pub mod node;
 pub mod raft;

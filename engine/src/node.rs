@@ -203,6 +203,9 @@ pub enum EngineError {
     /// The state machine did not open.
     #[error(transparent)]
     Store(#[from] StoreOpenError),
+    /// Another process holds the data directory, or it cannot be locked.
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
     /// The data filesystem has too little free space to start safely, or
     /// cannot be inspected.
     #[error("data directory: {0}")]
@@ -284,6 +287,8 @@ pub struct Engine {
     config: EngineConfig,
     stop: watch::Sender<bool>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// Held for the engine's life: no other process opens this data directory.
+    _lock: crate::lock::DataDirLock,
 }
 
 /// Milliseconds since the Unix epoch by this machine's clock. The leader
@@ -321,7 +326,11 @@ impl Engine {
         }
         .validate()
         .map_err(|e| EngineError::Raft(e.to_string()))?;
-        std::fs::create_dir_all(&config.data_dir).map_err(EngineError::Disk)?;
+        // Before reading anything: one process per data directory.
+        let lock = crate::lock::DataDirLock::acquire(
+            &config.data_dir,
+            Duration::from_millis(crate::lock::DATA_DIR_LOCK_WAIT_MS),
+        )?;
         disk::ensure_free(&config.data_dir, config.disk_free_min_bytes).map_err(EngineError::Disk)?;
         #[cfg_attr(not(feature = "fault-injection"), allow(unused_mut))]
         let mut recovery = crate::log::Recovery::Strict;
@@ -347,7 +356,16 @@ impl Engine {
             .map_err(|e| EngineError::Raft(e.to_string()))?;
         let (submit, queue) = mpsc::channel(SUBMIT_QUEUE_MAX);
         let (stop, _) = watch::channel(false);
-        let engine = Engine { raft, commit_index, shared, submit, config, stop, tasks: Default::default() };
+        let engine = Engine {
+            raft,
+            commit_index,
+            shared,
+            submit,
+            config,
+            stop,
+            tasks: Default::default(),
+            _lock: lock,
+        };
         let batcher = tokio::spawn(batcher(
             Batcher {
                 raft: engine.raft.clone(),
