@@ -173,7 +173,7 @@ mod tests {
 
     #[test]
     fn plots_show_latency_and_throughput_with_fault_windows() {
-        let hold = || Value::Hold { lines: vec![(3, 1)], hold: None };
+        let hold = || Value::hold(vec![(3, 1)], 60_000);
         let nemesis = |action: &str| Value::Nemesis { action: action.into() };
         let history = vec![
             op(0, 0, 0, Phase::Invoke, hold()),

@@ -382,7 +382,7 @@ async fn shopper(
                 .collect(),
             ttl_ms,
         };
-        let value = Value::Hold { lines, hold: None };
+        let value = Value::hold(lines, ttl_ms);
         let hold = match call(&client, &recorder, process, new_request_id(), command, value).await {
             Some(Outcome::Accepted(Accepted::HoldLive { hold, .. })) => hold,
             Some(_) => {
@@ -398,7 +398,7 @@ async fn shopper(
             tokio::time::sleep(Duration::from_millis(ttl_ms + 200)).await; // too slow: checkout re-checks
         }
         let command = Command::Checkout { hold, payment_ttl_ms: 2_000 };
-        let value = Value::Checkout { hold: hold.0, order: None };
+        let value = Value::checkout(hold.0, 2_000);
         let Some(Outcome::Accepted(Accepted::OrderPlaced { order, tickets, .. })) =
             call(&client, &recorder, process, new_request_id(), command, value).await
         else {
@@ -464,12 +464,24 @@ async fn call(
     match client.submit_with_id(request_id, command).await {
         Ok(submitted) => {
             let value = match (&value, &submitted.outcome) {
-                (Value::Hold { lines, .. }, Outcome::Accepted(Accepted::HoldLive { hold, .. })) => {
-                    Value::Hold { lines: lines.clone(), hold: Some(hold.0) }
-                }
-                (Value::Checkout { hold, .. }, Outcome::Accepted(Accepted::OrderPlaced { order, .. })) => {
-                    Value::Checkout { hold: *hold, order: Some(order.0) }
-                }
+                (
+                    Value::Hold { lines, ttl_ms, .. },
+                    Outcome::Accepted(Accepted::HoldLive { hold, expires_at_ms }),
+                ) => Value::Hold {
+                    lines: lines.clone(),
+                    ttl_ms: *ttl_ms,
+                    hold: Some(hold.0),
+                    expires_at_ms: Some(*expires_at_ms),
+                },
+                (
+                    Value::Checkout { hold, payment_ttl_ms, .. },
+                    Outcome::Accepted(Accepted::OrderPlaced { order, payment_deadline_ms, .. }),
+                ) => Value::Checkout {
+                    hold: *hold,
+                    payment_ttl_ms: *payment_ttl_ms,
+                    order: Some(order.0),
+                    payment_deadline_ms: Some(*payment_deadline_ms),
+                },
                 (Value::Pay { order, .. }, Outcome::Accepted(accepted)) => Value::Pay {
                     order: *order,
                     refund_owed: Some(matches!(accepted, Accepted::PaymentRefundOwed { .. })),
@@ -511,7 +523,7 @@ async fn buyer(client: Client, recorder: Arc<Recorder>, process: u64, seed: u64,
             new_request_id(),
             Command::PlaceHold { event, lines: vec![Line { item, quantity: 1 }], ttl_ms: 3_600_000 },
         );
-        let value = Value::Hold { lines: vec![(item.0, 1)], hold: None };
+        let value = Value::hold(vec![(item.0, 1)], 3_600_000);
         let outcome = call(&client, &recorder, process, id, command.clone(), value.clone()).await;
         if rng.random_bool(0.2) {
             // A deliberate retry: must return the original outcome.
@@ -527,7 +539,7 @@ async fn buyer(client: Client, recorder: Arc<Recorder>, process: u64, seed: u64,
             _ => continue,
         };
         let id = new_request_id();
-        let value = Value::Checkout { hold: hold.0, order: None };
+        let value = Value::checkout(hold.0, 3_600_000);
         let command = Command::Checkout { hold, payment_ttl_ms: 3_600_000 };
         let mut outcome = None;
         for _ in 0..5 {

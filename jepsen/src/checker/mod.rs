@@ -177,6 +177,7 @@ pub(crate) fn describe(value: &Value) -> String {
         Value::Pay { order, .. } => format!("payment of order-{order}"),
         Value::Cancel { order } => format!("cancel of order-{order}"),
         Value::Release { hold } => format!("release of hold-{hold}"),
+        Value::Batch { why, commands, .. } => format!("batch of {commands} commands ({why})"),
         Value::CheckIn { list, nonce, .. } => format!("check-in on list-{list} (nonce {nonce})"),
         Value::Nemesis { action } => format!("nemesis `{action}`"),
     }
