@@ -196,7 +196,7 @@ pub(crate) fn stat(name: &str, value: impl ToString) -> (String, String) {
 }
 
 /// The request id of a history entry (32 hex digits, as `RequestId` prints).
-pub(crate) fn parse_request_id(text: &str) -> Option<RequestId> {
+pub fn parse_request_id(text: &str) -> Option<RequestId> {
     let digits_ok = !text.is_empty() && text.len() <= 32 && text.bytes().all(|b| b.is_ascii_hexdigit());
     digits_ok.then(|| u128::from_str_radix(text, 16).ok()).flatten().map(RequestId)
 }
