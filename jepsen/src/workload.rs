@@ -9,11 +9,14 @@
 //! suggested runs sold out 0.5 s into a 300 s schedule, before the first
 //! fault. So the workload keeps buyers at the edge of capacity all the time:
 //!
-//! - **Rounds**: every `new_quota_every` a new round opens: a new hot
+//! - **Rounds**: every `--new-quota-secs`, once the newest round has sold
+//!   out (a buyer was told "sold out" there), a new round opens: a new hot
 //!   quota of `--quota-size` tickets with its own item (flash), or a new
-//!   weekend (three items, two overlapping quotas; mixed). Buyers go to the
-//!   newest round most of the time ([`NEWEST_ROUND_SHARE`]) and to older ones
-//!   otherwise.
+//!   weekend (three items, two overlapping quotas; mixed). Waiting for the
+//!   sell-out keeps a slow workload from spreading thin over quotas that
+//!   never fill. Buyers go to the newest round ([`NEWEST_ROUND_SHARE`]: it
+//!   fills), to the one before ([`PREVIOUS_ROUND_SHARE`]: sold out, it
+//!   regains tickets and is contended at the edge), or to any.
 //! - **Capacity comes back**: a share of holds is released instead of checked
 //!   out (`--release-ratio`), and a buyer told "sold out" cancels one of its
 //!   own paid orders of that round with probability `--cancel-ratio`, so a
@@ -43,13 +46,16 @@ use boxoffice_engine::domain::limits::NAME_BYTES_MAX;
 use boxoffice_engine::domain::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Default seconds between two rounds (a new hot quota or weekend).
 pub const NEW_QUOTA_EVERY_SECS_DEFAULT: u64 = 15;
-/// Share of a buyer's choices that go to the newest round.
-pub const NEWEST_ROUND_SHARE: f64 = 0.75;
+/// Share of a buyer's choices that go to the newest round (filling it).
+pub const NEWEST_ROUND_SHARE: f64 = 0.5;
+/// Share that goes to the round before it (sold out, regaining tickets).
+pub const PREVIOUS_ROUND_SHARE: f64 = 0.3;
 /// TTL of a flash hold, in ms (longer than a run: flash holds end by release or checkout).
 pub const FLASH_HOLD_TTL_MS: u64 = 3_600_000;
 /// Payment TTL of a flash order, in ms.
@@ -84,6 +90,12 @@ const _: () = assert!(NAME_BYTES_MAX < LONG_NAME_BYTES_MAX && LONG_NAME_BYTES_MA
 pub const RECENT_OPS_SCANNED: usize = 4_096;
 /// Longest a round's setup may take during the run, in seconds.
 pub const ROUND_SETUP_SECS: u64 = 30;
+/// How often the round opener looks whether the newest round sold out, in ms.
+pub const SOLD_OUT_POLL_MS: u64 = 200;
+/// Most tickets on the first line of a mixed cart.
+pub const MIXED_LINE_QUANTITY_MAX: u32 = 4;
+/// Share of paid mixed orders whose tickets are scanned at the door.
+pub const MIXED_CHECKIN_SHARE: f64 = 0.25;
 
 /// The answer to one submission and when its first attempt was sent, in
 /// the shape of the client's `submit_with_id_timed`.
@@ -126,6 +138,19 @@ pub struct Round {
     pub items: Vec<ItemId>,
     /// Its quotas.
     pub quotas: Vec<QuotaId>,
+    /// Set once a buyer was told "sold out" in this round.
+    sold_out: Arc<AtomicBool>,
+}
+
+impl Round {
+    fn new(items: Vec<ItemId>, quotas: Vec<QuotaId>) -> Round {
+        Round { items, quotas, sold_out: Arc::new(AtomicBool::new(false)) }
+    }
+
+    /// True once a buyer was told "sold out" in this round.
+    pub fn sold_out(&self) -> bool {
+        self.sold_out.load(Ordering::Relaxed)
+    }
 }
 
 /// Everything the clients share: the event, the door, and the rounds so far.
@@ -147,11 +172,18 @@ impl Catalog {
         self.rounds.lock().expect("rounds lock").clone()
     }
 
-    /// A round to buy from: the newest most of the time; with its index.
+    /// A round to buy from, with its index: the newest, the one before, or any.
     fn pick(&self, rng: &mut StdRng) -> (usize, Round) {
         let rounds = self.rounds.lock().expect("rounds lock");
         let newest = rounds.len() - 1;
-        let index = if rng.random_bool(NEWEST_ROUND_SHARE) { newest } else { rng.random_range(0..=newest) };
+        let draw: f64 = rng.random();
+        let index = if draw < NEWEST_ROUND_SHARE {
+            newest
+        } else if draw < NEWEST_ROUND_SHARE + PREVIOUS_ROUND_SHARE {
+            newest.saturating_sub(1)
+        } else {
+            rng.random_range(0..=newest)
+        };
         (index, rounds[index].clone())
     }
 }
@@ -208,7 +240,7 @@ async fn open_round(
         Kind::Flash => {
             let hot = item(format!("Hot {index}")).await?;
             let quota = quota(format!("Hot {index}"), vec![hot]).await?;
-            Ok(Round { items: vec![hot], quotas: vec![quota] })
+            Ok(Round::new(vec![hot], vec![quota]))
         }
         Kind::Mixed => {
             let saturday = item(format!("Saturday {index}")).await?;
@@ -216,7 +248,7 @@ async fn open_round(
             let weekend = item(format!("Weekend {index}")).await?;
             let sat = quota(format!("Saturday+ {index}"), vec![saturday, weekend]).await?;
             let sun = quota(format!("Sunday+ {index}"), vec![sunday, weekend]).await?;
-            Ok(Round { items: vec![saturday, sunday, weekend], quotas: vec![sat, sun] })
+            Ok(Round::new(vec![saturday, sunday, weekend], vec![sat, sun]))
         }
     }
 }
@@ -253,8 +285,9 @@ pub async fn setup(
     Ok(Catalog { event, list, kind, quota_size, rounds: Mutex::new(vec![first]) })
 }
 
-/// Open a new round every `every` until `deadline`; a round that cannot be
-/// opened (the cluster is down) is noted in the history and skipped.
+/// Open a new round every `every`, once the newest has sold out, until
+/// `deadline`; a round that cannot be opened (the cluster is down) is noted
+/// in the history and skipped.
 pub async fn open_rounds(
     client: Client,
     recorder: Arc<Recorder>,
@@ -269,6 +302,12 @@ pub async fn open_rounds(
     let mut index = 1;
     while Instant::now() + every < deadline {
         tokio::time::sleep(every).await;
+        while !catalog.rounds.lock().expect("rounds lock").last().is_some_and(Round::sold_out) {
+            if Instant::now() + every >= deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(SOLD_OUT_POLL_MS)).await;
+        }
         let wait = (Instant::now() + Duration::from_secs(ROUND_SETUP_SECS)).min(deadline);
         match open_round(&client, catalog.event, catalog.kind, catalog.quota_size, index, settle, wait).await
         {
@@ -392,9 +431,10 @@ async fn on_sold_out(
     process: u64,
     workload: &Workload,
     paid: &mut Paid,
-    round: usize,
+    (round, sold_out): (usize, &Round),
     rng: &mut StdRng,
 ) {
+    sold_out.sold_out.store(true, Ordering::Relaxed);
     if rng.random_bool(workload.cancel_ratio)
         && let Some(order) = paid.take(round, rng)
     {
@@ -420,8 +460,8 @@ pub async fn buyer(
     let mut paid = Paid::default();
     let recorder = &*recorder;
     while Instant::now() < workload.deadline {
-        let (round, Round { items, .. }) = catalog.pick(&mut rng);
-        let item = items[0];
+        let (round, picked) = catalog.pick(&mut rng);
+        let item = picked.items[0];
         let id = new_request_id();
         let command = Command::PlaceHold {
             event: catalog.event,
@@ -437,7 +477,8 @@ pub async fn buyer(
         let hold = match outcome {
             Some(Outcome::Accepted(Accepted::HoldLive { hold, .. })) => hold,
             Some(Outcome::Rejected(Rejection::SoldOut { .. })) => {
-                on_sold_out(&client, recorder, process, &workload, &mut paid, round, &mut rng).await;
+                on_sold_out(&client, recorder, process, &workload, &mut paid, (round, &picked), &mut rng)
+                    .await;
                 continue;
             }
             _ => continue,
@@ -467,9 +508,9 @@ pub async fn buyer(
 /// A mixed shopper: a cart of one or two lines across a round's overlapping
 /// quotas, sometimes short-lived (it lapses), sometimes abandoned or
 /// released; a checkout with a short payment deadline, paid on time or late
-/// (then capacity is re-checked); every ticket scanned twice (the second is
-/// refused), once with a repeated nonce; told "sold out", maybe cancel a
-/// paid order of that round.
+/// (then capacity is re-checked); the tickets of some orders scanned twice
+/// (the second is refused), once with a repeated nonce; told "sold out",
+/// maybe cancel a paid order of that round.
 pub async fn shopper(
     client: Client,
     recorder: Arc<Recorder>,
@@ -482,8 +523,10 @@ pub async fn shopper(
     let mut paid = Paid::default();
     let recorder = &*recorder;
     while Instant::now() < workload.deadline {
-        let (round, Round { items, .. }) = catalog.pick(&mut rng);
-        let mut lines: Vec<(u64, u32)> = vec![(items[rng.random_range(0..3)].0, rng.random_range(1..=2))];
+        let (round, picked) = catalog.pick(&mut rng);
+        let items = &picked.items;
+        let mut lines: Vec<(u64, u32)> =
+            vec![(items[rng.random_range(0..3)].0, rng.random_range(1..=MIXED_LINE_QUANTITY_MAX))];
         if rng.random_bool(0.3) {
             let other = items[rng.random_range(0..3)].0;
             if other != lines[0].0 {
@@ -509,7 +552,8 @@ pub async fn shopper(
         {
             Some(Outcome::Accepted(Accepted::HoldLive { hold, .. })) => hold,
             Some(Outcome::Rejected(Rejection::SoldOut { .. })) => {
-                on_sold_out(&client, recorder, process, &workload, &mut paid, round, &mut rng).await;
+                on_sold_out(&client, recorder, process, &workload, &mut paid, (round, &picked), &mut rng)
+                    .await;
                 continue;
             }
             _ => continue,
@@ -543,6 +587,9 @@ pub async fn shopper(
             continue;
         }
         paid.0.push((round, order));
+        if !rng.random_bool(MIXED_CHECKIN_SHARE) {
+            continue;
+        }
         for ticket in tickets {
             let nonce = Nonce(rand::random());
             for scan in [nonce, nonce, Nonce(rand::random())] {

@@ -55,9 +55,10 @@ const PLANTED_BUGS: &[&str] =
     inside fault windows) and plots to --out. Exits 1 on any violation.\n\n\
     Contention lasts the whole schedule: every --new-quota-secs a new round opens (a new hot quota of \
     --quota-size tickets with its own item; for `mixed`, a new weekend of two overlapping quotas of that \
-    size), buyers mostly go to the newest round, release a share of their holds (--release-ratio), and, \
-    told \"sold out\", cancel one of their paid orders of that round (--cancel-ratio), so sold-out quotas \
-    regain tickets while others ask for them. --hostile N adds clients that send oversized batches, \
+    size) once the newest has sold out; buyers go mostly to the newest two rounds, release a share of \
+    their holds (--release-ratio) and, told \"sold out\", cancel one of their paid orders of that round \
+    (--cancel-ratio), so sold-out quotas regain tickets while others ask for them. --hostile N adds \
+    clients that send oversized batches, \
     batches of over-long names, and commands under request ids used for other commands.\n\n\
     Plans: `all` cycles through every nemesis in order (for CI); `random` picks one per step from the seed; \
     or name them, e.g. `--plan kill-leader,membership`. Nemeses: kill-leader, pause-node, isolate-node, \
@@ -662,14 +663,21 @@ async fn leader_members(cluster: &Cluster) -> anyhow::Result<Option<BTreeMap<u64
     Ok(Some(status.members.iter().map(|m| (m.id, m.voter)).collect()))
 }
 
+/// What a round of [`restore_membership`] must do, given the members (id
+/// to voter) the leader sees: `None` if every node is a voter already, else
+/// the nodes to add as learners first (those that are no member at all; a
+/// learner is only promoted).
+fn learners_to_add(ids: &[u64], members: &BTreeMap<u64, bool>) -> Option<Vec<u64>> {
+    let done = ids.iter().all(|id| members.get(id) == Some(&true)) && members.len() == ids.len();
+    (!done).then(|| ids.iter().copied().filter(|id| !members.contains_key(id)).collect())
+}
+
 /// One round of [`restore_membership`]; true if every node is a voter.
 async fn restore_round(cluster: &Cluster, ids: &[u64], deadline: Instant) -> anyhow::Result<bool> {
     let members = leader_members(cluster).await?.context("no leader")?;
-    if ids.iter().all(|id| members.get(id) == Some(&true)) && members.len() == ids.len() {
-        return Ok(true);
-    }
+    let Some(absent) = learners_to_add(ids, &members) else { return Ok(true) };
     let admin = cluster.client(ClientOptions::default())?;
-    for id in ids.iter().copied().filter(|id| !members.contains_key(id)) {
+    for id in absent {
         let (addr, zone) = (cluster.node_addr(id), format!("dc{id}"));
         admin_call(&admin, deadline, move |mut a| {
             let request = v1::AddLearnerRequest { node_id: id, addr: addr.clone(), zone: zone.clone() };
@@ -834,4 +842,35 @@ fn final_state_from_data(nodes: &Path) -> anyhow::Result<checker::FinalState> {
     }
     anyhow::ensure!(!final_state.nodes.is_empty(), "no node data under {}", nodes.display());
     Ok(final_state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn planted_bugs_are_checked_by_name_here_and_passed_through() {
+        for bug in PLANTED_BUGS {
+            assert_eq!(parse_planted_bug(bug).as_deref(), Ok(*bug));
+        }
+        assert_eq!(parse_planted_bug("truncate-on-corruption").as_deref(), Ok("truncate-on-corruption"));
+        let error = parse_planted_bug("oversel").unwrap_err();
+        assert!(error.starts_with("unknown bug `oversel` (known: ack-before-commit, oversell"), "{error}");
+    }
+
+    #[test]
+    fn a_removed_node_is_added_as_a_learner_and_a_learner_is_only_promoted() {
+        let ids = [1, 2, 3];
+        let members = |pairs: &[(u64, bool)]| pairs.iter().copied().collect::<BTreeMap<u64, bool>>();
+        assert_eq!(learners_to_add(&ids, &members(&[(1, true), (2, true), (3, true)])), None);
+        assert_eq!(learners_to_add(&ids, &members(&[(2, true), (3, true)])), Some(vec![1]));
+        assert_eq!(learners_to_add(&ids, &members(&[(1, false), (2, true), (3, true)])), Some(vec![]));
+        assert_eq!(learners_to_add(&ids, &members(&[(3, true)])), Some(vec![1, 2]));
+    }
+
+    #[test]
+    fn the_per_quota_lines_follow_the_first_line_of_the_summary() {
+        let summary = insert_timeline("head\nverdicts\n".into(), "quota lines\n");
+        assert_eq!(summary, "head\nquota lines\nverdicts\n");
+    }
 }

@@ -1131,8 +1131,9 @@ fn splitmix64(seed: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The doubly linked list of the operations' calls and returns, in time order, with sentinel `head`; at equal times calls come first (the
-/// two operations overlap, either may go first).
+/// The doubly linked list of the operations' calls and returns, in time
+/// order, with sentinel `head`; at equal times calls come first (the two
+/// operations overlap, either may go first).
 struct Entries {
     entries: Vec<Entry>,
     next: Vec<usize>,
