@@ -459,7 +459,8 @@ async fn ensure_nodes_up(c: &mut Cluster, recorder: &Recorder, after: &str) {
                         recorder,
                         format!(
                             "{RECOVERY_FAILED_PREFIX}node {id} could not restart after {after}: it exited \
-                             {:.1} s after it was started ({status}), {starts} starts; stderr tail: {tail}",
+                             {:.1} s after it was started ({status}; started again {starts} times); stderr \
+                             tail: {tail}",
                             started.elapsed().as_secs_f64()
                         ),
                     );

@@ -83,7 +83,7 @@
 //!
 //! 1. **Holds only** (no release, cancel, lapse or re-check touches the
 //!    quota within the run): the state is a counter, and the exact
-//!    [counter search](counter_search) below decides most steps without
+//!    counter search (`counter_search` below) decides most steps without
 //!    branching.
 //! 2. **Witness**: otherwise, the order of the final log (each operation at
 //!    its record, each lapse just before the first record at or after its
