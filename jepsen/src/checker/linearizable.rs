@@ -1814,6 +1814,21 @@ mod tests {
     }
 
     #[test]
+    fn a_general_search_over_budget_is_inconclusive_not_invalid() {
+        let mut sim = Sim::new();
+        let item = sim.item();
+        let quota = sim.quota(Some(1), &[item]);
+        let first = sim.hold_ok(1, item, 1);
+        sim.release_ok(1, first);
+        let stale = sim.invoke(2, Sim::hold_value(item, 1));
+        lie(&mut sim, &stale, Phase::Fail, "rejected/sold_out", None);
+        let verdict = check_with(&sim.history, &sim.final_state(3), 1);
+        assert!(verdict.valid, "{verdict}");
+        assert!(quota_stat(&verdict, quota).starts_with("inconclusive: search budget exceeded"), "{verdict}");
+        assert!(!check(&sim.history, &sim.final_state(3)).valid, "with the full budget it is found");
+    }
+
+    #[test]
     fn a_canceled_order_sells_again_but_not_before_the_cancel() {
         let mut sim = Sim::new();
         let item = sim.item();
