@@ -23,6 +23,12 @@ use std::time::{Duration, Instant};
 /// How long to wait for a leader or for replicas to converge, in milliseconds.
 pub const SETTLE_MS: u64 = 60_000;
 
+/// Bytes of a node's stderr quoted when it does not come back.
+pub const STDERR_TAIL_BYTES: u64 = 1_500;
+
+/// Longest the final event log may take to read from one node, in seconds.
+pub const FINAL_READ_SECS: u64 = 120;
+
 /// What to start.
 #[derive(Clone, Debug)]
 pub struct ClusterSpec {
@@ -149,6 +155,33 @@ impl Cluster {
         }
         self.children.insert(id, process.spawn()?);
         Ok(())
+    }
+
+    /// If node `id`'s process has exited, forget it and say how it ended.
+    pub fn exited(&mut self, id: u64) -> Option<String> {
+        let status = self.children.get_mut(&id)?.try_wait().ok().flatten()?;
+        self.children.remove(&id);
+        Some(status.to_string())
+    }
+
+    /// The last [`STDERR_TAIL_BYTES`] of node `id`'s stderr, on one line.
+    pub fn stderr_tail(&self, id: u64) -> String {
+        use std::io::{Read, Seek, SeekFrom};
+        let path = self.spec.dir.join(format!("n{id}.stderr"));
+        let Ok(mut file) = std::fs::File::open(&path) else { return String::from("(no stderr file)") };
+        let length = file.metadata().map_or(0, |m| m.len());
+        let _ = file.seek(SeekFrom::Start(length.saturating_sub(STDERR_TAIL_BYTES)));
+        let mut tail = Vec::new();
+        let _ = file.read_to_end(&mut tail);
+        let text = String::from_utf8_lossy(&tail);
+        let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        if lines.is_empty() { String::from("(empty)") } else { lines.join(" | ") }
+    }
+
+    /// True if node `id` answers a status request (directly, not via a proxy).
+    pub async fn answers(&self, id: u64) -> bool {
+        let Ok(client) = self.direct(id) else { return false };
+        matches!(client.status_of_each(false).await.pop(), Some((_, Ok(_))))
     }
 
     /// Node `id`'s stderr (panics land here), appended across restarts.
@@ -341,15 +374,35 @@ impl Cluster {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
         let last_seq = nodes.iter().map(|n| n.last_seq).max().unwrap_or(0);
-        let source = nodes.iter().find(|n| n.last_seq == last_seq).map_or(1, |n| n.id);
-        let mut records = Vec::new();
-        let stream = self.direct(source)?.subscribe(1).await?;
+        // The event log from the most advanced node that streams it whole.
+        let sources: Vec<u64> = nodes
+            .iter()
+            .filter(|n| !n.event_log_digest.is_empty() && n.last_seq == last_seq)
+            .map(|n| n.id)
+            .collect();
+        let mut errors = Vec::new();
+        for source in sources {
+            let read =
+                tokio::time::timeout(Duration::from_secs(FINAL_READ_SECS), self.records(source, last_seq));
+            match read.await {
+                Ok(Ok(records)) => return Ok(FinalState { nodes, records }),
+                Ok(Err(e)) => errors.push(format!("node {source}: {e:#}")),
+                Err(_) => errors.push(format!("node {source}: not read within {FINAL_READ_SECS} s")),
+            }
+        }
+        anyhow::bail!("no node streamed its event log up to seq {last_seq}: {}", errors.join("; "))
+    }
+
+    /// Node `id`'s event log, seq 1..=`last_seq`.
+    async fn records(&self, id: u64, last_seq: u64) -> anyhow::Result<Vec<boxoffice_engine::domain::Record>> {
         use futures::StreamExt;
-        let mut stream = stream.take(last_seq as usize);
+        let mut records = Vec::new();
+        let mut stream = self.direct(id)?.subscribe(1).await?.take(last_seq as usize);
         while let Some(record) = stream.next().await {
             records.push(record?);
         }
-        Ok(FinalState { nodes, records })
+        anyhow::ensure!(records.len() as u64 == last_seq, "{} records of {last_seq}", records.len());
+        Ok(records)
     }
 }
 

@@ -9,13 +9,56 @@
 //!   taken effect, and checkers must allow both.
 //!
 //! Nemesis actions are in the same history (process `NEMESIS_PROCESS`), so
-//! checkers can relate faults to what clients saw.
+//! checkers can relate faults to what clients saw. A nemesis entry is a fault
+//! (from it to the next `heal` is a fault window), a `heal`, a note (starts
+//! with [`NOTE_PREFIX`]; not a fault), or a failure of the harness to bring
+//! the cluster back (starts with [`RECOVERY_FAILED_PREFIX`] or
+//! [`HARNESS_ERROR_PREFIX`]), which the `recovery` checker turns into a
+//! failed verdict.
+//!
+//! # Times
+//!
+//! `time_ns` is nanoseconds since the run started. An invocation's time is
+//! when its first attempt that may have reached a server was sent: the
+//! recorder writes the invocation when the call starts and moves its time
+//! forward when the completion arrives (see [`Recorder::complete`]), so an
+//! attempt refused before it was sent does not widen the operation's
+//! interval (a wider interval could hide a violation). The file stays in
+//! recording order: an invocation precedes its completion and its time is
+//! never later than the completion's, but times across operations are not
+//! sorted; checkers read `time_ns`, never the position.
 
 use serde::{Deserialize, Serialize};
 use std::io::{self, BufRead, Write};
+use std::sync::Mutex;
+use std::time::Instant;
 
 /// The process id of nemesis entries.
 pub const NEMESIS_PROCESS: u64 = u64::MAX;
+
+/// The action that ends a fault window.
+pub const HEAL: &str = "heal";
+
+/// Start of a nemesis entry that is a remark, not a fault (`note: disk-full skipped`).
+pub const NOTE_PREFIX: &str = "note: ";
+
+/// Start of a nemesis entry saying a node or the membership could not be
+/// brought back: the run fails on the `recovery` checker.
+pub const RECOVERY_FAILED_PREFIX: &str = "recovery failed: ";
+
+/// Start of a nemesis entry saying the harness itself failed a step after the
+/// workload started (the schedule was not what was planned): the run fails on
+/// the `recovery` checker.
+pub const HARNESS_ERROR_PREFIX: &str = "harness error: ";
+
+/// True if a nemesis action opens a fault window (not a heal, a note or a
+/// recovery report).
+pub fn is_fault(action: &str) -> bool {
+    action != HEAL
+        && !action.starts_with(NOTE_PREFIX)
+        && !action.starts_with(RECOVERY_FAILED_PREFIX)
+        && !action.starts_with(HARNESS_ERROR_PREFIX)
+}
 
 /// Invocation or one of the three completions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,15 +83,27 @@ pub enum Value {
     Hold {
         /// (item, quantity) pairs.
         lines: Vec<(u64, u32)>,
+        /// How long the hold lives, in ms of log time (absent in older histories).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ttl_ms: Option<u64>,
         /// The hold's id, once known.
         hold: Option<u64>,
+        /// When it lapses, in ms of log time, as the answer said (on `ok`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at_ms: Option<u64>,
     },
     /// Check out a hold; `order` on `ok`.
     Checkout {
         /// The hold.
         hold: u64,
+        /// How long the order may stay unpaid, in ms of log time (absent in older histories).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        payment_ttl_ms: Option<u64>,
         /// The order's id, once known.
         order: Option<u64>,
+        /// When an unpaid order lapses, in ms of log time, as the answer said (on `ok`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        payment_deadline_ms: Option<u64>,
     },
     /// Pay an order; `refund_owed` on `ok` if the payment was recorded but
     /// the capacity was gone.
@@ -77,11 +132,60 @@ pub enum Value {
         /// The scan's nonce (hex).
         nonce: String,
     },
+    /// A hostile `SubmitBatch`: `commands` commands of `bytes` bytes in all,
+    /// with request ids `request_id` + 0 .. `commands` (the op's request id is
+    /// the first). It must be refused as a whole (invalid argument) and change
+    /// nothing.
+    Batch {
+        /// What makes it hostile: `oversized` (more commands than a batch may
+        /// carry) or `long_names` (names longer than the domain allows).
+        why: String,
+        /// Commands in the batch.
+        commands: u64,
+        /// Bytes of the commands' names, in all.
+        bytes: u64,
+    },
     /// A fault injected or healed.
     Nemesis {
         /// What, e.g. `kill 2`, `partition [1] | [2, 3]`, `heal`.
         action: String,
     },
+}
+
+impl Value {
+    /// The command's inputs: the value with everything the answer filled in
+    /// cleared. Two invocations with the same request id and different inputs
+    /// are different commands under a reused id, not a retry.
+    pub fn inputs(&self) -> Value {
+        let mut value = self.clone();
+        match &mut value {
+            Value::Hold { hold, expires_at_ms, .. } => {
+                *hold = None;
+                *expires_at_ms = None;
+            }
+            Value::Checkout { order, payment_deadline_ms, .. } => {
+                *order = None;
+                *payment_deadline_ms = None;
+            }
+            Value::Pay { refund_owed, .. } => *refund_owed = None,
+            Value::Cancel { .. }
+            | Value::Release { .. }
+            | Value::CheckIn { .. }
+            | Value::Batch { .. }
+            | Value::Nemesis { .. } => {}
+        }
+        value
+    }
+
+    /// A hold of `lines` with `ttl_ms`, not yet answered.
+    pub fn hold(lines: Vec<(u64, u32)>, ttl_ms: u64) -> Value {
+        Value::Hold { lines, ttl_ms: Some(ttl_ms), hold: None, expires_at_ms: None }
+    }
+
+    /// A checkout of `hold` with `payment_ttl_ms`, not yet answered.
+    pub fn checkout(hold: u64, payment_ttl_ms: u64) -> Value {
+        Value::Checkout { hold, payment_ttl_ms: Some(payment_ttl_ms), order: None, payment_deadline_ms: None }
+    }
 }
 
 /// One line of the history.
@@ -121,4 +225,152 @@ pub fn read(input: impl BufRead) -> io::Result<Vec<Op>> {
         .filter(|line| line.as_ref().map_or(true, |l| !l.trim().is_empty()))
         .map(|line| serde_json::from_str(&line?).map_err(io::Error::other))
         .collect()
+}
+
+/// The history being recorded by a run: appended to by every client process
+/// and the nemesis, concurrently.
+pub struct Recorder {
+    started: Instant,
+    ops: Mutex<Vec<Op>>,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder::new()
+    }
+}
+
+impl Recorder {
+    /// An empty history whose clock starts now.
+    pub fn new() -> Recorder {
+        Recorder { started: Instant::now(), ops: Mutex::new(Vec::new()) }
+    }
+
+    /// `at` in nanoseconds since the run started (0 if before).
+    pub fn ns(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.started).as_nanos() as u64
+    }
+
+    fn push(
+        &self,
+        process: u64,
+        phase: Phase,
+        request_id: String,
+        outcome: Option<String>,
+        value: Value,
+    ) -> usize {
+        let mut ops = self.ops.lock().expect("history lock");
+        let index = ops.len();
+        let time_ns = self.ns(Instant::now());
+        ops.push(Op { index: index as u64, process, time_ns, phase, request_id, outcome, value });
+        index
+    }
+
+    /// Record an invocation, now; returns its position for [`Recorder::complete`].
+    pub fn invoke(&self, process: u64, request_id: String, value: Value) -> usize {
+        self.push(process, Phase::Invoke, request_id, None, value)
+    }
+
+    /// Record the completion of the invocation at `invoked`, now. `first_sent`
+    /// is when the first attempt that may have reached a server was sent (None
+    /// if none was): the invocation's time moves forward to it (never past the
+    /// completion), so the operation's interval starts where it really could
+    /// have taken effect.
+    pub fn complete(
+        &self,
+        invoked: usize,
+        phase: Phase,
+        outcome: Option<String>,
+        value: Value,
+        first_sent: Option<Instant>,
+    ) {
+        let mut ops = self.ops.lock().expect("history lock");
+        let index = ops.len();
+        let time_ns = self.ns(Instant::now());
+        let Some(invocation) = ops.get_mut(invoked) else { return };
+        if let Some(sent) = first_sent {
+            invocation.time_ns = invocation.time_ns.max(self.ns(sent)).min(time_ns);
+        }
+        let (process, request_id) = (invocation.process, invocation.request_id.clone());
+        ops.push(Op { index: index as u64, process, time_ns, phase, request_id, outcome, value });
+    }
+
+    /// Record a nemesis action (a fault, `heal`, a note, a recovery failure).
+    pub fn nemesis(&self, action: String) {
+        self.push(NEMESIS_PROCESS, Phase::Info, String::new(), None, Value::Nemesis { action });
+    }
+
+    /// A copy of the history so far.
+    pub fn snapshot(&self) -> Vec<Op> {
+        self.ops.lock().expect("history lock").clone()
+    }
+
+    /// The last `ops` entries that match `pick`, newest first (for clients
+    /// that reuse what others did).
+    pub fn recent<T>(&self, ops: usize, pick: impl Fn(&Op) -> Option<T>) -> Vec<T> {
+        let history = self.ops.lock().expect("history lock");
+        history.iter().rev().take(ops).filter_map(pick).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn an_invocation_starts_when_its_first_attempt_was_sent() {
+        let recorder = Recorder::new();
+        let value = Value::Pay { order: 3, refund_owed: None };
+        let invoked = recorder.invoke(1, "ab".into(), value.clone());
+        let called_ns = recorder.snapshot()[invoked].time_ns;
+        std::thread::sleep(Duration::from_millis(5));
+        let sent = Instant::now();
+        std::thread::sleep(Duration::from_millis(5));
+        recorder.complete(invoked, Phase::Ok, Some("accepted/order_paid".into()), value, Some(sent));
+        let history = recorder.snapshot();
+        assert_eq!(history[0].time_ns, recorder.ns(sent));
+        assert!(history[0].time_ns > called_ns + 4_000_000);
+        assert!(history[0].time_ns <= history[1].time_ns);
+        assert_eq!((history[1].process, history[1].request_id.as_str()), (1, "ab"));
+    }
+
+    #[test]
+    fn an_invocation_never_sent_keeps_its_call_time_and_the_file_reads_back() {
+        let recorder = Recorder::new();
+        let value = Value::hold(vec![(4, 1)], 60_000);
+        let invoked = recorder.invoke(2, "cd".into(), value.clone());
+        let called_ns = recorder.snapshot()[invoked].time_ns;
+        recorder.complete(invoked, Phase::Fail, Some("not applied".into()), value, None);
+        recorder.nemesis(format!("{NOTE_PREFIX}nothing"));
+        let history = recorder.snapshot();
+        assert_eq!(history[0].time_ns, called_ns);
+        let mut file = Vec::new();
+        write(&history, &mut file).unwrap();
+        assert_eq!(read(&file[..]).unwrap(), history);
+    }
+
+    #[test]
+    fn older_histories_without_ttls_still_read() {
+        let line = r#"{"index":0,"process":1,"time_ns":5,"phase":"invoke","request_id":"ff","outcome":null,"f":"hold","lines":[[3,1]],"hold":null}"#;
+        let ops = read(line.as_bytes()).unwrap();
+        assert_eq!(
+            ops[0].value,
+            Value::Hold { lines: vec![(3, 1)], ttl_ms: None, hold: None, expires_at_ms: None }
+        );
+    }
+
+    #[test]
+    fn inputs_forget_the_answer() {
+        let answered = Value::Checkout {
+            hold: 4,
+            payment_ttl_ms: Some(9),
+            order: Some(5),
+            payment_deadline_ms: Some(7),
+        };
+        assert_eq!(answered.inputs(), Value::checkout(4, 9));
+        assert_ne!(Value::hold(vec![(1, 1)], 5).inputs(), Value::hold(vec![(1, 2)], 5));
+        assert!(is_fault("kill -9 leader 1"));
+        assert!(!is_fault(HEAL) && !is_fault("note: x") && !is_fault("recovery failed: node 2"));
+    }
 }

@@ -11,7 +11,10 @@
 //! - [`cluster`]: the processes under test and their links.
 //! - [`history`]: invocations and completions, as JSON lines.
 //! - [`checker`]: the invariants.
-//! - [`report`]: plots of latency and throughput over time, faults shaded.
+//! - [`workload`]: the clients (flash buyers, mixed shoppers, hostile clients)
+//!   and the rounds of hot quotas that keep them contending.
+//! - [`report`]: plots of latency and throughput over time, faults shaded;
+//!   per quota, when it sold out and what was decided inside fault windows.
 //!
 //! What it must never do: call a timeout a failure. An operation whose
 //! outcome is unknown is recorded as `info`, and checkers allow both.
@@ -21,3 +24,4 @@ pub mod cluster;
 pub mod history;
 pub mod proxy;
 pub mod report;
+pub mod workload;

@@ -1,29 +1,44 @@
 //! `boxoffice-jepsen`: run a fault-injection schedule against a real
 //! cluster, write the history and a summary, check the invariants, and
 //! exit non-zero on any violation.
+//!
+//! Once the workload has started, every run ends in `summary.txt` with
+//! verdicts (and `final_state.json` when the nodes can be read): a node that
+//! does not come back, a membership that cannot be restored, or a step of the
+//! harness that fails is written into the history and fails the `recovery`
+//! checker; it never ends the run without a verdict. Only failures before the
+//! workload starts (bad arguments, a cluster that never elects a leader)
+//! exit with status 2 and no summary.
 
 use anyhow::Context;
-use boxoffice_client::{Client, ClientError, ClientOptions, new_request_id};
-use boxoffice_engine::domain::*;
+use boxoffice_client::{Client, ClientOptions};
 use boxoffice_jepsen::checker;
 use boxoffice_jepsen::cluster::{Cluster, ClusterSpec};
-use boxoffice_jepsen::history::{self, NEMESIS_PROCESS, Op, Phase, Value};
+use boxoffice_jepsen::history::{
+    self, HARNESS_ERROR_PREFIX, HEAL, NEMESIS_PROCESS, NOTE_PREFIX, Op, Phase, RECOVERY_FAILED_PREFIX,
+    Recorder,
+};
 use boxoffice_jepsen::proxy::Mode;
+use boxoffice_jepsen::report;
+use boxoffice_jepsen::workload::{self, Catalog, Kind, NEW_QUOTA_EVERY_SECS_DEFAULT, Workload};
 use boxoffice_proto::v1;
 use clap::Parser;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Longest run, in seconds (a long schedule: 3600).
 const RUN_SECS_MAX: u64 = 4 * 3600;
 /// Seconds at the end of a run with no faults, to observe recovery.
 const QUIET_TAIL_SECS: u64 = 10;
-/// Most client processes.
+/// Most client processes (honest and hostile).
 const CLIENTS_MAX: u64 = 256;
+/// The bugs a server can be started with (`boxoffice-server --planted-bug`).
+const PLANTED_BUGS: &[&str] =
+    &["ack-before-commit", "oversell", "forget-requests", "diverge", "truncate-on-corruption"];
 
 /// Run boxoffice under faults and check that it keeps its promises.
 #[derive(Parser, Debug)]
@@ -32,11 +47,19 @@ const CLIENTS_MAX: u64 = 256;
     about,
     long_about = "Run boxoffice under faults and check that it keeps its promises.\n\n\
     Starts NODES real boxoffice-server processes on 127.SUBNET.x.1 with a proxy on every link, runs a \
-    flash-sale workload (holds, checkouts, payments, deliberate retries with the same request id) \
-    while a nemesis kills, pauses, partitions, slows and wipes nodes, then heals, and checks: no \
-    oversell, no lost acknowledged write, exactly once, linearizable holds per quota, convergence, \
-    and the time from each fault to the next acknowledged write. Writes history.jsonl, \
-    final_state.json, summary.txt and plots to --out. Exits 1 on any violation.\n\n\
+    workload while a nemesis kills, pauses, partitions, slows and wipes nodes, then heals, and checks: no \
+    oversell, no lost acknowledged write, exactly once, linearizability per quota (holds, releases, \
+    checkouts, payments, cancels, lapses), convergence, reused request ids, hostile batches, recovery \
+    of every node, and the time from each fault to the next decided operation. Writes history.jsonl, \
+    final_state.json, summary.txt (with, per quota, when it sold out and how many decided operations fell \
+    inside fault windows) and plots to --out. Exits 1 on any violation.\n\n\
+    Contention lasts the whole schedule: every --new-quota-secs a new round opens (a new hot quota of \
+    --quota-size tickets with its own item; for `mixed`, a new weekend of two overlapping quotas of that \
+    size) once the newest has sold out; buyers go mostly to the newest two rounds, release a share of \
+    their holds (--release-ratio) and, told \"sold out\", cancel one of their paid orders of that round \
+    (--cancel-ratio), so sold-out quotas regain tickets while others ask for them. --hostile N adds \
+    clients that send oversized batches, \
+    batches of over-long names, and commands under request ids used for other commands.\n\n\
     Plans: `all` cycles through every nemesis in order (for CI); `random` picks one per step from the seed; \
     or name them, e.g. `--plan kill-leader,membership`. Nemeses: kill-leader, pause-node, isolate-node, \
     split-majority, ring, leader-zone, latency, wipe-node, kill-majority, rolling-restart, membership, \
@@ -58,12 +81,16 @@ struct Args {
     /// Number of nodes (3 or 5).
     #[arg(long, default_value_t = 3)]
     nodes: u64,
-    /// Concurrent client processes.
+    /// Concurrent honest client processes.
     #[arg(long, default_value_t = 8)]
     clients: u64,
-    /// Tickets in the hot quota.
+    /// Tickets in each hot quota (every round opens new ones of this size).
     #[arg(long, default_value_t = 2_000)]
     quota_size: u64,
+    /// Seconds between two rounds (a new hot quota, or a new weekend for
+    /// `mixed`); 0 keeps the first round for the whole run.
+    #[arg(long, default_value_t = NEW_QUOTA_EVERY_SECS_DEFAULT)]
+    new_quota_secs: u64,
     /// Seconds each fault lasts before healing.
     #[arg(long, default_value_t = 5)]
     fault_secs: u64,
@@ -76,20 +103,30 @@ struct Args {
     /// Results directory.
     #[arg(long, default_value = "results/latest")]
     out: PathBuf,
-    /// Share of paid orders that buyers cancel (frees tickets after a sell-out).
-    /// Above 0, the linearizability checker skips the quota (its model covers holds only).
-    #[arg(long, default_value_t = 0.0)]
+    /// Share of live holds that buyers release instead of checking out
+    /// (tickets come back at once).
+    #[arg(long, default_value_t = 0.2)]
+    release_ratio: f64,
+    /// Chance that a buyer told "sold out" cancels one of its paid orders of
+    /// that round (a sold-out quota regains a ticket while others ask).
+    #[arg(long, default_value_t = 0.3)]
     cancel_ratio: f64,
-    /// `flash`: one hot quota, hold 1, check out, pay (the linearizability
-    /// checker covers it). `mixed`: carts across two overlapping quotas
+    /// Hostile client processes (oversized batches, over-long names, request
+    /// ids reused for other commands); 0 for none.
+    #[arg(long, default_value_t = 1)]
+    hostile: u64,
+    /// `flash`: a hot item per round in one quota; hold 1, release or check
+    /// out and pay. `mixed`: per round, carts across two overlapping quotas
     /// (Saturday, Sunday, a weekend pass in both), short-lived holds that
-    /// expire, abandoned carts, late payments, cancels, and double check-ins.
+    /// lapse, abandoned carts, late payments (capacity re-checked), cancels,
+    /// and double check-ins.
     #[arg(long, default_value = "flash")]
     workload: String,
     /// Plant a bug in every server to show the checkers catch it:
-    /// `ack-before-commit` (no_oversell, lost_writes, linearizable),
+    /// `ack-before-commit` (lost_writes, no_oversell, linearizable),
     /// `oversell` (no_oversell, linearizable), `forget-requests`
-    /// (exactly_once), `diverge` (convergence). The run must then fail.
+    /// (exactly_once), `diverge` (convergence), `truncate-on-corruption`
+    /// (servers that have it). The run must then fail.
     #[arg(long, value_name = "BUG", value_parser = parse_planted_bug)]
     planted_bug: Option<String>,
     /// Run nothing: check a finished run's results directory again (e.g.
@@ -101,31 +138,12 @@ struct Args {
     recheck: Option<PathBuf>,
 }
 
-/// Accept only bugs the server knows, so a typo fails here and not in every node.
+/// Accept only bugs a server may know, so a typo fails here and not in every node.
 fn parse_planted_bug(name: &str) -> Result<String, String> {
-    name.parse::<boxoffice_engine::node::PlantedBug>().map(|bug| bug.name().to_owned())
-}
-
-/// The history being recorded.
-struct Recorder {
-    started: Instant,
-    ops: Mutex<Vec<Op>>,
-}
-
-impl Recorder {
-    fn record(
-        &self,
-        process: u64,
-        phase: Phase,
-        request_id: RequestId,
-        outcome: Option<String>,
-        value: Value,
-    ) {
-        let mut ops = self.ops.lock().expect("history lock");
-        let index = ops.len() as u64;
-        let time_ns = self.started.elapsed().as_nanos() as u64;
-        ops.push(Op { index, process, time_ns, phase, request_id: request_id.to_string(), outcome, value });
-    }
+    PLANTED_BUGS
+        .contains(&name)
+        .then(|| name.to_owned())
+        .ok_or_else(|| format!("unknown bug `{name}` (known: {})", PLANTED_BUGS.join(", ")))
 }
 
 /// The nemeses, in the order `all` runs them.
@@ -143,6 +161,30 @@ const NEMESES: &[&str] = &[
     "membership",
     "disk-full",
 ];
+
+/// Most tries of one admin call, one second apart (a membership change waits
+/// for the previous one to be committed).
+const ADMIN_ATTEMPTS_MAX: u32 = 60;
+
+/// Longest one admin call may take, retries included, in seconds: a cluster
+/// that cannot change membership must not stall the schedule.
+const ADMIN_CALL_SECS: u64 = 90;
+
+/// Most rounds of "read the membership, add what is missing as learners,
+/// promote every node" when restoring the membership.
+const MEMBERSHIP_ATTEMPTS_MAX: u32 = 5;
+
+/// Longest restoring the membership may take, all rounds together, in seconds.
+const MEMBERSHIP_RESTORE_SECS: u64 = 240;
+
+/// How long a (re)started node has to answer a status request, in seconds.
+const NODE_ANSWER_SECS: u64 = 20;
+
+/// Most starts of a node that keeps exiting right after it is started.
+const NODE_STARTS_MAX: u32 = 3;
+
+/// Pause between two status checks of a starting node, in milliseconds.
+const NODE_POLL_MS: u64 = 250;
 
 #[tokio::main]
 async fn main() {
@@ -162,6 +204,11 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         return recheck(dir);
     }
     anyhow::ensure!(matches!(args.nodes, 3 | 5), "--nodes must be 3 or 5");
+    let kind = match args.workload.as_str() {
+        "flash" => Kind::Flash,
+        "mixed" => Kind::Mixed,
+        _ => anyhow::bail!("--workload must be `flash` or `mixed`"),
+    };
     let listed: Vec<&str> = match args.plan.as_str() {
         "all" | "random" => NEMESES.to_vec(),
         list => list.split(',').map(str::trim).collect(),
@@ -197,35 +244,49 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let client = cluster.lock().await.client(options)?;
     // With a planted bug, answers may come before commits: let each setup step settle.
     let settle = if args.planted_bug.is_some() { Duration::from_millis(500) } else { Duration::ZERO };
-    anyhow::ensure!(
-        matches!(args.workload.as_str(), "flash" | "mixed"),
-        "--workload must be `flash` or `mixed`"
-    );
-    let (event, item) = setup(&client, args.quota_size, settle).await?;
-    let mixed = if args.workload == "mixed" {
-        Some(setup_mixed(&client, event, item, args.quota_size, settle).await?)
-    } else {
-        None
-    };
-    let recorder = Arc::new(Recorder { started: Instant::now(), ops: Mutex::new(Vec::new()) });
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    println!(
-        "seed {} plan {} for {secs} s: {} nodes, {} clients, quota of {}",
-        args.seed, args.plan, args.nodes, args.clients, args.quota_size
-    );
+    let catalog = Arc::new(workload::setup(&client, kind, args.quota_size, settle).await?);
 
-    let workload = Workload { event, item, deadline, cancel_ratio: args.cancel_ratio.clamp(0.0, 1.0) };
+    // From here on, every way out goes through `finish`: a summary with verdicts.
+    let recorder = Arc::new(Recorder::new());
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let honest = args.clients.clamp(1, CLIENTS_MAX);
+    let hostile = args.hostile.min(CLIENTS_MAX - honest);
+    println!(
+        "seed {} plan {} for {secs} s: {} nodes, {honest} clients (+{hostile} hostile), {} workload, quotas of {} \
+         every {} s",
+        args.seed, args.plan, args.nodes, args.workload, args.quota_size, args.new_quota_secs
+    );
+    let shared = Workload {
+        deadline,
+        release_ratio: args.release_ratio.clamp(0.0, 1.0),
+        cancel_ratio: args.cancel_ratio.clamp(0.0, 1.0),
+    };
     let mut workers = Vec::new();
-    for process in 0..args.clients.clamp(1, CLIENTS_MAX) {
-        let (client, recorder) = (client.clone(), recorder.clone());
+    for process in 0..honest + hostile {
+        let (client, recorder, catalog, shared) =
+            (client.clone(), recorder.clone(), catalog.clone(), shared.clone());
         let seed = args.seed.wrapping_mul(1_000_003).wrapping_add(process);
-        match mixed {
-            None => workers.push(tokio::spawn(buyer(client, recorder, process, seed, workload))),
-            Some(catalog) => {
-                workers.push(tokio::spawn(shopper(client, recorder, process, seed, workload, catalog)))
+        workers.push(match (process < honest, kind) {
+            (true, Kind::Flash) => {
+                tokio::spawn(workload::buyer(client, recorder, catalog, process, seed, shared))
             }
-        }
+            (true, Kind::Mixed) => {
+                tokio::spawn(workload::shopper(client, recorder, catalog, process, seed, shared))
+            }
+            (false, _) => {
+                tokio::spawn(workload::hostile(client, recorder, catalog, process, seed, shared, honest))
+            }
+        });
     }
+    let every = Duration::from_secs(args.new_quota_secs);
+    workers.push(tokio::spawn(workload::open_rounds(
+        client.clone(),
+        recorder.clone(),
+        catalog.clone(),
+        every,
+        deadline,
+        settle,
+    )));
 
     let mut rng = StdRng::seed_from_u64(args.seed);
     let mut step = 0usize;
@@ -238,325 +299,183 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             _ => listed[step % listed.len()],
         };
         step += 1;
-        inject(&cluster, &recorder, nemesis, fault, &mut rng).await?;
+        if let Err(e) = inject(&cluster, &recorder, nemesis, fault, &mut rng).await {
+            note(&recorder, format!("{HARNESS_ERROR_PREFIX}nemesis {nemesis}: {e:#}"));
+            let c = cluster.lock().await;
+            c.heal();
+            note(&recorder, HEAL.into());
+        }
+        let mut c = cluster.lock().await;
+        ensure_nodes_up(&mut c, &recorder, &format!("the {nemesis} step")).await;
     }
     for worker in workers {
-        worker.await?;
-    }
-    let history = recorder.ops.lock().expect("history lock").clone();
-    let mut file = std::io::BufWriter::new(std::fs::File::create(args.out.join("history.jsonl"))?);
-    history::write(&history, &mut file)?;
-    drop(file);
-
-    boxoffice_jepsen::report::plots(&history, &args.out)?;
-    {
-        // Every node a voter again, so convergence is judged on all of them.
-        let c = cluster.lock().await;
-        let admin = c.client(ClientOptions::default())?;
-        if let Err(e) = restore_membership(&c, &admin).await {
-            eprintln!("could not restore membership before the final check: {e}");
+        if let Err(e) = worker.await {
+            note(&recorder, format!("{HARNESS_ERROR_PREFIX}a client process failed: {e}"));
         }
     }
-    let final_state = cluster.lock().await.final_state().await?;
-    std::fs::write(args.out.join("final_state.json"), serde_json::to_vec(&final_state)?)?;
-    let verdicts = checker::check_all(&history, &final_state);
-    let summary = summarize(&args, secs, step, &history, &verdicts);
-    std::fs::write(args.out.join("summary.txt"), &summary)?;
-    print!("{summary}");
-    Ok(verdicts.iter().all(|v| v.valid))
+    Ok(finish(&args, secs, step, &cluster, &recorder, &catalog).await)
 }
 
-/// Organizer, event, one item in one quota; (event, item).
-async fn setup(client: &Client, size: u64, settle: Duration) -> anyhow::Result<(EventId, ItemId)> {
-    let accepted = |outcome: Outcome| match outcome {
-        Outcome::Accepted(a) => Ok(a),
-        Outcome::Rejected(r) => Err(anyhow::anyhow!("setup rejected: {r:?}")),
-    };
-    let client = &Settling { client, settle };
-    let command =
-        Command::CreateOrganizer { slug: "jepsen".into(), name: "Jepsen".into(), secret_key: [3; 32] };
-    let Accepted::OrganizerCreated { organizer } = accepted(client.submit(command).await?.outcome)? else {
-        unreachable!()
-    };
-    let command = Command::CreateEvent { organizer, slug: "sale".into(), name: "Flash sale".into() };
-    let Accepted::EventCreated { event } = accepted(client.submit(command).await?.outcome)? else {
-        unreachable!()
-    };
-    let command = Command::CreateItem { event, name: "GA".into(), price_cents: 1_000 };
-    let Accepted::ItemCreated { item } = accepted(client.submit(command).await?.outcome)? else {
-        unreachable!()
-    };
-    let command = Command::CreateQuota {
-        event,
-        name: "GA".into(),
-        size: Some(size),
-        items: vec![item],
-        close_when_sold_out: false,
-    };
-    accepted(client.submit(command).await?.outcome)?;
-    Ok((event, item))
-}
-
-/// What the mixed workload sells: three items over two overlapping quotas, and a door.
-#[derive(Clone, Copy)]
-struct Mixed {
-    items: [ItemId; 3],
-    list: CheckinListId,
-}
-
-/// Sunday and the weekend pass next to the flash item (Saturday), quotas
-/// Saturday = {Saturday, Weekend} and Sunday = {Sunday, Weekend}, and a check-in list.
-async fn setup_mixed(
-    client: &Client,
-    event: EventId,
-    saturday: ItemId,
-    size: u64,
-    settle: Duration,
-) -> anyhow::Result<Mixed> {
-    let client = &Settling { client, settle };
-    let accepted = |outcome: Outcome| match outcome {
-        Outcome::Accepted(a) => Ok(a),
-        Outcome::Rejected(r) => Err(anyhow::anyhow!("setup rejected: {r:?}")),
-    };
-    let item = |name: &'static str| async move {
-        let command = Command::CreateItem { event, name: name.into(), price_cents: 2_000 };
-        match accepted(client.submit(command).await?.outcome)? {
-            Accepted::ItemCreated { item } => Ok::<_, anyhow::Error>(item),
-            other => anyhow::bail!("unexpected {other:?}"),
-        }
-    };
-    let sunday = item("Sunday").await?;
-    let weekend = item("Weekend").await?;
-    // The flash quota covers Saturday alone; the mixed quotas overlap on the weekend pass.
-    for (name, items) in [("Saturday+", vec![saturday, weekend]), ("Sunday", vec![sunday, weekend])] {
-        let command = Command::CreateQuota {
-            event,
-            name: name.into(),
-            size: Some(size),
-            items,
-            close_when_sold_out: false,
-        };
-        accepted(client.submit(command).await?.outcome)?;
-    }
-    let command = Command::CreateCheckinList {
-        event,
-        name: "Gate".into(),
-        allow_multiple_entries: false,
-        allow_entry_after_exit: false,
-    };
-    let Accepted::CheckinListCreated { list } = accepted(client.submit(command).await?.outcome)? else {
-        anyhow::bail!("no list")
-    };
-    Ok(Mixed { items: [saturday, sunday, weekend], list })
-}
-
-/// A mixed shopper: a cart of one or two lines across overlapping quotas,
-/// sometimes short-lived (it expires), sometimes abandoned; a checkout with a
-/// short payment deadline, paid on time or late; some cancels; and every
-/// ticket scanned twice (the second is refused), once with a repeated nonce.
-async fn shopper(
-    client: Client,
-    recorder: Arc<Recorder>,
-    process: u64,
-    seed: u64,
-    workload: Workload,
-    shop: Mixed,
-) {
-    let Workload { event, deadline, cancel_ratio, .. } = workload;
-    let mut rng = StdRng::seed_from_u64(seed);
-    while Instant::now() < deadline {
-        let mut lines: Vec<(u64, u32)> =
-            vec![(shop.items[rng.random_range(0..3)].0, rng.random_range(1..=2))];
-        if rng.random_bool(0.3) {
-            let other = shop.items[rng.random_range(0..3)].0;
-            if other != lines[0].0 {
-                lines.push((other, 1));
-            }
-        }
-        let ttl_ms = if rng.random_bool(0.3) { rng.random_range(1_000..4_000) } else { 600_000 };
-        let command = Command::PlaceHold {
-            event,
-            lines: lines
-                .iter()
-                .map(|(item, quantity)| Line { item: ItemId(*item), quantity: *quantity })
-                .collect(),
-            ttl_ms,
-        };
-        let value = Value::Hold { lines, hold: None };
-        let hold = match call(&client, &recorder, process, new_request_id(), command, value).await {
-            Some(Outcome::Accepted(Accepted::HoldLive { hold, .. })) => hold,
-            Some(_) => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-            None => continue,
-        };
-        if rng.random_bool(0.15) {
-            continue; // abandoned: the hold lapses
-        }
-        if ttl_ms < 600_000 && rng.random_bool(0.5) {
-            tokio::time::sleep(Duration::from_millis(ttl_ms + 200)).await; // too slow: checkout re-checks
-        }
-        let command = Command::Checkout { hold, payment_ttl_ms: 2_000 };
-        let value = Value::Checkout { hold: hold.0, order: None };
-        let Some(Outcome::Accepted(Accepted::OrderPlaced { order, tickets, .. })) =
-            call(&client, &recorder, process, new_request_id(), command, value).await
-        else {
-            continue;
-        };
-        if rng.random_bool(0.2) {
-            tokio::time::sleep(Duration::from_millis(2_500)).await; // pays after the deadline
-        }
-        let value = Value::Pay { order: order.0, refund_owed: None };
-        let paid = call(&client, &recorder, process, new_request_id(), Command::Pay { order }, value).await;
-        if !matches!(paid, Some(Outcome::Accepted(Accepted::OrderPaid { .. }))) {
-            continue;
-        }
-        if rng.random_bool(cancel_ratio) {
-            let value = Value::Cancel { order: order.0 };
-            call(&client, &recorder, process, new_request_id(), Command::CancelOrder { order }, value).await;
-            continue;
-        }
-        for ticket in tickets {
-            let nonce = Nonce(rand::random());
-            for scan in [nonce, nonce, Nonce(rand::random())] {
-                let command = Command::CheckIn {
-                    list: shop.list,
-                    secret: ticket.secret.clone(),
-                    nonce: scan,
-                    direction: Direction::Entry,
-                };
-                let value = Value::CheckIn {
-                    list: shop.list.0,
-                    secret: ticket.secret.clone(),
-                    nonce: format!("{:032x}", scan.0),
-                };
-                call(&client, &recorder, process, new_request_id(), command, value).await;
-            }
-        }
-    }
-}
-
-/// A client whose submissions wait `settle` after each answer.
-struct Settling<'a> {
-    client: &'a Client,
-    settle: Duration,
-}
-
-impl Settling<'_> {
-    async fn submit(&self, command: Command) -> Result<boxoffice_client::Submitted, ClientError> {
-        let submitted = self.client.submit(command).await;
-        tokio::time::sleep(self.settle).await;
-        submitted
-    }
-}
-
-/// Submit with one request id, recording invoke and completion.
-async fn call(
-    client: &Client,
+/// The end of every run that got as far as the workload: bring every node
+/// back, restore the membership, read the final state, judge, and write the
+/// history, plots, final state and summary. Never fails: whatever goes wrong
+/// is written into the history (and fails the `recovery` checker) or the
+/// summary. True if every verdict is valid.
+async fn finish(
+    args: &Args,
+    secs: u64,
+    steps: usize,
+    cluster: &Arc<tokio::sync::Mutex<Cluster>>,
     recorder: &Recorder,
-    process: u64,
-    request_id: RequestId,
-    command: Command,
-    value: Value,
-) -> Option<Outcome> {
-    recorder.record(process, Phase::Invoke, request_id, None, value.clone());
-    match client.submit_with_id(request_id, command).await {
-        Ok(submitted) => {
-            let value = match (&value, &submitted.outcome) {
-                (Value::Hold { lines, .. }, Outcome::Accepted(Accepted::HoldLive { hold, .. })) => {
-                    Value::Hold { lines: lines.clone(), hold: Some(hold.0) }
-                }
-                (Value::Checkout { hold, .. }, Outcome::Accepted(Accepted::OrderPlaced { order, .. })) => {
-                    Value::Checkout { hold: *hold, order: Some(order.0) }
-                }
-                (Value::Pay { order, .. }, Outcome::Accepted(accepted)) => Value::Pay {
-                    order: *order,
-                    refund_owed: Some(matches!(accepted, Accepted::PaymentRefundOwed { .. })),
-                },
-                _ => value,
-            };
-            let phase = if submitted.outcome.is_accepted() { Phase::Ok } else { Phase::Fail };
-            recorder.record(process, phase, request_id, Some(submitted.outcome.label().into()), value);
-            Some(submitted.outcome)
+    catalog: &Catalog,
+) -> bool {
+    let final_state = {
+        let mut c = cluster.lock().await;
+        c.heal();
+        for id in c.ids() {
+            c.signal(id, "CONT");
         }
-        Err(ClientError::Unknown(why)) => {
-            recorder.record(process, Phase::Info, request_id, Some(format!("unknown: {why}")), value);
-            None
+        ensure_nodes_up(&mut c, recorder, "the end of the run").await;
+        // Every node a voter again, so convergence is judged on all of them.
+        if let Err(e) = restore_membership(&c).await {
+            note(recorder, format!("{RECOVERY_FAILED_PREFIX}the membership could not be restored: {e:#}"));
         }
-        Err(e) => {
-            let phase = if matches!(e, ClientError::NotApplied(_)) { Phase::Fail } else { Phase::Info };
-            recorder.record(process, phase, request_id, None, value);
-            None
+        match c.final_state().await {
+            Ok(state) => Some(state),
+            Err(e) => {
+                note(recorder, format!("{RECOVERY_FAILED_PREFIX}the final state could not be read: {e:#}"));
+                None
+            }
         }
+    };
+    let mut history = recorder.snapshot();
+    let harness_error = |history: &mut Vec<Op>, what: String| {
+        eprintln!("boxoffice-jepsen: {what}");
+        let value = history::Value::Nemesis { action: format!("{HARNESS_ERROR_PREFIX}{what}") };
+        let (index, time_ns) = (history.len() as u64, history.last().map_or(0, |op| op.time_ns));
+        history.push(Op {
+            index,
+            process: NEMESIS_PROCESS,
+            time_ns,
+            phase: Phase::Info,
+            request_id: String::new(),
+            outcome: None,
+            value,
+        });
+    };
+    if let Err(e) = write_history(&history, &args.out.join("history.jsonl")) {
+        harness_error(&mut history, format!("history.jsonl not written: {e:#}"));
     }
+    if let Err(e) = report::plots(&history, &args.out) {
+        harness_error(&mut history, format!("plots not drawn: {e:#}"));
+    }
+    let (verdicts, records) = match &final_state {
+        Some(state) => {
+            let written = serde_json::to_vec(state).map_err(anyhow::Error::from).and_then(|bytes| {
+                std::fs::write(args.out.join("final_state.json"), bytes).map_err(anyhow::Error::from)
+            });
+            if let Err(e) = written {
+                harness_error(&mut history, format!("final_state.json not written: {e:#}"));
+            }
+            (checker::check_all(&history, state), &state.records[..])
+        }
+        None => (checker::check_history_only(&history), &[][..]),
+    };
+    let mut summary = summarize(args, secs, steps, catalog, &history, &verdicts);
+    if final_state.is_none() {
+        summary += "no final state: no_oversell, lost_writes, exactly_once, convergence, linearizable and \
+                    hostile_batches were not checked\n";
+    }
+    let summary = insert_timeline(summary, &report::timeline_report(&history, records));
+    if let Err(e) = std::fs::write(args.out.join("summary.txt"), &summary) {
+        eprintln!("boxoffice-jepsen: summary.txt not written: {e}");
+    }
+    print!("{summary}");
+    final_state.is_some() && verdicts.iter().all(|v| v.valid)
 }
 
-/// One buyer: hold one ticket, check out, pay; sometimes resend a request
-/// with the same id on purpose. Stops at the deadline or when sold out.
-/// What every buyer shares.
-#[derive(Clone, Copy)]
-struct Workload {
-    event: EventId,
-    item: ItemId,
-    deadline: Instant,
-    cancel_ratio: f64,
+fn write_history(history: &[Op], path: &Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    history::write(history, &mut file)?;
+    file.flush()?;
+    Ok(())
 }
 
-async fn buyer(client: Client, recorder: Arc<Recorder>, process: u64, seed: u64, workload: Workload) {
-    let Workload { event, item, deadline, cancel_ratio } = workload;
-    let mut rng = StdRng::seed_from_u64(seed);
-    while Instant::now() < deadline {
-        let (id, command) = (
-            new_request_id(),
-            Command::PlaceHold { event, lines: vec![Line { item, quantity: 1 }], ttl_ms: 3_600_000 },
-        );
-        let value = Value::Hold { lines: vec![(item.0, 1)], hold: None };
-        let outcome = call(&client, &recorder, process, id, command.clone(), value.clone()).await;
-        if rng.random_bool(0.2) {
-            // A deliberate retry: must return the original outcome.
-            call(&client, &recorder, process, id, command, value).await;
-        }
-        let hold = match outcome {
-            Some(Outcome::Accepted(Accepted::HoldLive { hold, .. })) => hold,
-            Some(Outcome::Rejected(Rejection::SoldOut { .. })) => {
-                // Sold out: keep asking (cancels free tickets), a little slower.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-            _ => continue,
-        };
-        let id = new_request_id();
-        let value = Value::Checkout { hold: hold.0, order: None };
-        let command = Command::Checkout { hold, payment_ttl_ms: 3_600_000 };
-        let mut outcome = None;
-        for _ in 0..5 {
-            outcome = call(&client, &recorder, process, id, command.clone(), value.clone()).await;
-            if outcome.is_some() || Instant::now() >= deadline {
-                break;
-            }
-        }
-        let Some(Outcome::Accepted(Accepted::OrderPlaced { order, .. })) = outcome else { continue };
-        let id = new_request_id();
-        let value = Value::Pay { order: order.0, refund_owed: None };
-        let mut paid = None;
-        for _ in 0..5 {
-            paid = call(&client, &recorder, process, id, Command::Pay { order }, value.clone()).await;
-            if paid.is_some() || Instant::now() >= deadline {
-                break;
-            }
-        }
-        // Some buyers cancel, which frees tickets for others.
-        if paid.as_ref().is_some_and(Outcome::is_accepted) && rng.random_bool(cancel_ratio) {
-            let (id, value) = (new_request_id(), Value::Cancel { order: order.0 });
-            call(&client, &recorder, process, id, Command::CancelOrder { order }, value).await;
-        }
+/// The summary with the per-quota lines after its first line.
+fn insert_timeline(summary: String, timeline: &str) -> String {
+    match summary.split_once('\n') {
+        Some((first, rest)) => format!("{first}\n{timeline}{rest}"),
+        None => summary + timeline,
     }
 }
 
 fn note(recorder: &Recorder, action: String) {
     println!("  nemesis: {action}");
-    recorder.record(NEMESIS_PROCESS, Phase::Info, RequestId(0), None, Value::Nemesis { action });
+    recorder.nemesis(action);
+}
+
+/// Start every node that is not running, and check that each stays up and
+/// answers; a node that keeps exiting right after it starts, or never
+/// answers, is written into the history as a failed recovery, with the tail
+/// of its stderr.
+async fn ensure_nodes_up(c: &mut Cluster, recorder: &Recorder, after: &str) {
+    for id in c.ids() {
+        let mut starts = 0u32;
+        loop {
+            if !c.is_running(id) {
+                starts += 1;
+                if let Err(e) = c.spawn(id, false) {
+                    note(
+                        recorder,
+                        format!("{HARNESS_ERROR_PREFIX}node {id} could not be started after {after}: {e:#}"),
+                    );
+                    break;
+                }
+            }
+            let started = Instant::now();
+            let deadline = started + Duration::from_secs(NODE_ANSWER_SECS);
+            let mut exited = None;
+            let mut answered = false;
+            while Instant::now() < deadline {
+                if let Some(status) = c.exited(id) {
+                    exited = Some(status);
+                    break;
+                }
+                if c.answers(id).await {
+                    answered = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(NODE_POLL_MS)).await;
+            }
+            if answered {
+                break;
+            }
+            let tail = c.stderr_tail(id);
+            match exited {
+                Some(_) if starts < NODE_STARTS_MAX => continue,
+                Some(status) => {
+                    note(
+                        recorder,
+                        format!(
+                            "{RECOVERY_FAILED_PREFIX}node {id} could not restart after {after}: it exited \
+                             {:.1} s after it was started ({status}; started again {starts} times); stderr \
+                             tail: {tail}",
+                            started.elapsed().as_secs_f64()
+                        ),
+                    );
+                }
+                None => note(
+                    recorder,
+                    format!(
+                        "{RECOVERY_FAILED_PREFIX}node {id} did not answer within {NODE_ANSWER_SECS} s after \
+                         {after}; stderr tail: {tail}"
+                    ),
+                ),
+            }
+            break;
+        }
+    }
 }
 
 /// Apply one nemesis for `fault`, then heal and bring every node back.
@@ -649,7 +568,7 @@ async fn inject(
                 drop(c);
                 tokio::time::sleep(fault).await;
                 let mut c = cluster.lock().await;
-                note(recorder, "heal".into());
+                note(recorder, HEAL.into());
                 c.free_disk();
                 c.heal();
                 // The node may have stopped on the write error: start it again.
@@ -658,7 +577,8 @@ async fn inject(
                 return Ok(());
             }
             None => {
-                note(recorder, "disk-full skipped: mounting a small tmpfs needs root".into());
+                note(recorder, format!("{NOTE_PREFIX}disk-full skipped: mounting a small tmpfs needs root"));
+                return Ok(());
             }
         },
         "membership" => {
@@ -669,13 +589,14 @@ async fn inject(
             note(recorder, format!("membership: remove node {other}, wipe it, re-add it"));
             let voters: Vec<u64> = ids.iter().copied().filter(|id| *id != other).collect();
             let admin = c.client(ClientOptions::default())?;
-            let removed = admin_call(&admin, move |mut a| {
+            let deadline = Instant::now() + Duration::from_secs(ADMIN_CALL_SECS);
+            let removed = admin_call(&admin, deadline, move |mut a| {
                 let voters = voters.clone();
                 async move { a.change_membership(v1::ChangeMembershipRequest { voters, retain: false }).await }
             })
             .await;
             if let Err(e) = removed {
-                note(recorder, format!("membership change refused: {e}"));
+                note(recorder, format!("{NOTE_PREFIX}membership change refused: {e}"));
             } else {
                 c.wipe(other)?;
                 drop(c);
@@ -683,10 +604,10 @@ async fn inject(
                 c = cluster.lock().await;
                 c.spawn(other, false)?;
             }
-            if let Err(e) = restore_membership(&c, &admin).await {
-                note(recorder, format!("membership not restored yet: {e}"));
+            if let Err(e) = restore_membership(&c).await {
+                note(recorder, format!("{NOTE_PREFIX}membership not restored yet: {e:#}"));
             }
-            note(recorder, "heal".into());
+            note(recorder, HEAL.into());
             c.heal();
             return Ok(());
         }
@@ -695,7 +616,7 @@ async fn inject(
     drop(c);
     tokio::time::sleep(fault).await;
     let mut c = cluster.lock().await;
-    note(recorder, "heal".into());
+    note(recorder, HEAL.into());
     c.heal();
     for id in c.ids() {
         c.signal(id, "CONT");
@@ -706,45 +627,86 @@ async fn inject(
     Ok(())
 }
 
-/// Most tries of one admin call, one second apart (a membership change waits
-/// for the previous one to be committed).
-const ADMIN_ATTEMPTS_MAX: u32 = 60;
-
-/// Longest an admin call may take, retries included, in seconds: a cluster
-/// that cannot change membership must not stall the schedule.
-const ADMIN_WAIT_SECS: u64 = 90;
-
-/// Make every node a voter again (after a membership change nemesis).
-async fn restore_membership(cluster: &Cluster, admin: &Client) -> anyhow::Result<()> {
+/// Make every node a voter again, as the leader sees the membership: each
+/// round reads it afresh, adds every node that is not a member as a learner
+/// (a removed node must be a learner before it can be promoted; one that is
+/// a learner already is only promoted), then makes all of them voters. A
+/// round that fails is retried from the start, at most
+/// [`MEMBERSHIP_ATTEMPTS_MAX`] rounds within [`MEMBERSHIP_RESTORE_SECS`].
+async fn restore_membership(cluster: &Cluster) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(MEMBERSHIP_RESTORE_SECS);
     let ids = cluster.ids();
-    let status = admin.status(false).await?;
-    let voters: BTreeSet<u64> = status.members.iter().filter(|m| m.voter).map(|m| m.id).collect();
-    if ids.iter().all(|id| voters.contains(id)) && voters.len() == ids.len() {
+    let mut last = anyhow::anyhow!("no attempt made");
+    for _ in 0..MEMBERSHIP_ATTEMPTS_MAX {
+        if Instant::now() >= deadline {
+            break;
+        }
+        match restore_round(cluster, &ids, deadline).await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => last = e,
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    // The last round may have done it.
+    if let Ok(Some(members)) = leader_members(cluster).await
+        && ids.iter().all(|id| members.get(id) == Some(&true))
+    {
         return Ok(());
     }
-    for id in ids.iter().copied().filter(|id| !voters.contains(id)) {
+    Err(last)
+}
+
+/// The members (id to voter) as the leader sees them; `None` if no leader answers.
+async fn leader_members(cluster: &Cluster) -> anyhow::Result<Option<BTreeMap<u64, bool>>> {
+    let Some(leader) = cluster.leader().await else { return Ok(None) };
+    let status = cluster.direct(leader)?.status(false).await?;
+    Ok(Some(status.members.iter().map(|m| (m.id, m.voter)).collect()))
+}
+
+/// What a round of [`restore_membership`] must do, given the members (id
+/// to voter) the leader sees: `None` if every node is a voter already, else
+/// the nodes to add as learners first (those that are no member at all; a
+/// learner is only promoted).
+fn learners_to_add(ids: &[u64], members: &BTreeMap<u64, bool>) -> Option<Vec<u64>> {
+    let done = ids.iter().all(|id| members.get(id) == Some(&true)) && members.len() == ids.len();
+    (!done).then(|| ids.iter().copied().filter(|id| !members.contains_key(id)).collect())
+}
+
+/// One round of [`restore_membership`]; true if every node is a voter.
+async fn restore_round(cluster: &Cluster, ids: &[u64], deadline: Instant) -> anyhow::Result<bool> {
+    let members = leader_members(cluster).await?.context("no leader")?;
+    let Some(absent) = learners_to_add(ids, &members) else { return Ok(true) };
+    let admin = cluster.client(ClientOptions::default())?;
+    for id in absent {
         let (addr, zone) = (cluster.node_addr(id), format!("dc{id}"));
-        admin_call(admin, move |mut a| {
+        admin_call(&admin, deadline, move |mut a| {
             let request = v1::AddLearnerRequest { node_id: id, addr: addr.clone(), zone: zone.clone() };
             async move { a.add_learner(request).await }
         })
-        .await?;
+        .await
+        .with_context(|| format!("adding node {id} as a learner"))?;
     }
-    admin_call(admin, move |mut a| {
-        let voters = ids.clone();
+    let voters = ids.to_vec();
+    admin_call(&admin, deadline, move |mut a| {
+        let voters = voters.clone();
         async move { a.change_membership(v1::ChangeMembershipRequest { voters, retain: false }).await }
     })
     .await
+    .with_context(|| format!("promoting {ids:?} to voters (members were {members:?})"))?;
+    Ok(false) // checked again by the next round
 }
 
-/// Run an admin call on the leader, retrying while the cluster settles.
-async fn admin_call<F, Fut>(client: &Client, call: F) -> anyhow::Result<()>
+/// Run an admin call on the leader, retrying while the cluster settles, at
+/// most [`ADMIN_ATTEMPTS_MAX`] times, for at most [`ADMIN_CALL_SECS`] and
+/// never past `deadline`.
+async fn admin_call<F, Fut>(client: &Client, deadline: Instant, call: F) -> anyhow::Result<()>
 where
     F: FnMut(v1::admin_client::AdminClient<tonic::transport::Channel>) -> Fut + Clone,
     Fut: std::future::Future<Output = Result<tonic::Response<v1::AdminResponse>, tonic::Status>>,
 {
     let mut last = String::from("no attempt made");
-    let deadline = Instant::now() + Duration::from_secs(ADMIN_WAIT_SECS);
+    let deadline = deadline.min(Instant::now() + Duration::from_secs(ADMIN_CALL_SECS));
     for _ in 0..ADMIN_ATTEMPTS_MAX {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -757,8 +719,10 @@ where
         });
         match tokio::time::timeout(left, attempt).await {
             Ok(Ok(_)) => return Ok(()),
+            // The learner is not there (a leader change lost it): retrying this call cannot help.
+            Ok(Err(e)) if e.to_string().contains("not found") => anyhow::bail!("{e}"),
             Ok(Err(e)) => last = e.to_string(),
-            Err(_) => last = format!("no answer within {ADMIN_WAIT_SECS} s"),
+            Err(_) => last = format!("no answer within {} s", left.as_secs()),
         }
         tokio::time::sleep(Duration::from_secs(1).min(deadline.saturating_duration_since(Instant::now())))
             .await;
@@ -766,15 +730,29 @@ where
     anyhow::bail!("admin call failed: {last}")
 }
 
-fn summarize(args: &Args, secs: u64, steps: usize, history: &[Op], verdicts: &[checker::Verdict]) -> String {
+fn summarize(
+    args: &Args,
+    secs: u64,
+    steps: usize,
+    catalog: &Catalog,
+    history: &[Op],
+    verdicts: &[checker::Verdict],
+) -> String {
     let out = format!(
-        "boxoffice-jepsen: seed {} plan {} ({} s, {} nodes, {} clients, {} fault steps, cancel ratio {}, planted bug {})\n",
+        "boxoffice-jepsen: seed {} plan {} ({} s, {} nodes, {} clients + {} hostile, {} workload, {} rounds of \
+         quotas of {} every {} s, {} fault steps, release ratio {}, cancel ratio {}, planted bug {})\n",
         args.seed,
         args.plan,
         secs,
         args.nodes,
         args.clients,
+        args.hostile,
+        args.workload,
+        catalog.rounds().len(),
+        args.quota_size,
+        args.new_quota_secs,
         steps,
+        args.release_ratio,
         args.cancel_ratio,
         args.planted_bug.as_deref().unwrap_or("none")
     );
@@ -795,7 +773,7 @@ fn verdict_report(history: &[Op], verdicts: &[checker::Verdict]) -> String {
     );
     for verdict in verdicts {
         out += &format!(
-            "{:<14} {}  {}\n",
+            "{:<15} {}  {}\n",
             verdict.checker,
             if verdict.valid { "ok " } else { "FAIL" },
             verdict.what
@@ -831,8 +809,9 @@ fn recheck(dir: &Path) -> anyhow::Result<bool> {
         final_state.nodes.len()
     );
     let verdicts = checker::check_all(&history, &final_state);
-    let report =
-        format!("boxoffice-jepsen --recheck {}\n", dir.display()) + &verdict_report(&history, &verdicts);
+    let report = format!("boxoffice-jepsen --recheck {}\n", dir.display())
+        + &report::timeline_report(&history, &final_state.records)
+        + &verdict_report(&history, &verdicts);
     std::fs::write(dir.join("recheck.txt"), &report)?;
     print!("{report}");
     Ok(verdicts.iter().all(|v| v.valid))
@@ -864,4 +843,35 @@ fn final_state_from_data(nodes: &Path) -> anyhow::Result<checker::FinalState> {
     }
     anyhow::ensure!(!final_state.nodes.is_empty(), "no node data under {}", nodes.display());
     Ok(final_state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn planted_bugs_are_checked_by_name_here_and_passed_through() {
+        for bug in PLANTED_BUGS {
+            assert_eq!(parse_planted_bug(bug).as_deref(), Ok(*bug));
+        }
+        assert_eq!(parse_planted_bug("truncate-on-corruption").as_deref(), Ok("truncate-on-corruption"));
+        let error = parse_planted_bug("oversel").unwrap_err();
+        assert!(error.starts_with("unknown bug `oversel` (known: ack-before-commit, oversell"), "{error}");
+    }
+
+    #[test]
+    fn a_removed_node_is_added_as_a_learner_and_a_learner_is_only_promoted() {
+        let ids = [1, 2, 3];
+        let members = |pairs: &[(u64, bool)]| pairs.iter().copied().collect::<BTreeMap<u64, bool>>();
+        assert_eq!(learners_to_add(&ids, &members(&[(1, true), (2, true), (3, true)])), None);
+        assert_eq!(learners_to_add(&ids, &members(&[(2, true), (3, true)])), Some(vec![1]));
+        assert_eq!(learners_to_add(&ids, &members(&[(1, false), (2, true), (3, true)])), Some(vec![]));
+        assert_eq!(learners_to_add(&ids, &members(&[(3, true)])), Some(vec![1, 2]));
+    }
+
+    #[test]
+    fn the_per_quota_lines_follow_the_first_line_of_the_summary() {
+        let summary = insert_timeline("head\nverdicts\n".into(), "quota lines\n");
+        assert_eq!(summary, "head\nquota lines\nverdicts\n");
+    }
 }

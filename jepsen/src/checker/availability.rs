@@ -12,10 +12,11 @@
 //!
 //! The verdict is valid unless nothing at all was decided after the last
 //! nemesis action: then the cluster never came back (or the run stopped
-//! measuring too early).
+//! measuring too early). Notes and recovery reports of the nemesis are not
+//! actions here.
 
 use super::{FinalState, Problems, Verdict, is_client_completion, is_domain_label, ms, stat};
-use crate::history::{NEMESIS_PROCESS, Op, Phase, Value};
+use crate::history::{HEAL, NEMESIS_PROCESS, Op, Phase, Value, is_fault};
 
 const NAME: &str = "availability";
 const WHAT: &str = "For each nemesis action, the time until the cluster next decided a client operation \
@@ -49,7 +50,11 @@ pub fn recoveries(history: &[Op]) -> Vec<Recovery> {
     history
         .iter()
         .filter_map(|op| match &op.value {
-            Value::Nemesis { action } if op.process == NEMESIS_PROCESS => Some((action, op.time_ns)),
+            Value::Nemesis { action }
+                if op.process == NEMESIS_PROCESS && (is_fault(action) || action == HEAL) =>
+            {
+                Some((action, op.time_ns))
+            }
             _ => None,
         })
         .map(|(action, at_ns)| {
@@ -142,6 +147,22 @@ mod tests {
         let verdict = check(&sim.history, &sim.final_state(3));
         assert!(!verdict.valid);
         assert!(verdict.problems[0].contains("`partition [1] | [2, 3]`"), "{verdict}");
+    }
+
+    #[test]
+    fn notes_and_recovery_reports_are_not_actions() {
+        let mut sim = Sim::new();
+        let item = sim.item();
+        sim.quota(Some(1), &[item]);
+        sim.nemesis("kill 1");
+        sim.hold_ok(2, item, 1);
+        sim.nemesis("heal");
+        sim.hold_done(2, item, 1);
+        sim.nemesis("note: disk-full skipped");
+        sim.nemesis("recovery failed: node 1 exited");
+        let actions: Vec<String> = recoveries(&sim.history).into_iter().map(|r| r.action).collect();
+        assert_eq!(actions, ["kill 1", "heal"]);
+        assert!(check(&sim.history, &sim.final_state(3)).valid);
     }
 
     #[test]

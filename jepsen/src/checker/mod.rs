@@ -12,8 +12,17 @@
 //! | [`lost_writes`] | every acknowledged operation and every recorded rejection is in the log, with its outcome |
 //! | [`exactly_once`] | no request id applied twice; retries agree on their outcome |
 //! | [`convergence`] | every node holds the same log and state |
-//! | [`linearizable`] | per quota, holds and sold-out answers fit one sequential order in real time |
+//! | [`linearizable`] | per quota, the answers (holds, releases, checkouts, payments, cancels, lapses) fit one sequential order in real time |
 //! | [`availability`] | (measurement) how long after each fault the cluster decided something again |
+//! | [`reused_ids`] | a request id keeps its first outcome; a different command under it gets `rejected/conflict` |
+//! | [`hostile_batches`] | oversized and long-named batches are refused as invalid and change nothing |
+//! | [`recovery`] | every node came back after each fault, the membership was restored, the harness did every step |
+//!
+//! The first five judge the [model history](model_history): the history
+//! without hostile batches and without commands sent under a request id that
+//! was first used for another command. Those are not operations of the
+//! inventory's model (a conflicting command must change nothing), and
+//! [`reused_ids`] and [`hostile_batches`] judge them.
 //!
 //! The completions mean what the history promises: `ok` took effect, `fail`
 //! certainly did not (a domain rejection is recorded in the log, a refusal
@@ -26,16 +35,19 @@
 pub mod availability;
 pub mod convergence;
 pub mod exactly_once;
+pub mod hostile_batches;
 pub mod linearizable;
 pub mod lost_writes;
 pub mod no_oversell;
+pub mod recovery;
+pub mod reused_ids;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 
 use crate::history::{NEMESIS_PROCESS, Op, Phase, Value};
 use boxoffice_engine::domain::{Record, RequestId};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// Most problems one verdict lists; the total is in its stats.
@@ -95,14 +107,59 @@ impl fmt::Display for Verdict {
 
 /// Run every checker, in the order of the table above.
 pub fn check_all(history: &[Op], final_state: &FinalState) -> Vec<Verdict> {
+    let model = model_history(history);
     vec![
-        no_oversell::check(history, final_state),
-        lost_writes::check(history, final_state),
-        exactly_once::check(history, final_state),
-        convergence::check(history, final_state),
-        linearizable::check(history, final_state),
+        no_oversell::check(&model, final_state),
+        lost_writes::check(&model, final_state),
+        exactly_once::check(&model, final_state),
+        convergence::check(&model, final_state),
+        linearizable::check(&model, final_state),
         availability::check(history, final_state),
+        reused_ids::check(history, final_state),
+        hostile_batches::check(history, final_state),
+        recovery::check(history, final_state),
     ]
+}
+
+/// The checkers that need no final state, for a run whose final state could
+/// not be read (the run fails on `recovery` then).
+pub fn check_history_only(history: &[Op]) -> Vec<Verdict> {
+    let none = FinalState::default();
+    vec![
+        availability::check(history, &none),
+        reused_ids::check(history, &none),
+        recovery::check(history, &none),
+    ]
+}
+
+/// The history of the inventory's model: without hostile batches, and
+/// without the invocations (and their completions) that sent a command under
+/// a request id first used for a different command.
+pub fn model_history(history: &[Op]) -> Vec<Op> {
+    let mut first: BTreeMap<&str, Value> = BTreeMap::new();
+    let mut foreign: BTreeSet<(u64, &str)> = BTreeSet::new();
+    let mut model = Vec::with_capacity(history.len());
+    for op in history {
+        if matches!(op.value, Value::Batch { .. }) {
+            continue;
+        }
+        if is_client(op) {
+            let key = (op.process, op.request_id.as_str());
+            if op.phase == Phase::Invoke {
+                let inputs = op.value.inputs();
+                let command = first.entry(op.request_id.as_str()).or_insert_with(|| inputs.clone());
+                if *command != inputs {
+                    foreign.insert(key);
+                    continue;
+                }
+                foreign.remove(&key);
+            } else if foreign.remove(&key) {
+                continue;
+            }
+        }
+        model.push(op.clone());
+    }
+    model
 }
 
 /// Problems found so far: the first [`PROBLEMS_MAX`] kept, all counted.
@@ -139,24 +196,24 @@ pub(crate) fn stat(name: &str, value: impl ToString) -> (String, String) {
 }
 
 /// The request id of a history entry (32 hex digits, as `RequestId` prints).
-pub(crate) fn parse_request_id(text: &str) -> Option<RequestId> {
+pub fn parse_request_id(text: &str) -> Option<RequestId> {
     let digits_ok = !text.is_empty() && text.len() <= 32 && text.bytes().all(|b| b.is_ascii_hexdigit());
     digits_ok.then(|| u128::from_str_radix(text, 16).ok()).flatten().map(RequestId)
 }
 
 /// True for client operations (not the nemesis).
-pub(crate) fn is_client(op: &Op) -> bool {
+pub fn is_client(op: &Op) -> bool {
     op.process != NEMESIS_PROCESS && !matches!(op.value, Value::Nemesis { .. })
 }
 
 /// True for a client completion (`ok`, `fail` or `info`).
-pub(crate) fn is_client_completion(op: &Op) -> bool {
+pub fn is_client_completion(op: &Op) -> bool {
     is_client(op) && op.phase != Phase::Invoke
 }
 
 /// True if `outcome` is a domain outcome label (`accepted/…`, `rejected/…`)
 /// rather than an error text.
-pub(crate) fn is_domain_label(outcome: &str) -> bool {
+pub fn is_domain_label(outcome: &str) -> bool {
     outcome.starts_with("accepted/") || outcome.starts_with("rejected/")
 }
 
@@ -177,6 +234,7 @@ pub(crate) fn describe(value: &Value) -> String {
         Value::Pay { order, .. } => format!("payment of order-{order}"),
         Value::Cancel { order } => format!("cancel of order-{order}"),
         Value::Release { hold } => format!("release of hold-{hold}"),
+        Value::Batch { why, commands, .. } => format!("batch of {commands} commands ({why})"),
         Value::CheckIn { list, nonce, .. } => format!("check-in on list-{list} (nonce {nonce})"),
         Value::Nemesis { action } => format!("nemesis `{action}`"),
     }
@@ -217,6 +275,29 @@ mod tests {
     }
 
     #[test]
+    fn the_model_history_leaves_out_batches_and_other_commands_under_used_ids() {
+        let mut sim = Sim::new();
+        let item = sim.item();
+        sim.quota(Some(5), &[item]);
+        let hold = sim.invoke(1, Sim::hold_value(item, 1));
+        let outcome = sim.apply(&hold);
+        sim.complete(&hold, &outcome);
+        let retry = sim.invoke_as(1, hold.request_id, Sim::hold_value(item, 1));
+        sim.complete(&retry, &outcome);
+        let reuse = sim.invoke_as(2, hold.request_id, Value::Release { hold: 1 });
+        sim.complete_as(&reuse, Phase::Fail, Some("rejected/conflict"), reuse.value.clone());
+        let batch = Value::Batch { why: "oversized".into(), commands: 1_001, bytes: 0 };
+        let call = sim.invoke(3, batch.clone());
+        sim.complete_as(&call, Phase::Fail, Some("invalid request: too many"), batch);
+        let model = model_history(&sim.history);
+        let kept: Vec<u64> = model.iter().map(|op| op.index).collect();
+        assert_eq!(kept, vec![0, 1, 2, 3]);
+        // A hostile reuse answered with the stored outcome is no business of the model checkers.
+        let verdicts = check_all(&sim.history, &sim.final_state(3));
+        assert!(verdicts.iter().all(|v| v.valid), "{verdicts:?}");
+    }
+
+    #[test]
     fn a_correct_run_passes_every_checker() {
         let mut sim = Sim::new();
         let item = sim.item();
@@ -234,7 +315,17 @@ mod tests {
         let names: Vec<&str> = verdicts.iter().map(|v| v.checker).collect();
         assert_eq!(
             names,
-            ["no_oversell", "lost_writes", "exactly_once", "convergence", "linearizable", "availability"]
+            [
+                "no_oversell",
+                "lost_writes",
+                "exactly_once",
+                "convergence",
+                "linearizable",
+                "availability",
+                "reused_ids",
+                "hostile_batches",
+                "recovery"
+            ]
         );
         for verdict in &verdicts {
             assert!(verdict.valid, "{verdict}");

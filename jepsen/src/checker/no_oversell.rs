@@ -160,7 +160,7 @@ fn acknowledged_holds(history: &[Op], records: &[Record], problems: &mut Problem
     }
     let (mut checked, mut without_id) = (0usize, 0usize);
     for op in history.iter().filter(|op| is_client(op) && op.phase == Phase::Ok) {
-        let Value::Hold { lines, hold } = &op.value else { continue };
+        let Value::Hold { lines, hold, .. } = &op.value else { continue };
         checked += 1;
         let request = &op.request_id;
         let hold = match hold {
@@ -299,12 +299,7 @@ mod tests {
         let (mut sim, item, _) = sale();
         let call = sim.invoke(5, Sim::hold_value(item, 1));
         // The client is told the hold is live, but nothing was recorded.
-        sim.complete_as(
-            &call,
-            Phase::Ok,
-            Some("accepted/hold_live"),
-            Value::Hold { lines: vec![(item.0, 1)], hold: Some(777) },
-        );
+        sim.complete_as(&call, Phase::Ok, Some("accepted/hold_live"), Sim::hold_answered(item, 1, 777));
         let verdict = check(&sim.history, &sim.final_state(3));
         assert!(!verdict.valid);
         assert_eq!(verdict.problems.len(), 1);
@@ -320,7 +315,7 @@ mod tests {
         let outcome = sim.apply(&call);
         let Outcome::Accepted(Accepted::HoldLive { hold, .. }) = outcome else { panic!("{outcome:?}") };
         // Told 3 tickets, the log reserved 1.
-        let lied = Value::Hold { lines: vec![(item.0, 3)], hold: Some(hold.0) };
+        let lied = Sim::hold_answered(item, 3, hold.0);
         sim.complete_as(&call, Phase::Ok, Some("accepted/hold_live"), lied);
         let verdict = check(&sim.history, &sim.final_state(1));
         assert!(!verdict.valid);

@@ -10,8 +10,10 @@ use boxoffice_engine::domain::*;
 
 /// Log time of the first record.
 pub(crate) const START_MS: u64 = 1_700_000_000_000;
-const HOLD_TTL_MS: u64 = 30 * 60 * 1000;
-const PAYMENT_TTL_MS: u64 = 60 * 60 * 1000;
+/// TTL of the holds of [`Sim::hold_value`], in ms.
+pub(crate) const HOLD_TTL_MS: u64 = 30 * 60 * 1000;
+/// Payment TTL of the checkouts of [`Sim::checkout_ok`], in ms.
+pub(crate) const PAYMENT_TTL_MS: u64 = 60 * 60 * 1000;
 
 /// A client operation in flight.
 #[derive(Clone, Debug)]
@@ -28,7 +30,10 @@ pub(crate) struct Sim {
     pub(crate) history: Vec<Op>,
     /// The leader's clock, in ms.
     pub(crate) time_ms: u64,
-    /// The history's clock, in ns since the start of the run.
+    /// The history's clock, in ns since the start of the run. It and the
+    /// leader's clock both advance 1 ms per history entry or record, and
+    /// together by [`Sim::wait`]; log time runs ahead of history time, by
+    /// at most the number of records.
     pub(crate) clock_ns: u64,
     next_request: u128,
     event: EventId,
@@ -148,14 +153,15 @@ impl Sim {
     /// What the leader would do with the call (a record in the log).
     pub(crate) fn apply(&mut self, call: &Call) -> Outcome {
         let command = match &call.value {
-            Value::Hold { lines, .. } => Command::PlaceHold {
+            Value::Hold { lines, ttl_ms, .. } => Command::PlaceHold {
                 event: self.event,
                 lines: lines.iter().map(|&(item, quantity)| Line { item: ItemId(item), quantity }).collect(),
-                ttl_ms: HOLD_TTL_MS,
+                ttl_ms: ttl_ms.unwrap_or(HOLD_TTL_MS),
             },
-            Value::Checkout { hold, .. } => {
-                Command::Checkout { hold: HoldId(*hold), payment_ttl_ms: PAYMENT_TTL_MS }
-            }
+            Value::Checkout { hold, payment_ttl_ms, .. } => Command::Checkout {
+                hold: HoldId(*hold),
+                payment_ttl_ms: payment_ttl_ms.unwrap_or(PAYMENT_TTL_MS),
+            },
             Value::Pay { order, .. } => Command::Pay { order: OrderId(*order) },
             Value::Cancel { order } => Command::CancelOrder { order: OrderId(*order) },
             Value::Release { hold } => Command::ReleaseHold { hold: HoldId(*hold) },
@@ -165,7 +171,7 @@ impl Sim {
                 nonce: Nonce(u128::from_str_radix(nonce, 16).expect("hex nonce")),
                 direction: Direction::Entry,
             },
-            Value::Nemesis { .. } => panic!("the nemesis does not apply commands"),
+            Value::Batch { .. } | Value::Nemesis { .. } => panic!("no single command to apply"),
         };
         self.send(call.request_id, command)
     }
@@ -175,11 +181,19 @@ impl Sim {
     pub(crate) fn complete(&mut self, call: &Call, outcome: &Outcome) {
         let mut value = call.value.clone();
         match (&mut value, outcome) {
-            (Value::Hold { hold, .. }, Outcome::Accepted(Accepted::HoldLive { hold: id, .. })) => {
-                *hold = Some(id.0)
+            (
+                Value::Hold { hold, expires_at_ms, .. },
+                Outcome::Accepted(Accepted::HoldLive { hold: id, expires_at_ms: at }),
+            ) => {
+                *hold = Some(id.0);
+                *expires_at_ms = Some(*at);
             }
-            (Value::Checkout { order, .. }, Outcome::Accepted(Accepted::OrderPlaced { order: id, .. })) => {
-                *order = Some(id.0)
+            (
+                Value::Checkout { order, payment_deadline_ms, .. },
+                Outcome::Accepted(Accepted::OrderPlaced { order: id, payment_deadline_ms: at, .. }),
+            ) => {
+                *order = Some(id.0);
+                *payment_deadline_ms = Some(*at);
             }
             (Value::Pay { refund_owed, .. }, Outcome::Accepted(accepted)) => {
                 *refund_owed = Some(matches!(accepted, Accepted::PaymentRefundOwed { .. }))
@@ -204,7 +218,41 @@ impl Sim {
     }
 
     pub(crate) fn hold_value(item: ItemId, quantity: u32) -> Value {
-        Value::Hold { lines: vec![(item.0, quantity)], hold: None }
+        Value::hold(vec![(item.0, quantity)], HOLD_TTL_MS)
+    }
+
+    /// A hold answered `ok` with hold id `hold` (for completions that lie).
+    pub(crate) fn hold_answered(item: ItemId, quantity: u32, hold: u64) -> Value {
+        Value::Hold {
+            lines: vec![(item.0, quantity)],
+            ttl_ms: Some(HOLD_TTL_MS),
+            hold: Some(hold),
+            expires_at_ms: None,
+        }
+    }
+
+    /// Let `ms` pass on both clocks (holds and orders lapse by it).
+    pub(crate) fn wait(&mut self, ms: u64) {
+        self.time_ms += ms;
+        self.clock_ns += ms * 1_000_000;
+    }
+
+    /// A hold of `lines` with `ttl_ms` that must be accepted; its id.
+    pub(crate) fn hold_lines_ok(&mut self, process: u64, lines: Vec<(u64, u32)>, ttl_ms: u64) -> u64 {
+        match self.run(process, Value::hold(lines, ttl_ms)) {
+            Outcome::Accepted(Accepted::HoldLive { hold, .. }) => hold.0,
+            other => panic!("hold not accepted: {other:?}"),
+        }
+    }
+
+    /// A checkout with `payment_ttl_ms`, run to completion.
+    pub(crate) fn checkout_done(&mut self, process: u64, hold: u64, payment_ttl_ms: u64) -> Outcome {
+        self.run(process, Value::checkout(hold, payment_ttl_ms))
+    }
+
+    pub(crate) fn cancel_ok(&mut self, process: u64, order: u64) {
+        let outcome = self.run(process, Value::Cancel { order });
+        assert!(outcome.is_accepted(), "{outcome:?}");
     }
 
     /// A hold, run to completion; its outcome label.
@@ -221,7 +269,7 @@ impl Sim {
     }
 
     pub(crate) fn checkout_ok(&mut self, process: u64, hold: u64) -> u64 {
-        match self.run(process, Value::Checkout { hold, order: None }) {
+        match self.run(process, Value::checkout(hold, PAYMENT_TTL_MS)) {
             Outcome::Accepted(Accepted::OrderPlaced { order, .. }) => order.0,
             other => panic!("checkout not accepted: {other:?}"),
         }
