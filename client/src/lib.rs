@@ -11,7 +11,9 @@
 //! Every write says whether its outcome is known. [`ClientError::Unknown`]
 //! means the command may or may not have taken effect (a timeout is never
 //! reported as a failure); calling again with the same [`RequestId`] finds
-//! out. [`ClientError::NotApplied`] means it certainly did not.
+//! out. [`ClientError::NotApplied`] means it certainly did not. A batch
+//! ([`Client::submit_batch`]) says it for each command: a batch of which
+//! some commands were stored is never reported as not applied.
 
 // tonic's `Status` is what every remote attempt returns; boxing it buys nothing.
 #![allow(clippy::result_large_err)]
@@ -22,6 +24,7 @@ use boxoffice_engine::domain::{
 };
 use boxoffice_engine::node::{Consistency, Engine, ReadError, SubmitError, wall_clock_ms};
 use boxoffice_proto::convert::{self, ConvertError};
+use boxoffice_proto::door;
 use boxoffice_proto::v1;
 use boxoffice_proto::v1::admin_client::AdminClient;
 use boxoffice_proto::v1::inventory_client::InventoryClient;
@@ -55,6 +58,15 @@ pub const KEEPALIVE_INTERVAL_MS: u64 = 1_000;
 pub const KEEPALIVE_TIMEOUT_MS: u64 = 2_000;
 /// Largest response accepted, in bytes.
 pub const RESPONSE_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// Most rounds of one [`Client::submit_batch`] call: the first request and
+/// the resends of the commands that were refused for a passing reason or
+/// whose outcome was unknown.
+pub const BATCH_ROUNDS_MAX: u32 = 10;
+/// Metadata key with the leader's address on a not-leader answer (the
+/// server's `LEADER_ADDR_HEADER`).
+pub const LEADER_ADDR_HEADER: &str = "x-boxoffice-leader-addr";
+
+pub use boxoffice_proto::door::{BATCH_REQUEST_BYTES_MAX, BATCH_REQUEST_COMMANDS_MAX, COMMAND_BYTES_MAX};
 
 /// Why a call has no answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,6 +96,19 @@ pub struct Submitted {
     pub duplicate: bool,
     /// Position of its record in the event log (0 for a duplicate).
     pub seq: u64,
+}
+
+/// A write's answer and when it was first sent, for histories that place
+/// each operation in real time (the fault-injection harness).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timed {
+    /// The answer, as [`Client::submit_with_id`] gives it.
+    pub result: Result<Submitted, ClientError>,
+    /// When the first attempt that may have reached a server started.
+    /// Attempts refused before anything was sent (a refused TCP connection)
+    /// do not count; `None` if no attempt was ever sent, and then the
+    /// command certainly did not take effect. Embedded: when the call started.
+    pub first_sent: Option<Instant>,
 }
 
 /// A fresh random request id.
@@ -148,6 +173,7 @@ fn channel(addr: &str) -> Result<Channel, ClientError> {
 }
 
 /// What to do after a failed attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Next {
     /// Retry at once on the named leader.
     Redirect(String),
@@ -156,15 +182,26 @@ enum Next {
     /// No leader is known yet (an election is running): poll again soon,
     /// without growing the backoff, so failover costs the election, not our backoff.
     Election(String),
+    /// The connection was refused: the request never left this process, and
+    /// the node is down (a dead leader, say). Cheap to learn; poll like an election.
+    Refused(String),
     /// Give up with this error.
     Fail(ClientError),
+}
+
+impl Next {
+    /// Whether the attempt that led here may have reached a server (and so,
+    /// for a write, may have taken effect or at least been seen).
+    fn may_have_been_sent(&self) -> bool {
+        !matches!(self, Next::Refused(_))
+    }
 }
 
 fn classify(status: &Status) -> Next {
     let message = status.message().to_owned();
     match status.code() {
         Code::FailedPrecondition => {
-            match status.metadata().get("x-boxoffice-leader-addr").and_then(|v| v.to_str().ok()) {
+            match status.metadata().get(LEADER_ADDR_HEADER).and_then(|v| v.to_str().ok()) {
                 Some(addr) => Next::Redirect(addr.to_owned()),
                 None => Next::Election(message),
             }
@@ -172,14 +209,20 @@ fn classify(status: &Status) -> Next {
         Code::ResourceExhausted => Next::Retry { maybe_applied: false, why: message },
         Code::InvalidArgument | Code::OutOfRange => Next::Fail(ClientError::Invalid(message)),
         Code::NotFound => Next::Fail(ClientError::NotFound(message)),
-        // Connection refused: the request never left.
-        // Connection refused: the request never left, and the node is down
-        // (a dead leader, say). Cheap to learn; poll like an election.
         Code::Unavailable if message.contains("tcp connect") || message.contains("onnection refused") => {
-            Next::Election(message)
+            Next::Refused(message)
         }
+        // DEADLINE_EXCEEDED, UNAVAILABLE, CANCELLED, UNKNOWN, INTERNAL, ...: unknown.
         _ => Next::Retry { maybe_applied: true, why: format!("{:?}: {message}", status.code()) },
     }
+}
+
+/// A request with the attempt's deadline in its `grpc-timeout` metadata, so
+/// that the server gives up (and says `DEADLINE_EXCEEDED`) when we do.
+fn timed<T>(message: T, budget: Duration) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.set_timeout(budget);
+    request
 }
 
 impl Remote {
@@ -246,20 +289,35 @@ impl Client {
         }
     }
 
-    /// Run `call` against the leader with retries, redirects and backoff.
-    async fn remote_call<T, F, Fut>(
-        &self,
-        remote: &Remote,
-        write: bool,
-        mut call: F,
-    ) -> Result<T, ClientError>
+    /// Run `call` against the leader with retries, redirects and backoff,
+    /// within the client's call timeout. `call` gets a channel and the
+    /// attempt's time budget.
+    async fn remote_call<T, F, Fut>(&self, remote: &Remote, write: bool, call: F) -> Result<T, ClientError>
     where
-        F: FnMut(Channel) -> Fut,
+        F: FnMut(Channel, Duration) -> Fut,
         Fut: std::future::Future<Output = Result<T, Status>>,
     {
         let deadline = Instant::now() + self.options.call_timeout;
+        self.remote_call_timed(remote, write, deadline, call).await.0
+    }
+
+    /// [`Client::remote_call`] until `deadline`, also returning when the
+    /// first attempt that may have reached a server started (`None` if every
+    /// attempt was refused before sending).
+    async fn remote_call_timed<T, F, Fut>(
+        &self,
+        remote: &Remote,
+        write: bool,
+        deadline: Instant,
+        mut call: F,
+    ) -> (Result<T, ClientError>, Option<Instant>)
+    where
+        F: FnMut(Channel, Duration) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Status>>,
+    {
         let mut backoff = Duration::from_millis(BACKOFF_MS_INITIAL);
         let mut maybe_applied = false;
+        let mut first_sent = None;
         let mut last = String::from("no attempt made");
         for attempt in 0..ATTEMPTS_MAX {
             let (index, channel) = remote.pick(attempt);
@@ -267,34 +325,41 @@ impl Client {
             if left.is_zero() {
                 break;
             }
-            let next = match tokio::time::timeout(self.options.attempt_timeout.min(left), call(channel)).await
-            {
+            let budget = self.options.attempt_timeout.min(left);
+            let started = Instant::now();
+            let next = match tokio::time::timeout(budget, call(channel, budget)).await {
                 Ok(Ok(answer)) => {
                     *remote.leader.lock().expect("leader lock") = Some(index);
-                    return Ok(answer);
+                    return (Ok(answer), first_sent.or(Some(started)));
                 }
                 Ok(Err(status)) => classify(&status),
                 Err(_) => Next::Retry { maybe_applied: true, why: "attempt timed out".into() },
             };
+            if next.may_have_been_sent() {
+                first_sent.get_or_insert(started);
+            }
             match next {
                 Next::Fail(error) => {
                     // An invalid request is refused before proposing, but an earlier
                     // attempt may still have taken effect.
-                    return Err(match error {
+                    let error = match error {
                         ClientError::Invalid(_) | ClientError::NotFound(_) if maybe_applied && write => {
                             ClientError::Unknown(error.to_string())
                         }
                         error => error,
-                    });
+                    };
+                    return (Err(error), first_sent);
                 }
                 Next::Redirect(addr) => {
                     last = format!("redirected to leader {addr}");
-                    remote.redirect(&addr)?;
+                    if let Err(error) = remote.redirect(&addr) {
+                        return (Err(error), first_sent);
+                    }
                     if attempt > 0 {
                         tokio::time::sleep(backoff.min(left)).await;
                     }
                 }
-                Next::Election(why) => {
+                Next::Election(why) | Next::Refused(why) => {
                     last = why;
                     *remote.leader.lock().expect("leader lock") = None;
                     tokio::time::sleep(Duration::from_millis(ELECTION_POLL_MS).min(left)).await;
@@ -308,7 +373,8 @@ impl Client {
                 }
             }
         }
-        Err(if maybe_applied { ClientError::Unknown(last) } else { ClientError::NotApplied(last) })
+        let error = if maybe_applied { ClientError::Unknown(last) } else { ClientError::NotApplied(last) };
+        (Err(error), first_sent)
     }
 
     /// Submit a command with a fresh request id.
@@ -322,81 +388,116 @@ impl Client {
         request_id: RequestId,
         command: Command,
     ) -> Result<Submitted, ClientError> {
+        self.submit_with_id_timed(request_id, command).await.result
+    }
+
+    /// [`Client::submit_with_id`], also saying when the command was first
+    /// sent (see [`Timed`]): what a history of operations in real time needs.
+    pub async fn submit_with_id_timed(&self, request_id: RequestId, command: Command) -> Timed {
+        let started = Instant::now();
+        let deadline = started + self.options.call_timeout;
         match &self.transport {
-            Transport::Embedded(engine) => {
-                let deadline = Instant::now() + self.options.call_timeout;
-                let mut backoff = Duration::from_millis(BACKOFF_MS_INITIAL);
-                loop {
-                    match engine.submit(request_id, command.clone()).await {
-                        Ok(applied) => {
-                            return Ok(Submitted {
-                                request_id,
-                                outcome: applied.outcome,
-                                duplicate: applied.seq == 0,
-                                seq: applied.seq,
-                            });
-                        }
-                        Err(SubmitError::Busy) | Err(SubmitError::NotLeader { .. })
-                            if Instant::now() < deadline =>
-                        {
-                            tokio::time::sleep(backoff).await;
-                            backoff = (backoff * 2).min(Duration::from_millis(BACKOFF_MS_MAX));
-                        }
-                        Err(e @ (SubmitError::Busy | SubmitError::NotLeader { .. })) => {
-                            return Err(ClientError::NotApplied(e.to_string()));
-                        }
-                        Err(SubmitError::Unavailable(e)) => return Err(ClientError::Unknown(e)),
-                        Err(e @ (SubmitError::Invalid(_) | SubmitError::TooLarge { .. })) => {
-                            return Err(ClientError::Invalid(e.to_string()));
-                        }
-                    }
-                }
-            }
+            Transport::Embedded(engine) => Timed {
+                result: embedded_submit(engine, deadline, request_id, command).await,
+                first_sent: Some(started),
+            },
             Transport::Remote(remote) => {
                 let request = convert::submit_request(request_id, &command);
-                let reply = self
-                    .remote_call(remote, true, |channel| {
-                        let request = request.clone();
+                let (reply, first_sent) = self
+                    .remote_call_timed(remote, true, deadline, |channel, budget| {
+                        let request = timed(request.clone(), budget);
                         async move { Ok(inventory(channel).submit(request).await?.into_inner()) }
                     })
-                    .await?;
-                submitted(request_id, reply)
+                    .await;
+                Timed { result: reply.and_then(|reply| submitted(request_id, reply)), first_sent }
             }
         }
     }
 
-    /// Submit many commands in one request; results in order. On
-    /// `Unknown`, resend the same `(request id, command)` pairs.
+    /// Submit many commands in one request (at most
+    /// [`BATCH_REQUEST_COMMANDS_MAX`] and [`BATCH_REQUEST_BYTES_MAX`]) and
+    /// get one result per command, in order: `Ok` (decided: accepted or
+    /// rejected), `NotApplied` or `Invalid` (certainly not stored), or
+    /// `Unknown` (resend it with the same request id to learn its outcome).
+    ///
+    /// Commands refused for a reason that may pass (not the leader, busy)
+    /// or whose outcome is unknown are resent, with their request ids, in
+    /// further rounds (at most [`BATCH_ROUNDS_MAX`], within the call
+    /// timeout); the others are never resent. `Err` is about the whole
+    /// request, before any command had a result: refused at the door
+    /// (`Invalid`, nothing was proposed), no leader reachable
+    /// (`NotApplied`), or no answer at all (`Unknown`: every command may or
+    /// may not have taken effect).
     pub async fn submit_batch(
         &self,
         commands: Vec<(RequestId, Command)>,
-    ) -> Result<Vec<Submitted>, ClientError> {
+    ) -> Result<Vec<Result<Submitted, ClientError>>, ClientError> {
         match &self.transport {
             Transport::Embedded(_) => {
+                // The server's door, here: the same requests are refused on both transports.
+                door::check_batch(&commands).map_err(|refusal| ClientError::Invalid(refusal.to_string()))?;
                 let calls = commands.into_iter().map(|(id, command)| self.submit_with_id(id, command));
-                futures::future::join_all(calls).await.into_iter().collect()
+                Ok(futures::future::join_all(calls).await)
             }
-            Transport::Remote(remote) => {
-                let ids: Vec<RequestId> = commands.iter().map(|(id, _)| *id).collect();
-                let request = v1::SubmitBatchRequest {
-                    commands: commands.iter().map(|(id, c)| convert::submit_request(*id, c)).collect(),
-                };
-                let reply = self
-                    .remote_call(remote, true, |channel| {
-                        let request = request.clone();
-                        async move { Ok(inventory(channel).submit_batch(request).await?.into_inner()) }
-                    })
-                    .await?;
-                if reply.results.len() != ids.len() {
-                    return Err(ClientError::Unknown(format!(
-                        "{} results for {} commands",
-                        reply.results.len(),
-                        ids.len()
-                    )));
+            Transport::Remote(remote) => self.remote_batch(remote, commands).await,
+        }
+    }
+
+    async fn remote_batch(
+        &self,
+        remote: &Remote,
+        commands: Vec<(RequestId, Command)>,
+    ) -> Result<Vec<Result<Submitted, ClientError>>, ClientError> {
+        let deadline = Instant::now() + self.options.call_timeout;
+        let mut answers: Vec<Answer> = vec![Answer::Unknown("not sent".into()); commands.len()];
+        let mut maybe_applied = vec![false; commands.len()];
+        let mut pending: Vec<usize> = (0..commands.len()).collect();
+        let mut backoff = Duration::from_millis(BACKOFF_MS_INITIAL);
+        for round in 0..BATCH_ROUNDS_MAX {
+            let ids: Vec<RequestId> = pending.iter().map(|&i| commands[i].0).collect();
+            let request = v1::SubmitBatchRequest {
+                commands: pending
+                    .iter()
+                    .map(|&i| convert::submit_request(commands[i].0, &commands[i].1))
+                    .collect(),
+            };
+            let (reply, _) = self
+                .remote_call_timed(remote, true, deadline, |channel, budget| {
+                    let request = timed(request.clone(), budget);
+                    async move { Ok(inventory(channel).submit_batch(request).await?.into_inner()) }
+                })
+                .await;
+            match reply.and_then(|reply| batch_answers(&ids, reply)) {
+                Ok(round_answers) => {
+                    for (&i, answer) in pending.iter().zip(round_answers) {
+                        maybe_applied[i] |= matches!(answer, Answer::Unknown(_));
+                        answers[i] = answer;
+                    }
                 }
-                ids.into_iter().zip(reply.results).map(|(id, r)| submitted(id, r)).collect()
+                // Nothing is known of any command: the whole request failed.
+                Err(error) if round == 0 => return Err(error),
+                Err(error) => {
+                    for &i in &pending {
+                        answers[i] = Answer::from_request_error(error.clone());
+                    }
+                    break;
+                }
+            }
+            pending.retain(|&i| answers[i].worth_resending());
+            let left = deadline.saturating_duration_since(Instant::now());
+            if pending.is_empty() || left.is_zero() {
+                break;
+            }
+            // Refused by a node that names the leader: resend there at once.
+            match pending.iter().find_map(|&i| answers[i].leader_addr()) {
+                Some(addr) => remote.redirect(addr)?,
+                None => {
+                    tokio::time::sleep(backoff.min(left)).await;
+                    backoff = (backoff * 2).min(Duration::from_millis(BACKOFF_MS_MAX));
+                }
             }
         }
+        Ok(answers.into_iter().zip(maybe_applied).map(|(answer, maybe)| answer.into_result(maybe)).collect())
     }
 
     async fn local_read<T>(
@@ -437,8 +538,8 @@ impl Client {
                 let request =
                     v1::ItemAvailabilityRequest { item: item.0, consistency: wire_consistency(consistency) };
                 let reply = self
-                    .remote_call(remote, false, |channel| async move {
-                        Ok(inventory(channel).item_availability(request).await?.into_inner())
+                    .remote_call(remote, false, |channel, budget| async move {
+                        Ok(inventory(channel).item_availability(timed(request, budget)).await?.into_inner())
                     })
                     .await?;
                 required(reply.availability, "availability")
@@ -464,8 +565,8 @@ impl Client {
                     consistency: wire_consistency(consistency),
                 };
                 let reply = self
-                    .remote_call(remote, false, |channel| async move {
-                        Ok(inventory(channel).quota_availability(request).await?.into_inner())
+                    .remote_call(remote, false, |channel, budget| async move {
+                        Ok(inventory(channel).quota_availability(timed(request, budget)).await?.into_inner())
                     })
                     .await?;
                 required(reply.availability, "availability")
@@ -488,8 +589,8 @@ impl Client {
             Transport::Remote(remote) => {
                 let request = v1::GetHoldRequest { hold: hold.0, consistency: wire_consistency(consistency) };
                 let reply = self
-                    .remote_call(remote, false, |channel| async move {
-                        Ok(inventory(channel).get_hold(request).await?.into_inner())
+                    .remote_call(remote, false, |channel, budget| async move {
+                        Ok(inventory(channel).get_hold(timed(request, budget)).await?.into_inner())
                     })
                     .await?;
                 required(reply.hold, "hold")
@@ -518,8 +619,8 @@ impl Client {
                 let request =
                     v1::GetOrderRequest { order: order.0, consistency: wire_consistency(consistency) };
                 let reply = self
-                    .remote_call(remote, false, |channel| async move {
-                        Ok(inventory(channel).get_order(request).await?.into_inner())
+                    .remote_call(remote, false, |channel, budget| async move {
+                        Ok(inventory(channel).get_order(timed(request, budget)).await?.into_inner())
                     })
                     .await?;
                 required(reply.order, "order")
@@ -560,8 +661,8 @@ impl Client {
             Transport::Remote(remote) => {
                 let request =
                     v1::ListCatalogRequest { event: event.0, consistency: wire_consistency(consistency) };
-                self.remote_call(remote, false, |channel| async move {
-                    Ok(inventory(channel).list_catalog(request).await?.into_inner())
+                self.remote_call(remote, false, |channel, budget| async move {
+                    Ok(inventory(channel).list_catalog(timed(request, budget)).await?.into_inner())
                 })
                 .await
             }
@@ -591,8 +692,8 @@ impl Client {
                     consistency: wire_consistency(consistency),
                 };
                 let reply = self
-                    .remote_call(remote, false, |channel| {
-                        let request = request.clone();
+                    .remote_call(remote, false, |channel, budget| {
+                        let request = timed(request.clone(), budget);
                         async move { Ok(inventory(channel).find_organizer(request).await?.into_inner()) }
                     })
                     .await?;
@@ -642,7 +743,8 @@ impl Client {
             Transport::Remote(remote) => {
                 let request = v1::SubscribeRequest { from_seq };
                 let stream = self
-                    .remote_call(remote, false, |channel| async move {
+                    // No deadline on the request: it would end the stream.
+                    .remote_call(remote, false, |channel, _| async move {
                         Ok(inventory(channel).subscribe_events(request).await?.into_inner())
                     })
                     .await?;
@@ -691,8 +793,8 @@ impl Client {
             }
             Transport::Remote(remote) => {
                 let request = v1::StatusRequest { include_digests };
-                self.remote_call(remote, false, |channel| async move {
-                    Ok(admin(channel).status(request).await?.into_inner())
+                self.remote_call(remote, false, |channel, budget| async move {
+                    Ok(admin(channel).status(timed(request, budget)).await?.into_inner())
                 })
                 .await
             }
@@ -739,7 +841,7 @@ impl Client {
         options.attempt_timeout = options.attempt_timeout.max(Duration::from_secs(60));
         options.call_timeout = options.call_timeout.max(Duration::from_secs(120));
         let client = Client { transport: self.transport.clone(), options };
-        client.remote_call(remote, true, |channel| call(admin(channel))).await
+        client.remote_call(remote, true, |channel, _| call(admin(channel))).await
     }
 }
 
@@ -769,4 +871,341 @@ where
 fn submitted(request_id: RequestId, reply: v1::SubmitResponse) -> Result<Submitted, ClientError> {
     let outcome = required(reply.outcome, "outcome")?;
     Ok(Submitted { request_id, outcome, duplicate: reply.duplicate, seq: reply.seq })
+}
+
+/// One command on the embedded engine: refused at the door like the
+/// server refuses it, then retried while busy or leaderless until `deadline`.
+async fn embedded_submit(
+    engine: &Engine,
+    deadline: Instant,
+    request_id: RequestId,
+    command: Command,
+) -> Result<Submitted, ClientError> {
+    let command =
+        door::check(request_id, command).map_err(|refusal| ClientError::Invalid(refusal.to_string()))?;
+    let mut backoff = Duration::from_millis(BACKOFF_MS_INITIAL);
+    loop {
+        match engine.submit(request_id, command.clone()).await {
+            Ok(applied) => {
+                return Ok(Submitted {
+                    request_id,
+                    outcome: applied.outcome,
+                    duplicate: applied.seq == 0,
+                    seq: applied.seq,
+                });
+            }
+            Err(SubmitError::Busy) | Err(SubmitError::NotLeader { .. }) if Instant::now() < deadline => {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_millis(BACKOFF_MS_MAX));
+            }
+            Err(e @ (SubmitError::Busy | SubmitError::NotLeader { .. })) => {
+                return Err(ClientError::NotApplied(e.to_string()));
+            }
+            Err(SubmitError::Unavailable(e)) => return Err(ClientError::Unknown(e)),
+            Err(e @ (SubmitError::Invalid(_) | SubmitError::TooLarge { .. })) => {
+                return Err(ClientError::Invalid(e.to_string()));
+            }
+        }
+    }
+}
+
+/// What one command of a batch came to, as far as one round knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Answer {
+    /// Decided: accepted or rejected by the domain.
+    Applied(Submitted),
+    /// Certainly not stored by that round (`error` is `NotApplied` or
+    /// `Invalid`); `retry` if resending may succeed (not the leader, busy).
+    Refused { error: ClientError, retry: bool, leader_addr: Option<String> },
+    /// May or may not have taken effect.
+    Unknown(String),
+}
+
+impl Answer {
+    /// A whole round failed after earlier rounds: what it says of each command in it.
+    fn from_request_error(error: ClientError) -> Answer {
+        match error {
+            ClientError::Unknown(why) => Answer::Unknown(why),
+            ClientError::Invalid(_) => Answer::Refused { error, retry: false, leader_addr: None },
+            ClientError::NotApplied(why) | ClientError::NotFound(why) => {
+                Answer::Refused { error: ClientError::NotApplied(why), retry: false, leader_addr: None }
+            }
+        }
+    }
+
+    fn worth_resending(&self) -> bool {
+        matches!(self, Answer::Unknown(_) | Answer::Refused { retry: true, .. })
+    }
+
+    fn leader_addr(&self) -> Option<&str> {
+        match self {
+            Answer::Refused { leader_addr: Some(addr), .. } => Some(addr),
+            _ => None,
+        }
+    }
+
+    /// The final result; a refusal after an earlier round left the outcome
+    /// unknown is still unknown (that earlier attempt may have taken effect).
+    fn into_result(self, maybe_applied: bool) -> Result<Submitted, ClientError> {
+        match self {
+            Answer::Applied(submitted) => Ok(submitted),
+            Answer::Refused { error, .. } if maybe_applied => Err(ClientError::Unknown(format!(
+                "an earlier attempt's outcome is unknown, and a resend was refused: {error}"
+            ))),
+            Answer::Refused { error, .. } => Err(error),
+            Answer::Unknown(why) => Err(ClientError::Unknown(why)),
+        }
+    }
+}
+
+/// One answer per command of a batch reply, in order. A reply from a server
+/// without per-command results (only `results`) is all applied, or, if it
+/// does not have one result per command, unknown as a whole.
+fn batch_answers(ids: &[RequestId], reply: v1::SubmitBatchResponse) -> Result<Vec<Answer>, ClientError> {
+    use v1::command_result::Result as Wire;
+    use v1::not_applied::Reason;
+    let count_mismatch =
+        |results: usize| ClientError::Unknown(format!("{results} results for {} commands", ids.len()));
+    if reply.command_results.is_empty() {
+        if reply.results.len() != ids.len() {
+            return Err(count_mismatch(reply.results.len()));
+        }
+        let answers = ids.iter().zip(reply.results).map(|(id, r)| match submitted(*id, r) {
+            Ok(submitted) => Answer::Applied(submitted),
+            Err(error) => Answer::Unknown(error.to_string()),
+        });
+        return Ok(answers.collect());
+    }
+    if reply.command_results.len() != ids.len() {
+        return Err(count_mismatch(reply.command_results.len()));
+    }
+    let answer = |id: RequestId, result: v1::CommandResult| match result.result {
+        Some(Wire::Applied(response)) => match submitted(id, response) {
+            Ok(submitted) => Answer::Applied(submitted),
+            Err(error) => Answer::Unknown(error.to_string()),
+        },
+        Some(Wire::NotApplied(refusal)) => {
+            let reason = Reason::try_from(refusal.reason).unwrap_or(Reason::Unspecified);
+            let leader_addr = Some(refusal.leader_addr).filter(|addr| !addr.is_empty());
+            let message = refusal.message;
+            match reason {
+                Reason::NotLeader => {
+                    Answer::Refused { error: ClientError::NotApplied(message), retry: true, leader_addr }
+                }
+                Reason::Busy => Answer::Refused {
+                    error: ClientError::NotApplied(message),
+                    retry: true,
+                    leader_addr: None,
+                },
+                Reason::Invalid | Reason::TooLarge => {
+                    Answer::Refused { error: ClientError::Invalid(message), retry: false, leader_addr: None }
+                }
+                Reason::Unspecified => Answer::Refused {
+                    error: ClientError::NotApplied(message),
+                    retry: false,
+                    leader_addr: None,
+                },
+            }
+        }
+        Some(Wire::Unknown(unknown)) => Answer::Unknown(unknown.message),
+        None => Answer::Unknown("a command result without a result".into()),
+    };
+    Ok(ids.iter().zip(reply.command_results).map(|(id, result)| answer(*id, result)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use boxoffice_engine::domain::{Accepted, OrderId};
+    use v1::command_result::Result as Wire;
+    use v1::not_applied::Reason;
+
+    fn with_leader(mut status: Status, addr: &str) -> Status {
+        status.metadata_mut().insert(LEADER_ADDR_HEADER, addr.parse().unwrap());
+        status
+    }
+
+    #[test]
+    fn only_a_refused_connection_counts_as_never_sent() {
+        let refused = Status::unavailable("tcp connect error: Connection refused (os error 111)");
+        assert_eq!(classify(&refused), Next::Refused(refused.message().into()));
+        assert!(!classify(&refused).may_have_been_sent());
+        let cases = [
+            (with_leader(Status::failed_precondition("not the leader"), "10.0.0.2:7000"), "redirect"),
+            (Status::failed_precondition("no leader known"), "election"),
+            (Status::resource_exhausted("busy"), "not applied"),
+            (Status::invalid_argument("bad"), "fail"),
+            (Status::not_found("no order"), "fail"),
+            (Status::unavailable("outcome unknown: raft stopped"), "unknown"),
+            (Status::deadline_exceeded("deadline"), "unknown"),
+            (Status::cancelled("Timeout expired"), "unknown"),
+            (Status::unknown("?"), "unknown"),
+            (Status::internal("h2 protocol error"), "unknown"),
+        ];
+        for (status, expected) in cases {
+            let next = classify(&status);
+            assert!(next.may_have_been_sent(), "{status:?} reached a server");
+            let kind = match next {
+                Next::Redirect(addr) => {
+                    assert_eq!(addr, "10.0.0.2:7000");
+                    "redirect"
+                }
+                Next::Election(_) => "election",
+                Next::Retry { maybe_applied: false, .. } => "not applied",
+                Next::Retry { maybe_applied: true, .. } => "unknown",
+                Next::Fail(_) => "fail",
+                Next::Refused(_) => "refused",
+            };
+            assert_eq!(kind, expected, "{status:?}");
+        }
+    }
+
+    fn quick(addr: String) -> Client {
+        let options = ClientOptions {
+            attempt_timeout: Duration::from_millis(200),
+            call_timeout: Duration::from_millis(600),
+            ..ClientOptions::default()
+        };
+        Client::remote(&[addr], options).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_write_no_node_ever_received_has_no_send_time_and_is_not_applied() {
+        // A port nobody listens on: every attempt is refused before sending.
+        let listener = std::net::TcpListener::bind("127.0.55.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        drop(listener);
+        let timed = quick(addr).submit_with_id_timed(RequestId(1), Command::Expire).await;
+        assert!(matches!(timed.result, Err(ClientError::NotApplied(_))), "{:?}", timed.result);
+        assert_eq!(timed.first_sent, None);
+    }
+
+    #[tokio::test]
+    async fn a_write_that_may_have_reached_a_node_has_the_start_of_its_first_attempt() {
+        // A node that accepts connections and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.55.2:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let called = Instant::now();
+        let timed = quick(addr).submit_with_id_timed(RequestId(1), Command::Expire).await;
+        assert!(matches!(timed.result, Err(ClientError::Unknown(_))), "{:?}", timed.result);
+        let first_sent = timed.first_sent.expect("sent");
+        assert!(
+            first_sent >= called && first_sent - called < Duration::from_millis(100),
+            "the first attempt"
+        );
+        silent.abort();
+    }
+
+    #[tokio::test]
+    async fn an_embedded_write_was_sent_when_the_call_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = Client::embedded(dir.path(), ClientOptions::default()).await.unwrap();
+        let called = Instant::now();
+        let timed = client.submit_with_id_timed(RequestId(1), Command::Expire).await;
+        assert!(timed.result.is_ok(), "{:?}", timed.result);
+        let first_sent = timed.first_sent.expect("sent");
+        assert!(first_sent >= called && first_sent - called < Duration::from_millis(100));
+        client.shutdown().await;
+    }
+
+    fn response(seq: u64) -> v1::SubmitResponse {
+        let outcome = Outcome::Accepted(Accepted::OrderPaid { order: OrderId(seq) });
+        v1::SubmitResponse { outcome: Some((&outcome).into()), duplicate: false, seq }
+    }
+
+    fn refusal(reason: Reason, leader_addr: &str) -> v1::CommandResult {
+        let refusal = v1::NotApplied {
+            reason: reason as i32,
+            message: format!("{reason:?}"),
+            leader_id: 0,
+            leader_addr: leader_addr.into(),
+        };
+        v1::CommandResult { result: Some(Wire::NotApplied(refusal)) }
+    }
+
+    #[test]
+    fn each_command_of_a_batch_gets_its_own_result_and_only_unknown_or_passing_refusals_are_resent() {
+        let ids: Vec<RequestId> = (1..=7).map(RequestId).collect();
+        let reply = v1::SubmitBatchResponse {
+            results: Vec::new(),
+            command_results: vec![
+                v1::CommandResult { result: Some(Wire::Applied(response(9))) },
+                refusal(Reason::NotLeader, "127.0.0.12:7000"),
+                refusal(Reason::Busy, ""),
+                refusal(Reason::Invalid, ""),
+                refusal(Reason::Unspecified, ""),
+                v1::CommandResult {
+                    result: Some(Wire::Unknown(v1::OutcomeUnknown { message: "raft".into() })),
+                },
+                v1::CommandResult { result: None },
+            ],
+        };
+        let answers = batch_answers(&ids, reply).unwrap();
+        let resent: Vec<bool> = answers.iter().map(Answer::worth_resending).collect();
+        assert_eq!(resent, [false, true, true, false, false, true, true]);
+        assert_eq!(answers[1].leader_addr(), Some("127.0.0.12:7000"));
+        let results: Vec<_> = answers.into_iter().map(|a| a.into_result(false)).collect();
+        assert_eq!(results[0].as_ref().unwrap().seq, 9);
+        assert_eq!(results[0].as_ref().unwrap().request_id, RequestId(1));
+        assert!(matches!(results[1], Err(ClientError::NotApplied(_))));
+        assert!(matches!(results[2], Err(ClientError::NotApplied(_))));
+        assert!(matches!(results[3], Err(ClientError::Invalid(_))));
+        assert!(matches!(results[4], Err(ClientError::NotApplied(_))));
+        assert!(matches!(results[5], Err(ClientError::Unknown(_))));
+        assert!(matches!(results[6], Err(ClientError::Unknown(_))));
+    }
+
+    #[test]
+    fn a_refused_resend_of_a_command_whose_outcome_was_unknown_stays_unknown() {
+        let busy =
+            Answer::Refused { error: ClientError::NotApplied("busy".into()), retry: true, leader_addr: None };
+        assert!(matches!(busy.clone().into_result(false), Err(ClientError::NotApplied(_))));
+        assert!(
+            matches!(busy.into_result(true), Err(ClientError::Unknown(_))),
+            "NotApplied means certainly not"
+        );
+        let later = Answer::from_request_error(ClientError::NotApplied("no leader".into()));
+        assert!(matches!(later.into_result(true), Err(ClientError::Unknown(_))));
+        let later = Answer::from_request_error(ClientError::Unknown("timeout".into()));
+        assert!(matches!(later.into_result(false), Err(ClientError::Unknown(_))));
+    }
+
+    #[test]
+    fn a_reply_of_an_older_server_is_all_applied_or_unknown_as_a_whole() {
+        let ids = [RequestId(1), RequestId(2)];
+        let old =
+            v1::SubmitBatchResponse { results: vec![response(1), response(2)], command_results: Vec::new() };
+        let answers = batch_answers(&ids, old).unwrap();
+        assert!(answers.iter().all(|a| matches!(a, Answer::Applied(_))));
+        let short = v1::SubmitBatchResponse { results: vec![response(1)], command_results: Vec::new() };
+        assert!(matches!(batch_answers(&ids, short), Err(ClientError::Unknown(_))));
+        let short =
+            v1::SubmitBatchResponse { results: Vec::new(), command_results: vec![refusal(Reason::Busy, "")] };
+        assert!(matches!(batch_answers(&ids, short), Err(ClientError::Unknown(_))));
+        assert_eq!(batch_answers(&[], v1::SubmitBatchResponse::default()).unwrap(), Vec::new());
+    }
+
+    #[tokio::test]
+    async fn an_embedded_batch_is_refused_at_the_door_like_a_remote_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = Client::embedded(dir.path(), ClientOptions::default()).await.unwrap();
+        let long =
+            Command::CreateOrganizer { slug: "a".into(), name: "n".repeat(60_000), secret_key: [1; 32] };
+        let refused =
+            client.submit_batch(vec![(RequestId(1), Command::Expire), (RequestId(2), long.clone())]).await;
+        assert!(
+            matches!(&refused, Err(ClientError::Invalid(m)) if m.starts_with("command 1:")),
+            "{refused:?}"
+        );
+        assert!(matches!(client.submit_with_id(RequestId(3), long).await, Err(ClientError::Invalid(_))));
+        let results = client.submit_batch(vec![(RequestId(4), Command::Expire)]).await.unwrap();
+        assert!(results[0].is_ok());
+        client.shutdown().await;
+    }
 }

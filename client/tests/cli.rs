@@ -240,3 +240,27 @@ fn usage_errors_exit_2_and_missing_objects_exit_4() {
     let status = stdout(&expect(dir, &["cluster", "status"], 0));
     assert!(status.contains("leader"), "{status}");
 }
+
+#[test]
+fn a_request_id_reused_for_a_different_command_exits_5_and_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let request = "0f0e0d0c0b0a09080706050403020100";
+    expect(dir, &["--request-id", request, "organizer", "create", "--slug", "first", "--name", "First"], 0);
+
+    // The same request id with another command: a conflict, not the first outcome.
+    let reused = expect(dir, &["pay", "--order", "order-1", "--request-id", request], 5);
+    let text = stdout(&reused);
+    assert!(text.starts_with("rejected: conflict"), "{text}");
+    assert!(text.contains("request id was already used for a different command"), "{text}");
+    let reused = json(&expect(dir, &["--json", "pay", "--order", "1", "--request-id", request], 5));
+    assert_eq!(reused["label"], "rejected/conflict");
+
+    // The original command with its request id still gets its own outcome.
+    let again = stdout(&expect(
+        dir,
+        &["--request-id", request, "organizer", "create", "--slug", "first", "--name", "First"],
+        0,
+    ));
+    assert!(again.contains("answered from an earlier attempt"), "{again}");
+}

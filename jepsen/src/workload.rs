@@ -38,7 +38,7 @@
 //!
 //! An operation starts, for the checkers, when its first attempt that may
 //! have reached a server was sent, not when the call began: see
-//! [`submit_with_id_timed`] and [`Recorder::complete`].
+//! `Client::submit_with_id_timed` and [`Recorder::complete`].
 
 use crate::history::{NOTE_PREFIX, Op, Phase, Recorder, Value};
 use boxoffice_client::{Client, ClientError, Submitted, new_request_id};
@@ -96,29 +96,6 @@ pub const SOLD_OUT_POLL_MS: u64 = 200;
 pub const MIXED_LINE_QUANTITY_MAX: u32 = 4;
 /// Share of paid mixed orders whose tickets are scanned at the door.
 pub const MIXED_CHECKIN_SHARE: f64 = 0.25;
-
-/// The answer to one submission and when its first attempt was sent, in
-/// the shape of the client's `submit_with_id_timed`.
-pub struct Timed {
-    /// The answer.
-    pub result: Result<Submitted, ClientError>,
-    /// When the first attempt that may have reached a server was sent;
-    /// `None` if no attempt was ever sent.
-    pub first_sent: Option<Instant>,
-}
-
-/// Submit with `request_id` and note when the first attempt was sent.
-///
-/// The client does not report that yet, so this says "when the call
-/// started", which is never later than the truth (an interval that starts
-/// too early is sound, only weaker). TODO(timed): once the client has
-/// `Client::submit_with_id_timed`, the call site in [`call`] switches to it in
-/// one line.
-pub async fn submit_with_id_timed(client: &Client, request_id: RequestId, command: Command) -> Timed {
-    let started = Instant::now();
-    let result = client.submit_with_id(request_id, command).await;
-    Timed { result, first_sent: Some(started) }
-}
 
 /// What the workload sells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -377,8 +354,9 @@ pub async fn call(
     value: Value,
 ) -> Option<Outcome> {
     let invoked = recorder.invoke(process, request_id.to_string(), value.clone());
-    // TODO(timed): `let timed = client.submit_with_id_timed(request_id, command).await;`
-    let timed = submit_with_id_timed(client, request_id, command).await;
+    // The invocation counts from the first attempt that may have reached a
+    // server, not from a refused connection before it.
+    let timed = client.submit_with_id_timed(request_id, command).await;
     match timed.result {
         Ok(submitted) => {
             let phase = if submitted.outcome.is_accepted() { Phase::Ok } else { Phase::Fail };
@@ -729,12 +707,28 @@ async fn batch(
     let invoked = recorder.invoke(process, first.to_string(), value.clone());
     match client.submit_batch(commands).await {
         Ok(results) => {
+            // Each command has its own result: an outcome, or why it has none.
             let mut labels: std::collections::BTreeMap<&str, usize> = Default::default();
             for result in &results {
-                *labels.entry(result.outcome.label()).or_default() += 1;
+                let label = match result {
+                    Ok(submitted) => submitted.outcome.label(),
+                    Err(ClientError::Unknown(_)) => "unknown",
+                    Err(ClientError::NotApplied(_)) => "not_applied",
+                    Err(ClientError::Invalid(_)) => "invalid",
+                    Err(ClientError::NotFound(_)) => "not_found",
+                };
+                *labels.entry(label).or_default() += 1;
             }
             let listed: Vec<String> = labels.iter().map(|(label, n)| format!("{n} {label}")).collect();
-            let phase = if results.iter().any(|r| r.outcome.is_accepted()) { Phase::Ok } else { Phase::Fail };
+            let accepted = results.iter().any(|r| r.as_ref().is_ok_and(|s| s.outcome.is_accepted()));
+            let unknown = results.iter().any(|r| matches!(r, Err(ClientError::Unknown(_))));
+            let phase = if accepted {
+                Phase::Ok
+            } else if unknown {
+                Phase::Info
+            } else {
+                Phase::Fail
+            };
             recorder.complete(invoked, phase, Some(format!("answered: {}", listed.join(", "))), value, None);
         }
         Err(e) => recorder.complete(invoked, error_phase(&e), Some(e.to_string()), value, None),

@@ -19,6 +19,9 @@
 //! - [`convert`]: conversions between the messages and the engine's
 //!   [`domain`](boxoffice_engine::domain) types. Decoding from the wire
 //!   returns a typed [`convert::ConvertError`] and never panics.
+//! - [`door`]: the limits of a request (commands and bytes per batch, bytes
+//!   per command) and the checks that refuse a request before anything is
+//!   proposed, shared by the server and the client's embedded transport.
 //!
 //! The code is generated at build time by `protox` (a pure-Rust protobuf
 //! compiler) and `tonic-build`: no system `protoc` is needed.
@@ -30,8 +33,10 @@
 //! moves values between representations. Where a wire value cannot be
 //! represented in the domain type at all (a negative quantity, a request id
 //! that is not 16 bytes) the conversion fails; a value that fits but breaks a
-//! limit (a price of a billion, a zero quantity) is passed through untouched,
-//! so that the domain rejects it with its own, recorded reason.
+//! limit (a price of a billion, a zero quantity) is passed through untouched.
+//! The [`door`] then refuses it by the domain's own state-free rules
+//! (`Command::validate`), before it is proposed; the domain still checks
+//! every rule when it decides.
 //!
 //! # Compatibility
 //!
@@ -40,6 +45,7 @@
 //! ones `reserved`.
 
 pub mod convert;
+pub mod door;
 
 /// Generated messages, clients and servers of protobuf package `boxoffice.v1`.
 ///

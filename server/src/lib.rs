@@ -70,6 +70,8 @@ pub async fn run(
 
     let (mut health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<v1::inventory_server::InventoryServer<services::InventoryService>>().await;
+    // gRPC health follows /ready (Inventory) and /health (""), not the process being up.
+    tokio::spawn(http::report_grpc_health(engine.clone(), health_reporter.clone()));
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(boxoffice_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)

@@ -1,18 +1,37 @@
 //! The gRPC services of a node: the client API (`Inventory`), cluster admin
 //! (`Admin`) and the Raft transport (`Raft`).
 //!
-//! Wire input is converted to domain commands by `boxoffice_proto::convert`;
-//! anything that does not convert is refused with `INVALID_ARGUMENT` before
-//! it reaches Raft, so malformed requests change nothing. A follower answers
-//! writes and linearizable reads with `FAILED_PRECONDITION` and the leader's
-//! id and address in the `x-boxoffice-leader-id` / `x-boxoffice-leader-addr`
-//! metadata; the client retries there with the same request id.
+//! Wire input is converted to domain commands and checked at the door
+//! ([`boxoffice_proto::door`]: the domain's state-free limits, bytes per
+//! command, commands and bytes per batch); anything that does not pass is
+//! refused with `INVALID_ARGUMENT` before it reaches Raft, so malformed or
+//! oversized requests change nothing. A follower answers writes and
+//! linearizable reads with `FAILED_PRECONDITION` and the leader's id and
+//! address in the [`LEADER_ID_HEADER`] / [`LEADER_ADDR_HEADER`] metadata;
+//! the client retries there with the same request id.
 //!
-//! Status codes and what they promise:
-//! - `FAILED_PRECONDITION` (not the leader) and `RESOURCE_EXHAUSTED` (busy):
-//!   this call proposed nothing.
-//! - `UNAVAILABLE`, `DEADLINE_EXCEEDED`: the outcome is unknown; retry with
-//!   the same request id to learn it.
+//! Status codes of a write and what they promise:
+//! - an outcome (`OK`): decided and durable on a majority.
+//! - `INVALID_ARGUMENT` (refused at the door), `FAILED_PRECONDITION` (not
+//!   the leader) and `RESOURCE_EXHAUSTED` (busy): this call stored nothing.
+//! - `DEADLINE_EXCEEDED` (the client's deadline passed first), `UNAVAILABLE`
+//!   (Raft failed or the node is stopping), and anything else (`CANCELLED`,
+//!   `UNKNOWN`, `INTERNAL`, a broken connection): the outcome is unknown;
+//!   retry with the same request id to learn it.
+//!
+//! `SubmitBatch` answers each command on its own ([`v1::CommandResult`]):
+//! applied, certainly not applied (with why), or unknown. A batch is
+//! answered with one error status only when that status is true of every
+//! command: refused at the door, or no command stored because this node is
+//! not the leader or is busy (or every outcome is unknown). So a batch of
+//! which some commands were stored is never answered "nothing was stored".
+//!
+//! Deadlines: tonic applies a client's `grpc-timeout` itself and, when it
+//! fires, answers `CANCELLED` ("Timeout expired"), which says nothing about
+//! the deadline. Every unary handler here reads the header and gives up
+//! [`DEADLINE_MARGIN_MS`] before it, answering `DEADLINE_EXCEEDED`. A write
+//! cut off this way may still take effect (it was proposed): its outcome is
+//! unknown, and the message says so.
 
 // tonic's `Status` is the error type of every gRPC handler; boxing it in
 // the helpers would only be undone at the boundary.
@@ -24,23 +43,21 @@ use boxoffice_engine::domain::{Command, RequestId};
 use boxoffice_engine::node::{Consistency, Engine, ReadError, SubmitError, wall_clock_ms};
 use boxoffice_engine::raft::{AppliedOutcome, NodeId, NodeInfo};
 use boxoffice_engine::store::Applied;
-use boxoffice_proto::convert::ConvertError;
+use boxoffice_proto::door::{self, Refusal};
 use boxoffice_proto::v1;
+use boxoffice_proto::v1::not_applied::Reason;
 use openraft::ServerState;
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
-/// Most commands in one `SubmitBatch` request.
-pub const BATCH_REQUEST_COMMANDS_MAX: usize = 1_000;
-
-/// Largest encoded command accepted, in bytes. The domain bounds every
-/// field, but the command travels through Raft before the domain sees it.
-pub const COMMAND_BYTES_MAX: usize = 64 * 1024;
+pub use boxoffice_proto::door::{BATCH_REQUEST_BYTES_MAX, BATCH_REQUEST_COMMANDS_MAX, COMMAND_BYTES_MAX};
 
 /// Records buffered per event-log subscriber before the stream waits for it.
 pub const SUBSCRIBE_BUFFER_RECORDS: usize = 1_024;
@@ -50,11 +67,28 @@ pub const LEADER_ID_HEADER: &str = "x-boxoffice-leader-id";
 /// Metadata key carrying the leader's address on a not-leader answer.
 pub const LEADER_ADDR_HEADER: &str = "x-boxoffice-leader-addr";
 
-fn not_leader(leader: Option<(NodeId, NodeInfo)>) -> Status {
-    let mut status = Status::failed_precondition(match &leader {
+/// The metadata key of a client's deadline (gRPC over HTTP/2).
+pub const GRPC_TIMEOUT_HEADER: &str = "grpc-timeout";
+/// How long before a client's deadline a handler gives up and answers
+/// `DEADLINE_EXCEEDED`, in milliseconds: tonic's own timer starts when the
+/// request's headers arrive, a little before the handler runs, and must not
+/// fire first.
+pub const DEADLINE_MARGIN_MS: u64 = 50;
+/// The margin is at most this share of the whole timeout, in percent, so
+/// that a very short deadline still leaves the handler most of it.
+pub const DEADLINE_MARGIN_PERCENT_MAX: u32 = 25;
+/// Most digits of a `grpc-timeout` value (the gRPC spec's limit).
+const GRPC_TIMEOUT_DIGITS_MAX: usize = 8;
+
+fn not_leader_message(leader: &Option<(NodeId, NodeInfo)>) -> String {
+    match leader {
         Some((id, node)) => format!("not the leader; the leader is node {id} at {}", node.addr),
         None => "not the leader, and no leader is known yet; retry shortly".to_string(),
-    });
+    }
+}
+
+fn not_leader(leader: Option<(NodeId, NodeInfo)>) -> Status {
+    let mut status = Status::failed_precondition(not_leader_message(&leader));
     if let Some((id, node)) = leader {
         let metadata = status.metadata_mut();
         if let Ok(value) = id.to_string().parse() {
@@ -67,14 +101,30 @@ fn not_leader(leader: Option<(NodeId, NodeInfo)>) -> Status {
     status
 }
 
+const BUSY: &str = "busy, try again (nothing was stored)";
+const WRITE_DEADLINE: &str = "the client's deadline passed before the outcome was known: outcome unknown (the \
+                              command may still take effect); retry with the same request id to learn it";
+const READ_DEADLINE: &str = "the client's deadline passed before the read finished";
+const ADMIN_DEADLINE: &str = "the client's deadline passed before the change finished: outcome unknown (it may \
+                              still take effect); see the cluster status";
+
 fn submit_status(error: SubmitError) -> Status {
     match error {
         SubmitError::NotLeader { leader } => not_leader(leader),
-        SubmitError::Busy => Status::resource_exhausted("busy, try again (nothing was stored)"),
+        SubmitError::Busy => Status::resource_exhausted(BUSY),
         error @ (SubmitError::Invalid(_) | SubmitError::TooLarge { .. }) => {
             Status::invalid_argument(format!("{error} (nothing was stored)"))
         }
         SubmitError::Unavailable(message) => Status::unavailable(format!("outcome unknown: {message}")),
+    }
+}
+
+fn error_label(error: &SubmitError) -> &'static str {
+    match error {
+        SubmitError::NotLeader { .. } => "error/not_leader",
+        SubmitError::Busy => "error/busy",
+        SubmitError::Invalid(_) | SubmitError::TooLarge { .. } => "error/invalid",
+        SubmitError::Unavailable(_) => "error/unavailable",
     }
 }
 
@@ -85,8 +135,8 @@ fn read_status(error: ReadError) -> Status {
     }
 }
 
-fn invalid(error: ConvertError) -> Status {
-    Status::invalid_argument(error.to_string())
+fn refused(refusal: Refusal) -> Status {
+    Status::invalid_argument(format!("{refusal} (nothing was proposed)"))
 }
 
 fn consistency(value: i32) -> Result<Consistency, Status> {
@@ -94,6 +144,45 @@ fn consistency(value: i32) -> Result<Consistency, Status> {
         Ok(v1::ReadConsistency::Linearizable) => Ok(Consistency::Linearizable),
         Ok(v1::ReadConsistency::StaleOk) => Ok(Consistency::Stale),
         Err(_) => Err(Status::invalid_argument(format!("unknown read consistency {value}"))),
+    }
+}
+
+/// The client's timeout from its `grpc-timeout` metadata, if it sent a valid one.
+pub fn grpc_timeout(metadata: &MetadataMap) -> Option<Duration> {
+    let value = metadata.get(GRPC_TIMEOUT_HEADER)?.to_str().ok()?;
+    if value.len() < 2 || value.len() > GRPC_TIMEOUT_DIGITS_MAX + 1 {
+        return None;
+    }
+    let (digits, unit) = value.split_at(value.len() - 1);
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 60 * 60),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// When a handler must give up: [`DEADLINE_MARGIN_MS`] (at most
+/// [`DEADLINE_MARGIN_PERCENT_MAX`] of the timeout) before the client's
+/// deadline. `None` if the client set none.
+pub fn handler_deadline(metadata: &MetadataMap) -> Option<tokio::time::Instant> {
+    let timeout = grpc_timeout(metadata)?;
+    let margin = Duration::from_millis(DEADLINE_MARGIN_MS).min(timeout * DEADLINE_MARGIN_PERCENT_MAX / 100);
+    Some(tokio::time::Instant::now() + (timeout - margin))
+}
+
+/// Run `work` until `deadline`; `None` if the deadline came first.
+async fn before<T>(deadline: Option<tokio::time::Instant>, work: impl Future<Output = T>) -> Option<T> {
+    match deadline {
+        None => Some(work.await),
+        Some(deadline) => tokio::time::timeout_at(deadline, work).await.ok(),
     }
 }
 
@@ -105,15 +194,63 @@ fn response(applied: &AppliedOutcome) -> v1::SubmitResponse {
     }
 }
 
-/// Convert and check one wire command.
-fn command(request: v1::SubmitRequest) -> Result<(RequestId, Command), Status> {
-    let (request_id, command) = <(RequestId, Command)>::try_from(request).map_err(invalid)?;
-    let envelope = boxoffice_engine::domain::Envelope { time_ms: 0, request_id, command };
-    let size = codec::encode_envelope(&envelope).map_err(|e| Status::invalid_argument(e.to_string()))?.len();
-    if size > COMMAND_BYTES_MAX {
-        return Err(Status::invalid_argument(format!("command of {size} bytes exceeds {COMMAND_BYTES_MAX}")));
+/// What became of one command of a batch: its result from the engine, or
+/// `None` if the client's deadline came first.
+type CommandAnswer = Option<Result<AppliedOutcome, SubmitError>>;
+
+fn not_applied(reason: Reason, message: String) -> v1::command_result::Result {
+    v1::command_result::Result::NotApplied(v1::NotApplied {
+        reason: reason as i32,
+        message,
+        leader_id: 0,
+        leader_addr: String::new(),
+    })
+}
+
+/// One command's answer on the wire (see `SubmitError`: only `Unavailable`
+/// leaves the outcome unknown, as does a deadline that came first).
+fn command_result(answer: &CommandAnswer) -> v1::CommandResult {
+    use v1::command_result::Result as Wire;
+    let result = match answer {
+        Some(Ok(applied)) => Wire::Applied(response(applied)),
+        Some(Err(SubmitError::NotLeader { leader })) => Wire::NotApplied(v1::NotApplied {
+            reason: Reason::NotLeader as i32,
+            message: not_leader_message(leader),
+            leader_id: leader.as_ref().map_or(0, |(id, _)| *id),
+            leader_addr: leader.as_ref().map(|(_, node)| node.addr.clone()).unwrap_or_default(),
+        }),
+        Some(Err(SubmitError::Busy)) => not_applied(Reason::Busy, BUSY.into()),
+        Some(Err(error @ SubmitError::Invalid(_))) => not_applied(Reason::Invalid, error.to_string()),
+        Some(Err(error @ SubmitError::TooLarge { .. })) => not_applied(Reason::TooLarge, error.to_string()),
+        Some(Err(SubmitError::Unavailable(message))) => {
+            Wire::Unknown(v1::OutcomeUnknown { message: format!("outcome unknown: {message}") })
+        }
+        None => Wire::Unknown(v1::OutcomeUnknown { message: WRITE_DEADLINE.into() }),
+    };
+    v1::CommandResult { result: Some(result) }
+}
+
+/// The answer to a batch: one error status if it is true of every command
+/// (every one refused as not-leader, or as busy, or every outcome unknown
+/// for the same reason), else one result per command. `results` (the field
+/// older clients read) is filled only when every command was applied.
+fn batch_reply(answers: &[CommandAnswer]) -> Result<v1::SubmitBatchResponse, Status> {
+    let every = |test: fn(&CommandAnswer) -> bool| !answers.is_empty() && answers.iter().all(test);
+    if every(|a| a.is_none()) {
+        return Err(Status::deadline_exceeded(WRITE_DEADLINE));
     }
-    Ok((request_id, envelope.command))
+    let shared = every(|a| matches!(a, Some(Err(SubmitError::NotLeader { .. }))))
+        || every(|a| matches!(a, Some(Err(SubmitError::Busy))))
+        || every(|a| matches!(a, Some(Err(SubmitError::Unavailable(_)))));
+    if shared && let Some(Some(Err(error))) = answers.first() {
+        return Err(submit_status(error.clone()));
+    }
+    let applied: Vec<v1::SubmitResponse> =
+        answers.iter().filter_map(|a| a.as_ref()?.as_ref().ok()).map(response).collect();
+    Ok(v1::SubmitBatchResponse {
+        results: if applied.len() == answers.len() { applied } else { Vec::new() },
+        command_results: answers.iter().map(command_result).collect(),
+    })
 }
 
 fn positions(applied: &Applied) -> (u64, u64) {
@@ -134,11 +271,34 @@ impl InventoryService {
 
     async fn read<T>(
         &self,
+        deadline: Option<tokio::time::Instant>,
         consistency_value: i32,
         read: impl FnOnce(&Applied, u64) -> Result<T, Status>,
     ) -> Result<T, Status> {
         let consistency = consistency(consistency_value)?;
-        self.engine.read(consistency, |applied| read(applied, wall_clock_ms())).await.map_err(read_status)?
+        let answer = self.engine.read(consistency, |applied| read(applied, wall_clock_ms()));
+        before(deadline, answer)
+            .await
+            .ok_or_else(|| Status::deadline_exceeded(READ_DEADLINE))?
+            .map_err(read_status)?
+    }
+
+    /// Submit every command (queued in order) and collect each one's answer,
+    /// until `deadline`: a command still unanswered then is `None`.
+    async fn submit_all(
+        &self,
+        deadline: Option<tokio::time::Instant>,
+        commands: Vec<(RequestId, Command)>,
+    ) -> Vec<CommandAnswer> {
+        let slots: Vec<OnceLock<Result<AppliedOutcome, SubmitError>>> =
+            commands.iter().map(|_| OnceLock::new()).collect();
+        let all = futures::future::join_all(commands.into_iter().zip(&slots).map(
+            |((id, command), slot)| async move {
+                let _ = slot.set(self.engine.submit(id, command).await);
+            },
+        ));
+        before(deadline, all).await;
+        slots.into_iter().map(OnceLock::into_inner).collect()
     }
 }
 
@@ -151,17 +311,17 @@ impl v1::inventory_server::Inventory for InventoryService {
         request: Request<v1::SubmitRequest>,
     ) -> Result<Response<v1::SubmitResponse>, Status> {
         let started = Instant::now();
-        let (request_id, command) = command(request.into_inner())?;
+        let deadline = handler_deadline(request.metadata());
+        let (request_id, command) = door::submit_request(request.into_inner()).map_err(refused)?;
         let kind = command.kind();
-        let result = self.engine.submit(request_id, command).await;
+        let result = before(deadline, self.engine.submit(request_id, command)).await;
         let label = match &result {
-            Ok(applied) => applied.outcome.label(),
-            Err(SubmitError::NotLeader { .. }) => "error/not_leader",
-            Err(SubmitError::Busy) => "error/busy",
-            Err(SubmitError::Invalid(_) | SubmitError::TooLarge { .. }) => "error/invalid",
-            Err(SubmitError::Unavailable(_)) => "error/unavailable",
+            Some(Ok(applied)) => applied.outcome.label(),
+            Some(Err(error)) => error_label(error),
+            None => "error/deadline",
         };
         self.metrics.observe_request(kind, label, started.elapsed());
+        let result = result.ok_or_else(|| Status::deadline_exceeded(WRITE_DEADLINE))?;
         Ok(Response::new(response(&result.map_err(submit_status)?)))
     }
 
@@ -170,38 +330,34 @@ impl v1::inventory_server::Inventory for InventoryService {
         request: Request<v1::SubmitBatchRequest>,
     ) -> Result<Response<v1::SubmitBatchResponse>, Status> {
         let started = Instant::now();
-        let commands = request.into_inner().commands;
-        if commands.len() > BATCH_REQUEST_COMMANDS_MAX {
-            return Err(Status::invalid_argument(format!(
-                "batch of {} commands exceeds {BATCH_REQUEST_COMMANDS_MAX}",
-                commands.len()
-            )));
-        }
+        let deadline = handler_deadline(request.metadata());
         // All or nothing at the door: one bad command refuses the batch before anything is proposed.
-        let commands = commands
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| {
-                command(c).map_err(|s| Status::invalid_argument(format!("command {i}: {}", s.message())))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let results = self.engine.submit_many(commands).await;
-        let mut responses = Vec::with_capacity(results.len());
-        for result in results {
-            responses.push(response(&result.map_err(submit_status)?));
-        }
-        self.metrics.observe_request("batch", "ok", started.elapsed());
-        Ok(Response::new(v1::SubmitBatchResponse { results: responses }))
+        let commands = door::batch_request(request.into_inner()).map_err(refused)?;
+        let answers = self.submit_all(deadline, commands).await;
+        let reply = batch_reply(&answers);
+        let label = match &reply {
+            Ok(reply) if reply.results.len() == answers.len() => "ok",
+            Ok(_) => "partial",
+            Err(status) => match status.code() {
+                tonic::Code::DeadlineExceeded => "error/deadline",
+                tonic::Code::FailedPrecondition => "error/not_leader",
+                tonic::Code::ResourceExhausted => "error/busy",
+                _ => "error/unavailable",
+            },
+        };
+        self.metrics.observe_request("batch", label, started.elapsed());
+        Ok(Response::new(reply?))
     }
 
     async fn item_availability(
         &self,
         request: Request<v1::ItemAvailabilityRequest>,
     ) -> Result<Response<v1::ItemAvailabilityResponse>, Status> {
+        let deadline = handler_deadline(request.metadata());
         let request = request.into_inner();
         let item = boxoffice_engine::domain::ItemId(request.item);
         let reply = self
-            .read(request.consistency, |applied, now| {
+            .read(deadline, request.consistency, |applied, now| {
                 let availability = applied
                     .state
                     .item_availability(item, now)
@@ -221,10 +377,11 @@ impl v1::inventory_server::Inventory for InventoryService {
         &self,
         request: Request<v1::QuotaAvailabilityRequest>,
     ) -> Result<Response<v1::QuotaAvailabilityResponse>, Status> {
+        let deadline = handler_deadline(request.metadata());
         let request = request.into_inner();
         let quota = boxoffice_engine::domain::QuotaId(request.quota);
         let reply = self
-            .read(request.consistency, |applied, now| {
+            .read(deadline, request.consistency, |applied, now| {
                 let availability = applied
                     .state
                     .quota_availability(quota, now)
@@ -244,10 +401,11 @@ impl v1::inventory_server::Inventory for InventoryService {
         &self,
         request: Request<v1::GetHoldRequest>,
     ) -> Result<Response<v1::GetHoldResponse>, Status> {
+        let deadline = handler_deadline(request.metadata());
         let request = request.into_inner();
         let hold = boxoffice_engine::domain::HoldId(request.hold);
         let reply = self
-            .read(request.consistency, |applied, _| {
+            .read(deadline, request.consistency, |applied, _| {
                 let found =
                     applied.state.hold(hold).ok_or_else(|| Status::not_found(format!("no hold {hold}")))?;
                 let (applied_index, last_seq) = positions(applied);
@@ -261,10 +419,11 @@ impl v1::inventory_server::Inventory for InventoryService {
         &self,
         request: Request<v1::GetOrderRequest>,
     ) -> Result<Response<v1::GetOrderResponse>, Status> {
+        let deadline = handler_deadline(request.metadata());
         let request = request.into_inner();
         let order = boxoffice_engine::domain::OrderId(request.order);
         let reply = self
-            .read(request.consistency, |applied, now| {
+            .read(deadline, request.consistency, |applied, now| {
                 let found = applied
                     .state
                     .order(order)
@@ -284,10 +443,11 @@ impl v1::inventory_server::Inventory for InventoryService {
         &self,
         request: Request<v1::ListCatalogRequest>,
     ) -> Result<Response<v1::ListCatalogResponse>, Status> {
+        let deadline = handler_deadline(request.metadata());
         let request = request.into_inner();
         let event = boxoffice_engine::domain::EventId(request.event);
         let reply = self
-            .read(request.consistency, |applied, now| {
+            .read(deadline, request.consistency, |applied, now| {
                 let state = &applied.state;
                 let found =
                     state.event(event).ok_or_else(|| Status::not_found(format!("no event {event}")))?;
@@ -314,9 +474,10 @@ impl v1::inventory_server::Inventory for InventoryService {
         &self,
         request: Request<v1::FindOrganizerRequest>,
     ) -> Result<Response<v1::FindOrganizerResponse>, Status> {
+        let deadline = handler_deadline(request.metadata());
         let request = request.into_inner();
         let reply = self
-            .read(request.consistency, |applied, _| {
+            .read(deadline, request.consistency, |applied, _| {
                 let organizer = applied
                     .state
                     .organizer_by_slug(&request.slug)
@@ -476,15 +637,15 @@ impl v1::admin_server::Admin for AdminService {
         &self,
         request: Request<v1::AddLearnerRequest>,
     ) -> Result<Response<v1::AdminResponse>, Status> {
+        let deadline = handler_deadline(request.metadata());
         let request = request.into_inner();
         if request.node_id == 0 || request.addr.is_empty() {
             return Err(Status::invalid_argument("a learner needs a node id (from 1) and an address"));
         }
         let node = NodeInfo { addr: request.addr, zone: request.zone };
-        self.engine
-            .raft()
-            .add_learner(request.node_id, node, true)
+        before(deadline, self.engine.raft().add_learner(request.node_id, node, true))
             .await
+            .ok_or_else(|| Status::deadline_exceeded(ADMIN_DEADLINE))?
             .map_err(|e| raft_status(e, &self.engine))?;
         self.reply(format!("node {} added as a learner and caught up", request.node_id))
     }
@@ -493,15 +654,15 @@ impl v1::admin_server::Admin for AdminService {
         &self,
         request: Request<v1::ChangeMembershipRequest>,
     ) -> Result<Response<v1::AdminResponse>, Status> {
+        let deadline = handler_deadline(request.metadata());
         let request = request.into_inner();
         let voters: BTreeSet<NodeId> = request.voters.into_iter().collect();
         if voters.is_empty() {
             return Err(Status::invalid_argument("a cluster needs at least one voter"));
         }
-        self.engine
-            .raft()
-            .change_membership(voters.clone(), request.retain)
+        before(deadline, self.engine.raft().change_membership(voters.clone(), request.retain))
             .await
+            .ok_or_else(|| Status::deadline_exceeded(ADMIN_DEADLINE))?
             .map_err(|e| raft_status(e, &self.engine))?;
         self.reply(format!("voters are now {voters:?}"))
     }
@@ -510,6 +671,7 @@ impl v1::admin_server::Admin for AdminService {
         &self,
         request: Request<v1::RemoveNodeRequest>,
     ) -> Result<Response<v1::AdminResponse>, Status> {
+        let deadline = handler_deadline(request.metadata());
         let id = request.into_inner().node_id;
         let metrics = self.engine.raft().metrics().borrow().clone();
         let membership = metrics.membership_config.membership();
@@ -520,10 +682,9 @@ impl v1::admin_server::Admin for AdminService {
         if voters.is_empty() {
             return Err(Status::failed_precondition("cannot remove the last voter"));
         }
-        self.engine
-            .raft()
-            .change_membership(voters, false)
+        before(deadline, self.engine.raft().change_membership(voters, false))
             .await
+            .ok_or_else(|| Status::deadline_exceeded(ADMIN_DEADLINE))?
             .map_err(|e| raft_status(e, &self.engine))?;
         self.reply(format!("node {id} removed"))
     }
@@ -532,6 +693,7 @@ impl v1::admin_server::Admin for AdminService {
         &self,
         request: Request<v1::InitializeRequest>,
     ) -> Result<Response<v1::AdminResponse>, Status> {
+        let deadline = handler_deadline(request.metadata());
         let members: BTreeMap<NodeId, NodeInfo> = request
             .into_inner()
             .members
@@ -541,7 +703,10 @@ impl v1::admin_server::Admin for AdminService {
         if members.is_empty() || members.contains_key(&0) {
             return Err(Status::invalid_argument("initialize needs members with ids from 1"));
         }
-        self.engine.raft().initialize(members).await.map_err(|e| raft_status(e, &self.engine))?;
+        before(deadline, self.engine.raft().initialize(members))
+            .await
+            .ok_or_else(|| Status::deadline_exceeded(ADMIN_DEADLINE))?
+            .map_err(|e| raft_status(e, &self.engine))?;
         self.reply("cluster initialized".into())
     }
 }
@@ -634,5 +799,126 @@ impl v1::faults_server::Faults for FaultsService {
             wall_ms: clock.wall_ms(),
             estimate_ms: clock.estimate_ms(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use boxoffice_engine::domain::{Accepted, OrderId, Outcome};
+    use tonic::Code;
+
+    fn applied(seq: u64) -> CommandAnswer {
+        let outcome = Outcome::Accepted(Accepted::OrderPaid { order: OrderId(seq) });
+        Some(Ok(AppliedOutcome { outcome, seq }))
+    }
+
+    fn leader() -> Option<(NodeId, NodeInfo)> {
+        Some((2, NodeInfo { addr: "127.0.0.12:7000".into(), zone: "dc2".into() }))
+    }
+
+    fn kind(result: &v1::CommandResult) -> &'static str {
+        match result.result.as_ref().expect("always set") {
+            v1::command_result::Result::Applied(_) => "applied",
+            v1::command_result::Result::NotApplied(_) => "not_applied",
+            v1::command_result::Result::Unknown(_) => "unknown",
+        }
+    }
+
+    #[test]
+    fn only_an_unavailable_engine_or_a_passed_deadline_leaves_a_command_unknown() {
+        let not_leader = Some(Err(SubmitError::NotLeader { leader: leader() }));
+        let invalid = Some(Err(SubmitError::Invalid(boxoffice_engine::domain::InvalidInput::Name)));
+        let too_large = Some(Err(SubmitError::TooLarge { bytes: 10, max: 5 }));
+        let cases = [
+            (applied(3), "applied"),
+            (not_leader.clone(), "not_applied"),
+            (Some(Err(SubmitError::Busy)), "not_applied"),
+            (invalid, "not_applied"),
+            (too_large, "not_applied"),
+            (Some(Err(SubmitError::Unavailable("raft stopped".into()))), "unknown"),
+            (None, "unknown"),
+        ];
+        for (answer, expected) in &cases {
+            assert_eq!(kind(&command_result(answer)), *expected, "{answer:?}");
+        }
+        let Some(v1::command_result::Result::NotApplied(refused)) = command_result(&not_leader).result else {
+            panic!()
+        };
+        assert_eq!(refused.reason, Reason::NotLeader as i32);
+        assert_eq!((refused.leader_id, refused.leader_addr.as_str()), (2, "127.0.0.12:7000"));
+        let Some(v1::command_result::Result::Applied(response)) = command_result(&applied(3)).result else {
+            panic!()
+        };
+        assert_eq!((response.seq, response.duplicate), (3, false));
+    }
+
+    #[test]
+    fn a_partly_stored_batch_is_answered_command_by_command_never_as_one_error() {
+        let answers = vec![applied(1), applied(2), Some(Err(SubmitError::Busy)), None];
+        let reply = batch_reply(&answers).expect("not one error: two commands were stored");
+        let kinds: Vec<_> = reply.command_results.iter().map(kind).collect();
+        assert_eq!(kinds, ["applied", "applied", "not_applied", "unknown"]);
+        assert!(reply.results.is_empty(), "older clients must not mistake it for a full answer");
+
+        let all = vec![applied(1), applied(2)];
+        let reply = batch_reply(&all).unwrap();
+        assert_eq!(reply.results.len(), 2, "older clients read these");
+        assert_eq!(reply.command_results.len(), 2);
+        assert!(batch_reply(&[]).unwrap().command_results.is_empty());
+    }
+
+    #[test]
+    fn a_batch_is_one_error_only_when_that_error_is_true_of_every_command() {
+        let every = |answer: CommandAnswer| batch_reply(&vec![answer; 3]).unwrap_err();
+        let status = every(Some(Err(SubmitError::NotLeader { leader: leader() })));
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert_eq!(status.metadata().get(LEADER_ADDR_HEADER).unwrap(), "127.0.0.12:7000");
+        assert_eq!(every(Some(Err(SubmitError::Busy))).code(), Code::ResourceExhausted);
+        assert_eq!(every(Some(Err(SubmitError::Unavailable("x".into())))).code(), Code::Unavailable);
+        let status = every(None);
+        assert_eq!(status.code(), Code::DeadlineExceeded);
+        assert!(status.message().contains("outcome unknown"), "{}", status.message());
+        // Mixed refusals: each command says its own.
+        let mixed = vec![Some(Err(SubmitError::Busy)), Some(Err(SubmitError::NotLeader { leader: None }))];
+        assert_eq!(batch_reply(&mixed).unwrap().command_results.len(), 2);
+    }
+
+    #[test]
+    fn a_grpc_timeout_is_read_in_every_unit_and_garbage_is_ignored() {
+        let timeout = |value: &str| {
+            let mut metadata = MetadataMap::new();
+            metadata.insert(GRPC_TIMEOUT_HEADER, value.parse().unwrap());
+            grpc_timeout(&metadata)
+        };
+        assert_eq!(timeout("2H"), Some(Duration::from_secs(7_200)));
+        assert_eq!(timeout("3M"), Some(Duration::from_secs(180)));
+        assert_eq!(timeout("4S"), Some(Duration::from_secs(4)));
+        assert_eq!(timeout("500m"), Some(Duration::from_millis(500)));
+        assert_eq!(timeout("99999999u"), Some(Duration::from_micros(99_999_999)));
+        assert_eq!(timeout("7n"), Some(Duration::from_nanos(7)));
+        for garbage in ["", "m", "123456789m", "12x", "-1m", "1.5S", "+1m"] {
+            assert_eq!(timeout(garbage), None, "{garbage:?}");
+        }
+        assert_eq!(grpc_timeout(&MetadataMap::new()), None);
+    }
+
+    #[tokio::test]
+    async fn a_handler_gives_up_a_margin_before_the_client_deadline() {
+        let deadline_after = |value: &str| {
+            let mut metadata = MetadataMap::new();
+            metadata.insert(GRPC_TIMEOUT_HEADER, value.parse().unwrap());
+            let now = tokio::time::Instant::now();
+            handler_deadline(&metadata).unwrap() - now
+        };
+        let about = |left: Duration, ms: u64| {
+            let ms = Duration::from_millis(ms);
+            assert!(left >= ms && left < ms + Duration::from_millis(5), "{left:?}, expected {ms:?}");
+        };
+        about(deadline_after("1S"), 1_000 - DEADLINE_MARGIN_MS);
+        about(deadline_after("100m"), 75); // at most a quarter of a short timeout
+        assert_eq!(before(None, async { 7 }).await, Some(7));
+        let soon = Some(tokio::time::Instant::now() + Duration::from_millis(10));
+        assert_eq!(before(soon, std::future::pending::<()>()).await, None);
     }
 }

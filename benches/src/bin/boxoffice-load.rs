@@ -127,7 +127,10 @@ async fn throughput(endpoints: Vec<String>, clients: usize, secs: u64, batch: us
                         client.submit(hold(event, item)).await.is_ok()
                     } else {
                         let commands = (0..batch).map(|_| (new_request_id(), hold(event, item))).collect();
-                        client.submit_batch(commands).await.is_ok()
+                        client
+                            .submit_batch(commands)
+                            .await
+                            .is_ok_and(|results| results.iter().all(Result::is_ok))
                     };
                     latency.record(began.elapsed().as_micros() as u64).expect("in range");
                     if ok { commands += batch as u64 } else { errors += 1 }

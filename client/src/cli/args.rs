@@ -46,12 +46,16 @@ const AFTER_LONG_HELP: &str = "\
 Exit status:
   0  success; a write was accepted
   1  the write was rejected by the inventory rules (sold out, quota closed,
-     hold expired, order already paid, ticket already used...)
-  2  usage error or invalid input (bad option or value, malformed request)
+     hold expired, order already paid, ticket already used, unknown id...);
+     the rejection is recorded, so a retry with its request id repeats it
+  2  usage error or invalid input (bad option or value, a name, quantity or
+     time to live over its limit, a malformed request); nothing was done
   3  outcome unknown: the write may or may not have taken effect; retry the
      same command with --request-id <the id it printed>
   4  not done: no leader reachable, engine unavailable, or the object asked
      for does not exist
+  5  conflict: the request id was already used for a different command;
+     nothing was done (run it with a fresh request id, or no --request-id)
 
 Environment:
   BOXOFFICE_ENDPOINTS  default for --endpoints
@@ -116,7 +120,8 @@ pub struct Global {
     /// Print one JSON object per result instead of text
     #[arg(long, global = true, help_heading = "Output")]
     pub json: bool,
-    /// Retry a write: reuse the request id an earlier attempt printed
+    /// Retry a write: reuse the request id an earlier attempt printed (with a
+    /// different command it is refused, exit status 5)
     #[arg(long, global = true, value_name = "HEX32", value_parser = parse::request_id, help_heading = "Writes")]
     pub request_id: Option<RequestId>,
 }

@@ -1,9 +1,5 @@
 //! Human-readable text: timestamps, amounts, outcomes and statuses.
 
-use boxoffice_engine::domain::limits::{
-    HOLD_LINES_MAX, HOLD_QUANTITY_MAX, HOLD_TTL_MS_MAX, ITEM_PRICE_CENTS_MAX, ITEM_QUOTAS_MAX,
-    NAME_BYTES_MAX, PAYMENT_TTL_MS_MAX, QUOTA_ITEMS_MAX, QUOTA_SIZE_MAX, SLUG_BYTES_MAX,
-};
 use boxoffice_engine::domain::{
     Accepted, AvailabilityState, CheckinRejection, Direction, HoldStatus, InvalidInput, Line, ObjectRef,
     OrderStatus, Rejection,
@@ -153,23 +149,7 @@ fn object(object: &ObjectRef) -> String {
 }
 
 fn invalid(invalid: &InvalidInput) -> String {
-    match invalid {
-        InvalidInput::Slug => format!("a slug must be 1 to {SLUG_BYTES_MAX} bytes of a-z, 0-9 and -"),
-        InvalidInput::Name => format!("a name must be 1 to {NAME_BYTES_MAX} bytes"),
-        InvalidInput::Price => format!("a price may be at most {ITEM_PRICE_CENTS_MAX} cents"),
-        InvalidInput::QuotaSize => format!("a quota size may be at most {QUOTA_SIZE_MAX}"),
-        InvalidInput::QuotaItems => format!("a quota needs 1 to {QUOTA_ITEMS_MAX} distinct items"),
-        InvalidInput::ItemQuotas { item } => format!("item {item} is already in {ITEM_QUOTAS_MAX} quotas"),
-        InvalidInput::ItemOfOtherEvent { item } => format!("item {item} belongs to another event"),
-        InvalidInput::Lines => format!("a hold needs 1 to {HOLD_LINES_MAX} lines, each of at least 1 ticket"),
-        InvalidInput::Quantity => format!("a hold may have at most {HOLD_QUANTITY_MAX} tickets"),
-        InvalidInput::Ttl => format!(
-            "a time to live must be above zero and at most {} s for a hold, {} s for a payment",
-            HOLD_TTL_MS_MAX / 1_000,
-            PAYMENT_TTL_MS_MAX / 1_000
-        ),
-        InvalidInput::Secret => "the ticket secret is far too long".into(),
-    }
+    boxoffice_proto::door::describe_invalid(invalid)
 }
 
 /// Why a command was rejected, in one phrase.

@@ -8,6 +8,7 @@ mod run;
 
 use args::Cli;
 use boxoffice_client::{ATTEMPT_TIMEOUT_MS_DEFAULT, Client, ClientError, ClientOptions};
+use boxoffice_engine::domain::{Outcome, Rejection};
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 use std::io::Write;
@@ -28,9 +29,23 @@ pub enum Exit {
     Unknown = 3,
     /// Not done: unavailable, no leader, or not found.
     NotDone = 4,
+    /// The request id was already used for a different command: nothing
+    /// was done, and retrying with that id never will be.
+    Conflict = 5,
 }
 
 impl Exit {
+    /// The status for a write's outcome: accepted is 0; a request id reused
+    /// for another command is [`Exit::Conflict`] (a mistake of the caller,
+    /// not of the inventory); every other rejection is 1.
+    pub fn of_outcome(outcome: &Outcome) -> Exit {
+        match outcome {
+            Outcome::Accepted(_) => Exit::Ok,
+            Outcome::Rejected(Rejection::Conflict) => Exit::Conflict,
+            Outcome::Rejected(_) => Exit::Rejected,
+        }
+    }
+
     /// The status for an error of the client library.
     pub fn of(error: &ClientError) -> Exit {
         match error {
@@ -172,5 +187,32 @@ mod tests {
         assert_eq!(Exit::of(&ClientError::Unknown(String::new())) as u8, 3);
         assert_eq!(Exit::of(&ClientError::NotApplied(String::new())) as u8, 4);
         assert_eq!(Exit::of(&ClientError::NotFound(String::new())) as u8, 4);
+    }
+
+    #[test]
+    fn a_reused_request_id_exits_5_and_other_rejections_exit_1() {
+        use boxoffice_engine::domain::{Accepted, OrderId};
+        let paid = Outcome::Accepted(Accepted::OrderPaid { order: OrderId(1) });
+        assert_eq!(Exit::of_outcome(&paid) as u8, 0);
+        let not_found =
+            Outcome::Rejected(Rejection::NotFound(boxoffice_engine::domain::ObjectRef::Order(OrderId(1))));
+        assert_eq!(Exit::of_outcome(&not_found) as u8, 1);
+        assert_eq!(Exit::of_outcome(&Outcome::Rejected(Rejection::Conflict)) as u8, 5);
+    }
+
+    #[test]
+    fn every_exit_status_is_documented_in_the_help() {
+        let help = Cli::command().render_long_help().to_string();
+        for (status, phrase) in [
+            (0, "accepted"),
+            (1, "rejected"),
+            (2, "usage"),
+            (3, "unknown"),
+            (4, "not done"),
+            (5, "different command"),
+        ] {
+            let line = help.lines().find(|l| l.trim_start().starts_with(&format!("{status}  ")));
+            assert!(line.is_some_and(|l| l.contains(phrase)), "exit {status} ({phrase}) in:\n{help}");
+        }
     }
 }

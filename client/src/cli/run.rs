@@ -265,11 +265,11 @@ impl Ctx<'_> {
         Ok(self.report(kind, &submitted, detail, None))
     }
 
-    /// Print a write's outcome; accepted is exit 0, rejected exit 1.
+    /// Print a write's outcome; its exit status is [`Exit::of_outcome`].
     /// `extra` is one more `(key, value)` to print: inside the parentheses
     /// after the request id, or as a field of the JSON object.
     fn report(&self, kind: &str, s: &Submitted, detail: &str, extra: Option<(&str, String)>) -> Exit {
-        let exit = if s.outcome.is_accepted() { Exit::Ok } else { Exit::Rejected };
+        let exit = Exit::of_outcome(&s.outcome);
         if self.json {
             let mut value = json!({
                 "command": kind,

@@ -218,7 +218,7 @@ fn every_command_variant_round_trips_through_the_wire() {
 fn every_outcome_variant_round_trips_through_the_wire_with_its_label() {
     let outcomes = sample_outcomes();
     let labels: BTreeSet<&str> = outcomes.iter().map(Outcome::label).collect();
-    assert_eq!(labels.len(), 29, "the samples cover every outcome label");
+    assert_eq!(labels.len(), 29, "the samples cover every outcome label (rejected/conflict included)");
     for outcome in outcomes {
         let wire = through_bytes(&v1::Outcome::from(&outcome));
         assert_eq!(wire.label, outcome.label());

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use boxoffice_client::{Client, ClientOptions, Submitted};
+use boxoffice_client::{Client, ClientError, ClientOptions, Submitted};
 use boxoffice_engine::domain::*;
 use boxoffice_engine::node::Consistency;
 use boxoffice_proto::v1;
@@ -15,6 +15,9 @@ use tempfile::TempDir;
 
 /// How long a test waits for a cluster condition before failing.
 pub const WAIT_MS: u64 = 30_000;
+
+/// How often [`Cluster::isolate_leader`] tries before giving up.
+pub const ISOLATE_TRIES_MAX: usize = 10;
 
 pub struct Node {
     pub id: u64,
@@ -95,6 +98,43 @@ impl Cluster {
     pub fn restart(&mut self, id: u64) {
         self.kill(id);
         self.spawn(id, None);
+    }
+
+    /// SIGSTOP: the process stays alive but answers nothing (a long pause).
+    pub fn pause(&mut self, id: u64) {
+        self.signal(id, "-STOP");
+    }
+
+    /// SIGCONT after [`Cluster::pause`].
+    pub fn resume(&mut self, id: u64) {
+        self.signal(id, "-CONT");
+    }
+
+    fn signal(&mut self, id: u64, signal: &str) {
+        let pid = self.node(id).child.as_ref().expect("node running").id().to_string();
+        let sent = Process::new("kill").args([signal, &pid]).status().expect("run kill");
+        assert!(sent.success(), "kill {signal} {pid}");
+    }
+
+    /// Pause (SIGSTOP) every node but the leader, and make sure the node
+    /// left running was still the leader once the others stopped (a leader
+    /// seen a moment ago may have been replaced since). Returns (leader, paused).
+    pub async fn isolate_leader(&mut self) -> (u64, Vec<u64>) {
+        for _ in 0..ISOLATE_TRIES_MAX {
+            let leader = self.leader().await;
+            let others: Vec<u64> =
+                self.nodes.iter().filter(|n| n.id != leader && n.child.is_some()).map(|n| n.id).collect();
+            for id in &others {
+                self.pause(*id);
+            }
+            if self.status_of(leader, false).await.is_some_and(|s| s.role == "leader") {
+                return (leader, others);
+            }
+            for id in &others {
+                self.resume(*id);
+            }
+        }
+        panic!("no stable leader to isolate in {ISOLATE_TRIES_MAX} tries");
     }
 
     pub fn wipe(&mut self, id: u64) {
@@ -178,6 +218,37 @@ impl Drop for Cluster {
             }
         }
     }
+}
+
+/// A plain HTTP/1.0 GET over a TCP socket: (status line, body).
+pub async fn http_get(addr: &str, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (head.lines().next().unwrap_or_default().to_owned(), body.to_owned())
+}
+
+/// A raw gRPC channel to one address (no retries, no leader discovery).
+pub async fn channel(addr: &str) -> tonic::transport::Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap()
+}
+
+/// Submit until the outcome is known, always with the same request id.
+pub async fn known(client: &Client, command: Command) -> Outcome {
+    let request_id = boxoffice_client::new_request_id();
+    for _ in 0..10 {
+        match client.submit_with_id(request_id, command.clone()).await {
+            Ok(submitted) => return submitted.outcome,
+            Err(ClientError::Unknown(_)) | Err(ClientError::NotApplied(_)) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("{command:?}: {e}"),
+        }
+    }
+    panic!("{command:?}: outcome still unknown after 10 tries");
 }
 
 /// Accepted outcome or panic.
