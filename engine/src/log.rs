@@ -70,6 +70,15 @@ pub const GROUP_COMMIT_OPS_MAX: usize = 1024;
 /// Most entries one read returns (openraft asks again for the rest).
 pub const READ_ENTRIES_MAX: usize = 4096;
 
+/// How often the writer checks whether a deferred purge may run, in
+/// milliseconds, while one is pending.
+pub const PURGE_RECHECK_MS: u64 = 50;
+
+/// Longest an append waits for a deferred purge (a snapshot install that is
+/// not durable yet) before it fails, in milliseconds. A failed append stops
+/// Raft and the node restarts, consistent.
+pub const PURGE_WAIT_MS: u64 = 30_000;
+
 /// Called with the duration of every fsync, for metrics.
 pub type FsyncObserver = Arc<dyn Fn(Duration) + Send + Sync>;
 
@@ -201,7 +210,13 @@ pub struct LogStore {
     writer: mpsc::Sender<WriteOp>,
     committed: Arc<AtomicU64>,
     free_min: Arc<AtomicU64>,
+    purge_gate: PurgeGate,
 }
+
+/// How far the files of the log may be purged: up to the newest snapshot
+/// that is durable (the state machine publishes it). Unset, purges run at
+/// once.
+type PurgeGate = Arc<std::sync::OnceLock<Arc<AtomicU64>>>;
 
 /// A reader of the log for replication tasks.
 #[derive(Clone)]
@@ -275,6 +290,11 @@ struct Writer {
     /// Appends are refused while the filesystem has less than this free, in
     /// bytes (see [`crate::disk`]).
     free_min: Arc<AtomicU64>,
+    /// The purge point in the `purged` file.
+    disk_purged: Option<LogId>,
+    /// A purge openraft asked for that runs once a snapshot covers it.
+    pending_purge: Option<LogId>,
+    purge_gate: PurgeGate,
 }
 
 impl LogStore {
@@ -390,8 +410,18 @@ impl LogStore {
             None => None,
         };
         let free_min = Arc::new(AtomicU64::new(DISK_FREE_MIN_BYTES));
-        let writer =
-            Writer { dir: dir.clone(), segments, offsets, current, observer, free_min: free_min.clone() };
+        let purge_gate = PurgeGate::default();
+        let writer = Writer {
+            dir: dir.clone(),
+            segments,
+            offsets,
+            current,
+            observer,
+            free_min: free_min.clone(),
+            disk_purged: last_purged,
+            pending_purge: None,
+            purge_gate: purge_gate.clone(),
+        };
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("raft-log-writer".into())
@@ -403,7 +433,18 @@ impl LogStore {
             writer: tx,
             committed: Arc::new(AtomicU64::new(0)),
             free_min,
+            purge_gate,
         })
+    }
+
+    /// Purge files only up to the snapshot index in `durable` (plus one; 0:
+    /// none), which the state machine publishes once a snapshot's file is
+    /// durable (`StateMachineStore::durable_snapshot`). openraft purges the
+    /// log as soon as it hands a received snapshot to the state machine;
+    /// without this, a crash before the install is durable would leave a
+    /// log that starts after the state machine's applied position. Set once.
+    pub fn set_purge_gate(&self, durable: Arc<AtomicU64>) {
+        let _ = self.purge_gate.set(durable);
     }
 
     /// Refuse appends while the filesystem has less than `bytes` free
@@ -427,7 +468,24 @@ impl LogStore {
 
 impl Writer {
     fn run(mut self, rx: mpsc::Receiver<WriteOp>) {
-        while let Ok(first) = rx.recv() {
+        loop {
+            // While a purge waits for its snapshot, look at it now and then.
+            let first = if self.pending_purge.is_some() {
+                match rx.recv_timeout(Duration::from_millis(PURGE_RECHECK_MS)) {
+                    Ok(op) => Some(op),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(op) => Some(op),
+                    Err(_) => return,
+                }
+            };
+            if let Err(e) = self.run_pending_purge() {
+                tracing::error!(error = %e, "log: deferred purge failed");
+            }
+            let Some(first) = first else { continue };
             let mut ops = vec![first];
             while ops.len() < GROUP_COMMIT_OPS_MAX {
                 match rx.try_recv() {
@@ -446,6 +504,18 @@ impl Writer {
             for op in ops {
                 match op {
                     WriteOp::Append { frames, callback } => {
+                        // An append past a purge that waits for its snapshot
+                        // waits for it too (no file may hold a gap); a purge
+                        // may remove the segment this group's mark is in.
+                        if failed.is_none()
+                            && let Some((first, _)) = frames.first()
+                        {
+                            match self.settle_purge_before(*first) {
+                                Ok(true) => marked = false,
+                                Ok(false) => {}
+                                Err(e) => failed = Some(e),
+                            }
+                        }
                         // Open the group with a mark: once synced, it proves
                         // everything before it was synced (module docs).
                         if failed.is_none()
@@ -471,7 +541,7 @@ impl Writer {
                         Self::complete(&mut callbacks, &mut failed, synced);
                         let (result, done) = match other {
                             WriteOp::Truncate { from_index, done } => (self.truncate(from_index), done),
-                            WriteOp::Purge { upto, done } => (self.purge(upto), done),
+                            WriteOp::Purge { upto, done } => (self.request_purge(upto), done),
                             WriteOp::Vote { frame, done } => {
                                 (write_atomically(&self.dir.join("vote"), &frame), done)
                             }
@@ -545,6 +615,68 @@ impl Writer {
         Ok(())
     }
 
+    /// Whether the state machine has a durable snapshot covering `upto`.
+    fn purge_allowed(&self, upto: &LogId) -> bool {
+        self.purge_gate.get().is_none_or(|durable| upto.index < durable.load(Ordering::SeqCst))
+    }
+
+    /// Purge now if a snapshot covers it, else remember it for later.
+    fn request_purge(&mut self, upto: LogId) -> io::Result<()> {
+        if self.purge_allowed(&upto) {
+            if self.pending_purge.is_some_and(|pending| pending <= upto) {
+                self.pending_purge = None;
+            }
+            return self.purge(upto);
+        }
+        tracing::info!(?upto, "log: purge deferred until the snapshot that covers it is durable");
+        self.pending_purge = self.pending_purge.max(Some(upto));
+        Ok(())
+    }
+
+    fn run_pending_purge(&mut self) -> io::Result<()> {
+        match self.pending_purge {
+            Some(upto) if self.purge_allowed(&upto) => {
+                self.pending_purge = None;
+                self.purge(upto)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The index the next entry on disk must have to follow what is there
+    /// (`None`: nothing there, no purge point).
+    fn next_on_disk(&self) -> Option<u64> {
+        match self.offsets.last_key_value() {
+            Some((last, _)) => Some(last + 1),
+            None => self.disk_purged.map(|p| p.index + 1),
+        }
+    }
+
+    /// Before appending `index` where it would not follow what is on disk
+    /// (after a purge past the end of the log, for a snapshot install),
+    /// wait until that purge can run, so no file ever holds a gap.
+    fn settle_purge_before(&mut self, index: u64) -> io::Result<bool> {
+        if self.pending_purge.is_none() || self.next_on_disk() == Some(index) {
+            return Ok(false);
+        }
+        let started = Instant::now();
+        while self.pending_purge.is_some() {
+            self.run_pending_purge()?;
+            if self.pending_purge.is_none() {
+                break;
+            }
+            if started.elapsed() > Duration::from_millis(PURGE_WAIT_MS) {
+                return Err(io::Error::other(format!(
+                    "entry {index} waits for a purge to {:?}, whose snapshot did not become durable in \
+                     {PURGE_WAIT_MS} ms",
+                    self.pending_purge
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(PURGE_RECHECK_MS / 5));
+        }
+        Ok(true)
+    }
+
     fn append(&mut self, frames: &[(u64, Vec<u8>)]) -> io::Result<()> {
         for (index, frame) in frames {
             self.rotate_if_needed(*index)?;
@@ -587,8 +719,13 @@ impl Writer {
     }
 
     fn purge(&mut self, upto: LogId) -> io::Result<()> {
+        if self.disk_purged >= Some(upto) {
+            return Ok(());
+        }
         let frame = codec::encode(Kind::LogMeta, &Some(upto)).map_err(io::Error::other)?;
         write_atomically(&self.dir.join("purged"), &frame)?;
+        self.disk_purged = Some(upto);
+        fail::fail_point!("log-purge-after-purged-file", |_| Err(io::Error::other("fail point")));
         // A segment can go once every entry in it is at or before `upto`:
         // when the next one starts at or before upto + 1, or, for the last
         // segment, when the purge reaches past its last entry (a lagging

@@ -350,6 +350,8 @@ impl Engine {
             Some(PlantedBug::Diverge) if config.node_id != 1 => sm.plant_divergence(DIVERGE_EVERY_ENTRIES),
             _ => {}
         }
+        // The log purges its files only up to a durable snapshot.
+        log.set_purge_gate(sm.durable_snapshot());
         let shared = sm.shared();
         let raft = Raft::new(config.node_id, Arc::new(raft_config), network, log, sm)
             .await

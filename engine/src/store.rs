@@ -19,19 +19,43 @@
 //!
 //! # Snapshots
 //!
-//! A snapshot is the domain state followed by the whole event log, as codec
-//! frames: a node rebuilt from an empty disk gets the full event history,
-//! not just the current counts. Installing one checks that replaying its
-//! records rebuilds its state exactly, then replaces the tree. The current
-//! snapshot is kept as two files (`snapshot.data`, `snapshot.meta`); on open,
-//! a snapshot newer than the tree (a crash during install) is installed again.
+//! A snapshot's data is the domain state followed by the whole event log,
+//! as codec frames: a node rebuilt from an empty disk gets the full event
+//! history, not just the current counts. On disk, each snapshot is **one
+//! self-describing file**, `snapshot-<term>-<index>.snap`: its metadata
+//! frame, then the data. It is written to a temporary file, fsynced,
+//! renamed, and the directory fsynced; only then are older snapshot files
+//! removed. A file is never replaced by an older snapshot: building and
+//! installing take the same lock, and a snapshot older than the newest on
+//! disk is not written.
 //!
-//! # Durability
+//! # Installing, and crashing while installing
+//!
+//! Installing a snapshot received from the leader:
+//! 1. checks it: every frame decodes, the records are 1..n, and replaying
+//!    them gives the snapshot's state;
+//! 2. writes its file (the commit point: from here on the node *has* it);
+//! 3. brings the tree to it in **one atomic sled batch**: the records it
+//!    lacks (the committed history is the same on every node, so the
+//!    tree's records are a prefix of the snapshot's) and the applied
+//!    position; then flushes sled.
+//!
+//! A crash before 2 leaves the old state and no new file: the leader sends
+//! the snapshot again. A crash after 2 leaves a snapshot file newer than
+//! the tree; [`StateMachineStore::open`] finishes step 3 from the file
+//! *before* replaying anything, so a restart ends in the same state as an
+//! uninterrupted install. Nothing is ever half-cleared.
+//!
+//! # Durability, and when the Raft log may be purged
 //!
 //! `apply` does not flush sled: the Raft log holds every committed entry
 //! until a snapshot covers it, and building a snapshot flushes sled first,
-//! so after a crash the tree is never behind the log's purge point, and
-//! openraft re-applies the rest. An I/O error here is fatal to the node.
+//! so after a crash the tree is never behind a purge point, and openraft
+//! re-applies the rest. openraft purges its log right after it hands a
+//! received snapshot to the state machine, before the install is durable;
+//! so [`StateMachineStore::durable_snapshot`] publishes the index of the
+//! newest snapshot whose file is durable, and the log (`engine::log`)
+//! purges its files only up to it. An I/O error here is fatal to the node.
 
 use crate::codec::{self, Kind};
 use crate::domain::{self, Record, State};
@@ -41,9 +65,10 @@ use crate::raft::{
 };
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, RaftSnapshotBuilder, StorageIOError};
-use std::io::{self, Cursor};
+use std::io::{self, Cursor, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::watch;
 
 const KEY_APPLIED: &[u8] = b"m:applied";
@@ -80,6 +105,31 @@ pub enum StoreOpenError {
     /// The stored snapshot does not replay to its own state.
     #[error("snapshot inconsistent: {0}")]
     Snapshot(String),
+    /// A stored snapshot file is damaged.
+    #[error(
+        "snapshot file {path} is corrupt at byte {offset}: {source}. This node cannot trust its \
+         state; rebuild it from its peers (move its data directory aside and start it again with \
+         --rejoin and --join naming a live member)"
+    )]
+    SnapshotFile {
+        /// The file.
+        path: PathBuf,
+        /// Where the bad frame starts.
+        offset: u64,
+        /// What is wrong.
+        source: codec::CodecError,
+    },
+    /// The event log in the tree is not the records 1..n in order.
+    #[error(
+        "state machine event log damaged: expected record {expected}, found {found}. Rebuild this \
+         node from its peers (move its data directory aside and start it again with --rejoin)"
+    )]
+    EventLog {
+        /// The seq that should come next.
+        expected: u64,
+        /// What came instead (0: nothing).
+        found: u64,
+    },
 }
 
 /// What the state machine holds in memory.
@@ -140,10 +190,125 @@ impl Shared {
 pub struct StateMachineStore {
     shared: Arc<Shared>,
     db: sled::Db,
-    dir: PathBuf,
+    files: Arc<SnapshotFiles>,
     /// A planted bug (fault tests only): skip every entry whose index is a
     /// multiple of this. 0 = never.
     diverge_every: u64,
+}
+
+/// The name of the snapshot file of `meta`: term and index, zero-padded so
+/// that names sort like log ids.
+fn snapshot_file_name(meta: &SnapshotMeta) -> String {
+    let (term, index) = meta.last_log_id.map_or((0, 0), |id| (id.leader_id.term, id.index));
+    format!("snapshot-{term:020}-{index:020}.snap")
+}
+
+/// The snapshot files of a state machine directory, and the lock that
+/// serializes writing them (a snapshot build against an install).
+struct SnapshotFiles {
+    dir: PathBuf,
+    lock: Mutex<()>,
+    /// 1 + the index of the newest snapshot whose file is durable (0: none).
+    durable: Arc<AtomicU64>,
+}
+
+impl SnapshotFiles {
+    fn new(dir: PathBuf) -> SnapshotFiles {
+        SnapshotFiles { dir, lock: Mutex::new(()), durable: Arc::new(AtomicU64::new(0)) }
+    }
+
+    fn publish_durable(&self, meta: &SnapshotMeta) {
+        if let Some(id) = meta.last_log_id {
+            self.durable.fetch_max(id.index + 1, Ordering::SeqCst);
+        }
+    }
+
+    /// Every `.snap` file, oldest first (by name: term, then index).
+    fn listed(&self) -> Result<Vec<PathBuf>, StoreOpenError> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| {
+                path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("snapshot-") && n.ends_with(".snap"))
+            })
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
+    /// The newest snapshot: (meta, data). Reads the files of format
+    /// version 1 (`snapshot.meta` and `snapshot.data`) if there is no other.
+    fn newest(&self) -> Result<Option<(SnapshotMeta, Vec<u8>)>, StoreOpenError> {
+        if let Some(path) = self.listed()?.pop() {
+            let bytes = std::fs::read(&path)?;
+            let corrupt =
+                |offset: usize, source| StoreOpenError::SnapshotFile { path: path.clone(), offset: offset as u64, source };
+            let (payload, used) =
+                codec::read_frame(&bytes, Kind::SnapshotMeta.bytes_max()).map_err(|e| corrupt(0, e))?;
+            let meta: SnapshotMeta =
+                codec::decode_payload(Kind::SnapshotMeta, payload).map_err(|e| corrupt(0, e))?;
+            return Ok(Some((meta, bytes[used..].to_vec())));
+        }
+        let (data_path, meta_path) = (self.dir.join("snapshot.data"), self.dir.join("snapshot.meta"));
+        let meta = match std::fs::read(&meta_path) {
+            Ok(bytes) => codec::decode::<SnapshotMeta>(Kind::SnapshotMeta, &bytes)
+                .map_err(|source| StoreOpenError::SnapshotFile { path: meta_path.clone(), offset: 0, source })?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Some((meta, std::fs::read(&data_path)?)))
+    }
+
+    /// The newest snapshot's metadata, if any.
+    fn newest_meta(&self) -> Result<Option<SnapshotMeta>, StoreOpenError> {
+        Ok(self.newest()?.map(|(meta, _)| meta))
+    }
+
+    /// Write `meta` and `data` as the newest snapshot, unless a snapshot at
+    /// least as new is on disk already (then `false`). Call with `lock` held.
+    fn write_newest(&self, meta: &SnapshotMeta, data: &[u8]) -> Result<bool, StoreOpenError> {
+        if let Some(newest) = self.newest_meta()?
+            && newest.last_log_id >= meta.last_log_id
+        {
+            return Ok(false);
+        }
+        let name = snapshot_file_name(meta);
+        let tmp = self.dir.join(format!("{name}.tmp"));
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&codec::encode(Kind::SnapshotMeta, meta)?)?;
+        file.write_all(data)?;
+        file.sync_all()?;
+        drop(file);
+        fail::fail_point!("snapshot-file-before-rename");
+        std::fs::rename(&tmp, self.dir.join(&name))?;
+        std::fs::File::open(&self.dir)?.sync_all()?;
+        fail::fail_point!("snapshot-file-after-rename");
+        // Only now is the new one durable: the older ones can go.
+        for old in self.listed()? {
+            if old.file_name().and_then(|n| n.to_str()) != Some(name.as_str()) {
+                std::fs::remove_file(old)?;
+            }
+        }
+        for legacy in ["snapshot.data", "snapshot.meta"] {
+            match std::fs::remove_file(self.dir.join(legacy)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        std::fs::File::open(&self.dir)?.sync_all()?;
+        self.publish_durable(meta);
+        Ok(true)
+    }
+
+    /// Remove temporary files a crash left behind.
+    fn clean_up(&self) -> Result<(), StoreOpenError> {
+        for entry in std::fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|x| x == "tmp") {
+                std::fs::remove_file(path)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn decode_value<T: serde::de::DeserializeOwned>(
@@ -174,6 +339,12 @@ fn decode_snapshot_data(data: &[u8]) -> Result<(State, Vec<Record>), StoreOpenEr
     Ok((state, records))
 }
 
+/// The `last_seq` of a snapshot's state (its first frame).
+fn decode_state_seq(data: &[u8]) -> Result<u64, StoreOpenError> {
+    let (payload, _) = codec::read_frame(data, Kind::Snapshot.bytes_max())?;
+    Ok(codec::decode_snapshot_payload(payload)?.last_seq)
+}
+
 /// How long opening waits for a previous holder of the database in this
 /// process to let go, in milliseconds. sled's background flusher keeps the
 /// file lock for up to one flush interval after the database is dropped, so
@@ -196,48 +367,69 @@ fn open_sled(path: &Path) -> Result<sled::Db, StoreOpenError> {
 }
 
 impl StateMachineStore {
-    /// Open (or create) the state machine in `dir`.
+    /// Open (or create) the state machine in `dir`. An install that a crash
+    /// cut short after its snapshot file became durable is finished first;
+    /// a damaged event log or snapshot file is an error, never a panic.
     pub fn open(dir: impl AsRef<Path>) -> Result<StateMachineStore, StoreOpenError> {
         let dir = dir.as_ref().to_owned();
         std::fs::create_dir_all(&dir)?;
+        let files = Arc::new(SnapshotFiles::new(dir.clone()));
+        files.clean_up()?;
         let db = open_sled(&dir.join("sled"))?;
         let tree = db.open_tree("sm")?;
-        let last_applied: Option<LogId> =
+        // Data directories from before the checkpoint moved out of sled.
+        tree.remove(KEY_OLD_CHECKPOINT)?;
+        let (last_seq, _) = watch::channel(0);
+        let empty = Applied { state: State::default(), last_applied: None, membership: Default::default() };
+        let store = StateMachineStore {
+            shared: Arc::new(Shared { applied: RwLock::new(empty), tree, last_seq }),
+            db,
+            files,
+            diverge_every: 0,
+        };
+        let tree = &store.shared.tree;
+        let mut last_applied: Option<LogId> =
             decode_value::<Option<LogId>>(Kind::LogMeta, tree.get(KEY_APPLIED)?)?.flatten();
-        let membership: StoredMembership =
+        let mut membership: StoredMembership =
             decode_value(Kind::SnapshotMeta, tree.get(KEY_MEMBERSHIP)?)?.unwrap_or_default();
+        let snapshot = store.files.newest()?;
+        if let Some((meta, data)) = &snapshot {
+            store.files.publish_durable(meta);
+            // Check for a pending reinstall before replaying anything.
+            if meta.last_log_id > last_applied {
+                tracing::warn!(snapshot = ?meta.last_log_id, applied = ?last_applied, "state machine behind its snapshot file (an install was cut short); finishing it");
+                let (_, records) = decode_snapshot_data(data)?;
+                store.bring_tree_to(meta, &records)?;
+                (last_applied, membership) = (meta.last_log_id, meta.last_membership.clone());
+            }
+        }
         // The tree holds every record, so an empty state plus all of them is
-        // always right; the last snapshot's state (its first frame) saves
-        // replaying what it covers, when the tree has caught up with it.
-        let snapshot = Self::read_snapshot_files(&dir)?;
+        // always right; the newest snapshot's state (its first frame) saves
+        // replaying what it covers.
         let mut state = match &snapshot {
-            Some((meta, data)) if meta.last_log_id <= last_applied => {
+            Some((_, data)) => {
                 let (payload, _) = codec::read_frame(data, Kind::Snapshot.bytes_max())?;
                 codec::decode_snapshot_payload(payload)?
             }
-            _ => State::default(),
+            None => State::default(),
         };
-        for item in tree.range(event_key(state.last_seq + 1)..=event_key(u64::MAX)) {
-            state.evolve(&codec::decode_record(&item?.1)?);
-        }
-        // Data directories from before the checkpoint moved out of sled.
-        tree.remove(KEY_OLD_CHECKPOINT)?;
-        let (last_seq, _) = watch::channel(state.last_seq);
-        let applied = Applied { state, last_applied, membership };
-        let store = StateMachineStore {
-            shared: Arc::new(Shared { applied: RwLock::new(applied), tree, last_seq }),
-            db,
-            dir,
-            diverge_every: 0,
-        };
-        // A snapshot newer than the tree means an install was cut short: redo it.
-        if let Some((meta, data)) = snapshot {
-            let applied = store.shared.read(|a| a.last_applied);
-            if meta.last_log_id > applied {
-                tracing::warn!(snapshot = ?meta.last_log_id, ?applied, "state machine behind its snapshot; reinstalling");
-                store.install(&meta, &data)?;
+        let mut expected = state.last_seq + 1;
+        for item in tree.range(event_key(expected)..=event_key(u64::MAX)) {
+            let record = codec::decode_record(&item?.1)?;
+            if record.seq != expected {
+                return Err(StoreOpenError::EventLog { expected, found: record.seq });
             }
+            state.evolve(&record);
+            expected += 1;
         }
+        if let Some((_, data)) = &snapshot
+            && state.last_seq < decode_state_seq(data)?
+        {
+            return Err(StoreOpenError::EventLog { expected, found: 0 });
+        }
+        let seq = state.last_seq;
+        *store.shared.applied.write().expect("state lock poisoned") = Applied { state, last_applied, membership };
+        store.shared.last_seq.send_replace(seq);
         Ok(store)
     }
 
@@ -253,47 +445,74 @@ impl StateMachineStore {
         self.diverge_every = every;
     }
 
-    fn read_snapshot_files(dir: &Path) -> Result<Option<(SnapshotMeta, Vec<u8>)>, StoreOpenError> {
-        let (data_path, meta_path) = (dir.join("snapshot.data"), dir.join("snapshot.meta"));
-        let meta = match std::fs::read(&meta_path) {
-            Ok(bytes) => codec::decode::<SnapshotMeta>(Kind::SnapshotMeta, &bytes)?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        Ok(Some((meta, std::fs::read(&data_path)?)))
+    /// The index (plus one) of the newest snapshot whose file is durable,
+    /// shared with the Raft log, which purges its files only up to it.
+    pub fn durable_snapshot(&self) -> Arc<AtomicU64> {
+        self.files.durable.clone()
     }
 
-    fn write_snapshot_files(dir: &Path, meta: &SnapshotMeta, data: &[u8]) -> Result<(), StoreOpenError> {
-        // Data first, then meta: the meta names a complete data file.
-        for (name, bytes) in
-            [("snapshot.data", data.to_vec()), ("snapshot.meta", codec::encode(Kind::SnapshotMeta, meta)?)]
-        {
-            let tmp = dir.join(format!("{name}.tmp"));
-            std::fs::write(&tmp, &bytes)?;
-            std::fs::File::open(&tmp)?.sync_all()?;
-            std::fs::rename(&tmp, dir.join(name))?;
-        }
-        std::fs::File::open(dir)?.sync_all()?;
-        Ok(())
-    }
-
-    /// Replace everything with a snapshot's contents. The snapshot is checked
-    /// first and saved as the current one before the tree is touched, so a
-    /// crash half way is repaired by [`StateMachineStore::open`].
-    fn install(&self, meta: &SnapshotMeta, data: &[u8]) -> Result<(), StoreOpenError> {
-        let (state, records) = decode_snapshot_data(data)?;
-        Self::write_snapshot_files(&self.dir, meta, data)?;
-        let mut applied = self.shared.applied.write().expect("state lock poisoned");
+    /// Bring the tree to a checked snapshot in one atomic batch: the records
+    /// it lacks, no record past the snapshot, and the snapshot's applied
+    /// position and membership; then flush. Idempotent.
+    fn bring_tree_to(&self, meta: &SnapshotMeta, records: &[Record]) -> Result<(), StoreOpenError> {
         let tree = &self.shared.tree;
-        tree.clear()?;
+        let last_in_tree = match tree.range(event_key(1)..=event_key(u64::MAX)).next_back() {
+            Some(item) => codec::decode_record(&item?.1)?.seq,
+            None => 0,
+        };
+        // The committed history is the same everywhere, so the tree's records
+        // are a prefix of the snapshot's; check where they meet, and rewrite
+        // every record if they do not (still one atomic batch).
+        let meets = match last_in_tree {
+            0 => true,
+            seq => match (tree.get(event_key(seq))?, records.get(seq as usize - 1)) {
+                // Whole (no holes, as a crash of an older build mid-clear
+                // left) and ending where the snapshot has the same record.
+                (Some(ours), Some(theirs)) => {
+                    codec::decode_record(&ours)? == *theirs
+                        && tree.range(event_key(1)..=event_key(seq)).count() as u64 == seq
+                }
+                _ => false,
+            },
+        };
+        let from = if meets { last_in_tree + 1 } else { 1 };
+        if !meets {
+            tracing::warn!(last_in_tree, "event log differs from the snapshot's; replacing it");
+        }
         let mut batch = sled::Batch::default();
-        for record in &records {
+        if !meets || last_in_tree > records.len() as u64 {
+            for item in tree.range(event_key(records.len() as u64 + 1)..=event_key(u64::MAX)) {
+                batch.remove(item?.0);
+            }
+        }
+        for record in records.iter().skip(from as usize - 1) {
             batch.insert(&event_key(record.seq)[..], codec::encode_record(record)?);
         }
         batch.insert(KEY_APPLIED, codec::encode(Kind::LogMeta, &meta.last_log_id)?);
         batch.insert(KEY_MEMBERSHIP, codec::encode(Kind::SnapshotMeta, &meta.last_membership)?);
         tree.apply_batch(batch)?;
+        fail::fail_point!("snapshot-install-after-tree", |_| Err(io::Error::other("fail point").into()));
         self.db.flush()?;
+        Ok(())
+    }
+
+    /// Install a snapshot: check it, make its file durable (the commit
+    /// point), bring the tree to it, and take its state. A crash at any
+    /// point leaves the old state or the new one (module docs).
+    fn install(&self, meta: &SnapshotMeta, data: &[u8]) -> Result<(), StoreOpenError> {
+        let (state, records) = decode_snapshot_data(data)?;
+        let _files = self.files.lock.lock().expect("snapshot lock poisoned");
+        if self.shared.read(|a| a.last_applied) >= meta.last_log_id {
+            tracing::info!(snapshot = ?meta.last_log_id, "already at or past this snapshot; nothing to install");
+            return Ok(());
+        }
+        fail::fail_point!("snapshot-install-before-file", |_| Err(io::Error::other("fail point").into()));
+        if !self.files.write_newest(meta, data)? {
+            tracing::warn!(snapshot = ?meta.last_log_id, "a newer snapshot file exists; installing into the tree only");
+        }
+        fail::fail_point!("snapshot-install-after-file", |_| Err(io::Error::other("fail point").into()));
+        let mut applied = self.shared.applied.write().expect("state lock poisoned");
+        self.bring_tree_to(meta, &records)?;
         let last_seq = state.last_seq;
         *applied =
             Applied { state, last_applied: meta.last_log_id, membership: meta.last_membership.clone() };
@@ -350,13 +569,15 @@ impl StateMachineStore {
 pub struct SnapshotBuilder {
     shared: Arc<Shared>,
     db: sled::Db,
-    dir: PathBuf,
+    files: Arc<SnapshotFiles>,
 }
 
 impl SnapshotBuilder {
     fn build(&self) -> Result<(SnapshotMeta, Vec<u8>), StoreOpenError> {
         let (state, last_applied, membership) =
             self.shared.read(|a| (a.state.clone(), a.last_applied, a.membership.clone()));
+        // Everything up to the copied state is durable before the snapshot
+        // says so (the log may be purged up to it).
         self.db.flush()?;
         let mut data = codec::encode_snapshot(&state)?;
         // Records up to the copied state's seq never change once written.
@@ -368,7 +589,14 @@ impl SnapshotBuilder {
             None => format!("empty-{}", state.last_seq),
         };
         let meta = SnapshotMeta { last_log_id: last_applied, last_membership: membership, snapshot_id };
-        StateMachineStore::write_snapshot_files(&self.dir, &meta, &data)?;
+        fail::fail_point!("snapshot-build-before-write");
+        // Serialized with installs, and never over a newer snapshot: an
+        // install may have finished while this copy was being encoded.
+        let _files = self.files.lock.lock().expect("snapshot lock poisoned");
+        if !self.files.write_newest(&meta, &data)? {
+            tracing::info!(snapshot = %meta.snapshot_id, "a newer snapshot is on disk; this build is not kept");
+        }
+        fail::fail_point!("snapshot-build-after-file", |_| Err(io::Error::other("fail point").into()));
         Ok((meta, data))
     }
 }
@@ -399,7 +627,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
-        SnapshotBuilder { shared: self.shared.clone(), db: self.db.clone(), dir: self.dir.clone() }
+        SnapshotBuilder { shared: self.shared.clone(), db: self.db.clone(), files: self.files.clone() }
     }
 
     async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
@@ -420,8 +648,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
-        let files = Self::read_snapshot_files(&self.dir)
-            .map_err(|e| io_error(|e| StorageIOError::read_snapshot(None, e), e))?;
-        Ok(files.map(|(meta, data)| Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }))
+        let newest = self.files.newest().map_err(|e| io_error(|e| StorageIOError::read_snapshot(None, e), e))?;
+        Ok(newest.map(|(meta, data)| Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }))
     }
 }

@@ -3,16 +3,18 @@
 //! votes, truncation and purges, and snapshots that carry the event history.
 
 use boxoffice_engine::codec;
-use boxoffice_engine::domain::*;
 use boxoffice_engine::log::{LogOpenError, LogStore, Recovery};
-use boxoffice_engine::raft::{Entry, LogId, NodeInfo, Proposal, TypeConfig, Vote};
+use boxoffice_engine::raft::{Entry, NodeInfo, TypeConfig, Vote};
 use boxoffice_engine::store::StateMachineStore;
 use openraft::storage::{RaftLogStorage, RaftLogStorageExt, RaftStateMachine};
 use openraft::testing::{StoreBuilder, Suite};
-use openraft::{CommittedLeaderId, EntryPayload, LogState, RaftLogReader, RaftSnapshotBuilder, StorageError};
+use openraft::{LogState, RaftLogReader, RaftSnapshotBuilder, StorageError};
 use proptest::arbitrary::Arbitrary;
 use std::io::Write;
 use tempfile::TempDir;
+
+mod storage_support;
+use storage_support::{entries, log_id, voted_log};
 
 struct Builder;
 
@@ -28,37 +30,6 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachineStore, TempDir> for Builder 
 #[test]
 fn log_and_state_machine_pass_the_openraft_storage_suite() {
     Suite::test_all(Builder).expect("openraft storage suite");
-}
-
-fn log_id(term: u64, index: u64) -> LogId {
-    LogId::new(CommittedLeaderId::new(term, 1), index)
-}
-
-/// Entries 1..=n; each carries one command, so state machines can apply them.
-fn entries(range: std::ops::RangeInclusive<u64>) -> Vec<Entry> {
-    range
-        .map(|index| Entry {
-            log_id: log_id(1, index),
-            payload: EntryPayload::Normal(Proposal {
-                envelopes: vec![Envelope {
-                    time_ms: 1_700_000_000_000 + index,
-                    request_id: RequestId(u128::from(index)),
-                    command: Command::CreateOrganizer {
-                        slug: format!("org-{index}"),
-                        name: format!("Organizer {index}"),
-                        secret_key: [index as u8; 32],
-                    },
-                }],
-            }),
-        })
-        .collect()
-}
-
-/// A log that has voted, as openraft always does before appending.
-async fn voted_log(dir: &std::path::Path) -> LogStore {
-    let mut log = LogStore::open(dir, None).unwrap();
-    log.save_vote(&Vote::new(1, 1)).await.unwrap();
-    log
 }
 
 async fn read_all(log: &mut LogStore) -> Vec<u64> {
