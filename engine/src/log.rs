@@ -447,6 +447,13 @@ impl LogStore {
         let _ = self.purge_gate.set(durable);
     }
 
+    /// True if this log has never been written: no vote, no entry, no purge
+    /// point (a new node, or one whose disk was lost).
+    pub fn is_pristine(&self) -> bool {
+        let shared = self.shared.lock().expect("log lock poisoned");
+        shared.vote.is_none() && shared.entries.is_empty() && shared.last_purged.is_none()
+    }
+
     /// Refuse appends while the filesystem has less than `bytes` free
     /// (default [`DISK_FREE_MIN_BYTES`]).
     pub fn set_disk_free_min(&self, bytes: u64) {

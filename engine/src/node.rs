@@ -287,6 +287,8 @@ pub struct Engine {
     config: EngineConfig,
     stop: watch::Sender<bool>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// The data directory held no Raft state when the engine started.
+    blank: bool,
     /// Held for the engine's life: no other process opens this data directory.
     _lock: crate::lock::DataDirLock,
 }
@@ -341,6 +343,7 @@ impl Engine {
         let log = LogStore::open_with(config.data_dir.join("log"), config.fsync_observer.clone(), recovery)?;
         log.set_disk_free_min(config.disk_free_min_bytes);
         let commit_index = log.commit_index();
+        let log_pristine = log.is_pristine();
         #[cfg_attr(not(feature = "fault-injection"), allow(unused_mut))]
         let mut sm = StateMachineStore::open(config.data_dir.join("sm"))?;
         #[cfg(feature = "fault-injection")]
@@ -353,6 +356,7 @@ impl Engine {
         // The log purges its files only up to a durable snapshot.
         log.set_purge_gate(sm.durable_snapshot());
         let shared = sm.shared();
+        let blank = log_pristine && shared.read(|a| a.last_applied.is_none() && a.state.last_seq == 0);
         let raft = Raft::new(config.node_id, Arc::new(raft_config), network, log, sm)
             .await
             .map_err(|e| EngineError::Raft(e.to_string()))?;
@@ -366,6 +370,7 @@ impl Engine {
             config,
             stop,
             tasks: Default::default(),
+            blank,
             _lock: lock,
         };
         let batcher = tokio::spawn(batcher(
@@ -493,6 +498,14 @@ impl Engine {
     /// The state machine's shared part (queries, event log, digests).
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// True if the data directory held no Raft state (no vote, no log, no
+    /// applied entry) when this engine started: a new node, or one that
+    /// lost its disk. Such a node must not vote as a member it may have
+    /// been (see the server's `--join` and `--rejoin`).
+    pub fn was_blank(&self) -> bool {
+        self.blank
     }
 
     /// This node's view of the cluster's time.

@@ -228,7 +228,9 @@ impl SnapshotFiles {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)?
             .filter_map(|entry| entry.ok().map(|e| e.path()))
             .filter(|path| {
-                path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("snapshot-") && n.ends_with(".snap"))
+                path.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("snapshot-") && n.ends_with(".snap"))
             })
             .collect();
         files.sort();
@@ -240,8 +242,11 @@ impl SnapshotFiles {
     fn newest(&self) -> Result<Option<(SnapshotMeta, Vec<u8>)>, StoreOpenError> {
         if let Some(path) = self.listed()?.pop() {
             let bytes = std::fs::read(&path)?;
-            let corrupt =
-                |offset: usize, source| StoreOpenError::SnapshotFile { path: path.clone(), offset: offset as u64, source };
+            let corrupt = |offset: usize, source| StoreOpenError::SnapshotFile {
+                path: path.clone(),
+                offset: offset as u64,
+                source,
+            };
             let (payload, used) =
                 codec::read_frame(&bytes, Kind::SnapshotMeta.bytes_max()).map_err(|e| corrupt(0, e))?;
             let meta: SnapshotMeta =
@@ -250,8 +255,9 @@ impl SnapshotFiles {
         }
         let (data_path, meta_path) = (self.dir.join("snapshot.data"), self.dir.join("snapshot.meta"));
         let meta = match std::fs::read(&meta_path) {
-            Ok(bytes) => codec::decode::<SnapshotMeta>(Kind::SnapshotMeta, &bytes)
-                .map_err(|source| StoreOpenError::SnapshotFile { path: meta_path.clone(), offset: 0, source })?,
+            Ok(bytes) => codec::decode::<SnapshotMeta>(Kind::SnapshotMeta, &bytes).map_err(|source| {
+                StoreOpenError::SnapshotFile { path: meta_path.clone(), offset: 0, source }
+            })?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
         };
@@ -428,7 +434,8 @@ impl StateMachineStore {
             return Err(StoreOpenError::EventLog { expected, found: 0 });
         }
         let seq = state.last_seq;
-        *store.shared.applied.write().expect("state lock poisoned") = Applied { state, last_applied, membership };
+        *store.shared.applied.write().expect("state lock poisoned") =
+            Applied { state, last_applied, membership };
         store.shared.last_seq.send_replace(seq);
         Ok(store)
     }
@@ -648,7 +655,8 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
-        let newest = self.files.newest().map_err(|e| io_error(|e| StorageIOError::read_snapshot(None, e), e))?;
+        let newest =
+            self.files.newest().map_err(|e| io_error(|e| StorageIOError::read_snapshot(None, e), e))?;
         Ok(newest.map(|(meta, data)| Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }))
     }
 }

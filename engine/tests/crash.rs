@@ -40,8 +40,12 @@ const INSTALL_POINTS: &[&str] = &[
 ];
 
 /// Every fail point a build passes, in order.
-const BUILD_POINTS: &[&str] =
-    &["snapshot-build-before-write", "snapshot-file-before-rename", "snapshot-file-after-rename", "snapshot-build-after-file"];
+const BUILD_POINTS: &[&str] = &[
+    "snapshot-build-before-write",
+    "snapshot-file-before-rename",
+    "snapshot-file-after-rename",
+    "snapshot-build-after-file",
+];
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
@@ -249,7 +253,8 @@ async fn a_build_that_finishes_after_a_newer_install_never_replaces_the_newer_sn
     fail::cfg("snapshot-build-before-write", "pause").unwrap();
     let mut builder = sm.get_snapshot_builder().await;
     let build = tokio::task::spawn_blocking(move || {
-        tokio::runtime::Handle::current().block_on(async move { builder.build_snapshot().await })
+        tokio::runtime::Handle::current()
+            .block_on(async move { builder.build_snapshot().await.map(|_| ()).map_err(|e| e.to_string()) })
     });
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     // ... while the leader's snapshot at 40 is installed.

@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod http;
+pub mod join;
 pub mod logging;
 pub mod metrics;
 pub mod network;
@@ -59,14 +60,15 @@ pub async fn run(
         Engine::start(engine_config, network::GrpcNetwork { routes: config.peer_routes.clone(), clock })
             .await?,
     );
-    if let Some(members) = &config.bootstrap {
-        if engine.raft().is_initialized().await? {
-            tracing::info!("data directory already belongs to a cluster; --bootstrap ignored");
-        } else {
-            tracing::info!(?members, "bootstrapping a new cluster");
-            engine.initialize(members.clone()).await?;
-        }
-    }
+    // A node with an empty data directory takes no part in Raft until it
+    // knows it is not a voter that lost its disk (see `join`).
+    let gate = join::RaftGate::new(!engine.was_blank());
+    let (joined_tx, joined_rx) = tokio::sync::oneshot::channel();
+    let joiner = join::Joiner::new(engine.clone(), gate.clone(), &config);
+    let (bootstrap, join_addrs) = (config.bootstrap.clone(), config.join.clone());
+    tokio::spawn(async move {
+        let _ = joined_tx.send(joiner.run(bootstrap, join_addrs).await);
+    });
 
     let (mut health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<v1::inventory_server::InventoryServer<services::InventoryService>>().await;
@@ -76,21 +78,24 @@ pub async fn run(
         .register_encoded_file_descriptor_set(boxoffice_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    let inventory = v1::inventory_server::InventoryServer::new(services::InventoryService::new(
-        engine.clone(),
-        metrics.clone(),
-    ))
+    let inventory = v1::inventory_server::InventoryServer::new(
+        services::InventoryService::new(engine.clone(), metrics.clone()).with_gate(gate.clone()),
+    )
     .max_decoding_message_size(CLIENT_MESSAGE_BYTES_MAX);
     let admin = v1::admin_server::AdminServer::new(services::AdminService::new(engine.clone()));
-    let raft = v1::raft_server::RaftServer::new(services::RaftService::new(engine.clone()))
+    let raft = v1::raft_server::RaftServer::new(services::RaftService::new(engine.clone(), gate.clone()))
         .max_decoding_message_size(RAFT_MESSAGE_BYTES_MAX as usize)
         .max_encoding_message_size(RAFT_MESSAGE_BYTES_MAX as usize);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
-    });
+    let stop_tx = Arc::new(stop_tx);
+    {
+        let stop_tx = stop_tx.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+    }
     let wait_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
@@ -127,11 +132,23 @@ pub async fn run(
             }
         }
     };
+    // A node that must not start (a voter that lost its disk, without
+    // --rejoin) stops here, saying why.
+    let refused = async move {
+        match joined_rx.await {
+            Ok(Err(refusal)) => refusal.to_string(),
+            _ => std::future::pending().await,
+        }
+    };
     let served = tokio::select! {
         served = grpc => served.map_err(anyhow::Error::from),
         fatal = fatal => Err(anyhow::anyhow!("raft failed: {fatal}")),
+        refusal = refused => Err(anyhow::anyhow!("{refusal}")),
     };
     tracing::info!("shutting down");
+    // Whatever ended the serving (a signal, a fatal Raft error, a refusal to
+    // join), everything stops, so the process exits and a supervisor sees it.
+    let _ = stop_tx.send(true);
     engine.shutdown().await;
     let _ = http_task.await;
     served?;

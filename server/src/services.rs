@@ -37,6 +37,7 @@
 // the helpers would only be undone at the boundary.
 #![allow(clippy::result_large_err)]
 
+use crate::join::RaftGate;
 use crate::metrics::Metrics;
 use boxoffice_engine::codec::{self, Kind};
 use boxoffice_engine::domain::{Command, RequestId};
@@ -261,12 +262,26 @@ fn positions(applied: &Applied) -> (u64, u64) {
 pub struct InventoryService {
     engine: Arc<Engine>,
     metrics: Arc<Metrics>,
+    gate: RaftGate,
+}
+
+/// Writes refused while a founding node is still adding the other members:
+/// nothing is acknowledged with fewer copies than the cluster is meant to
+/// keep. Like a not-leader answer (no leader named), so clients poll.
+fn forming() -> Status {
+    Status::failed_precondition("the cluster is being formed (members are being added); retry shortly")
 }
 
 impl InventoryService {
     /// Serve the client API of `engine`.
     pub fn new(engine: Arc<Engine>, metrics: Arc<Metrics>) -> InventoryService {
-        InventoryService { engine, metrics }
+        InventoryService { engine, metrics, gate: RaftGate::new(true) }
+    }
+
+    /// Refuse writes while `gate` says the cluster is not writable yet.
+    pub fn with_gate(mut self, gate: RaftGate) -> InventoryService {
+        self.gate = gate;
+        self
     }
 
     async fn read<T>(
@@ -313,6 +328,9 @@ impl v1::inventory_server::Inventory for InventoryService {
         let started = Instant::now();
         let deadline = handler_deadline(request.metadata());
         let (request_id, command) = door::submit_request(request.into_inner()).map_err(refused)?;
+        if !self.gate.is_writable() {
+            return Err(forming());
+        }
         let kind = command.kind();
         let result = before(deadline, self.engine.submit(request_id, command)).await;
         let label = match &result {
@@ -333,6 +351,9 @@ impl v1::inventory_server::Inventory for InventoryService {
         let deadline = handler_deadline(request.metadata());
         // All or nothing at the door: one bad command refuses the batch before anything is proposed.
         let commands = door::batch_request(request.into_inner()).map_err(refused)?;
+        if !self.gate.is_writable() {
+            return Err(forming());
+        }
         let answers = self.submit_all(deadline, commands).await;
         let reply = batch_reply(&answers);
         let label = match &reply {
@@ -643,10 +664,21 @@ impl v1::admin_server::Admin for AdminService {
             return Err(Status::invalid_argument("a learner needs a node id (from 1) and an address"));
         }
         let node = NodeInfo { addr: request.addr, zone: request.zone };
-        before(deadline, self.engine.raft().add_learner(request.node_id, node, true))
+        let raft = self.engine.raft();
+        before(deadline, raft.add_learner(request.node_id, node, false))
             .await
             .ok_or_else(|| Status::deadline_exceeded(ADMIN_DEADLINE))?
             .map_err(|e| raft_status(e, &self.engine))?;
+        // openraft's own "blocking" add returns as soon as replication to the
+        // learner fails; an operator promotes once this returns, so it must
+        // mean caught up (a node with an empty data directory is not, until
+        // it has checked it is not a voter that lost its disk).
+        before(deadline, crate::join::caught_up(raft, request.node_id)).await.ok_or_else(|| {
+            Status::deadline_exceeded(format!(
+                "node {} was added as a learner but has not caught up yet; try again before promoting it",
+                request.node_id
+            ))
+        })?;
         self.reply(format!("node {} added as a learner and caught up", request.node_id))
     }
 
@@ -714,12 +746,26 @@ impl v1::admin_server::Admin for AdminService {
 /// The Raft transport: decode, hand to openraft, encode its `Result`.
 pub struct RaftService {
     engine: Arc<Engine>,
+    gate: RaftGate,
 }
 
 impl RaftService {
-    /// Serve the Raft transport of `engine`.
-    pub fn new(engine: Arc<Engine>) -> RaftService {
-        RaftService { engine }
+    /// Serve the Raft transport of `engine`, while `gate` is open (a node
+    /// with an empty data directory takes no part until it knows it is not
+    /// a voter that lost its disk; see `crate::join`).
+    pub fn new(engine: Arc<Engine>, gate: RaftGate) -> RaftService {
+        RaftService { engine, gate }
+    }
+
+    fn admit(&self) -> Result<(), Status> {
+        if self.gate.is_open() {
+            Ok(())
+        } else {
+            Err(Status::unavailable(
+                "this node's data directory was empty and it is still finding out whether it may take \
+                 part in Raft (see --join, --rejoin)",
+            ))
+        }
     }
 }
 
@@ -751,11 +797,13 @@ impl v1::raft_server::Raft for RaftService {
         &self,
         request: Request<v1::RaftPayload>,
     ) -> Result<Response<v1::RaftPayload>, Status> {
+        self.admit()?;
         let rpc = decode_rpc(request)?;
         encode_reply(&self.engine, &self.engine.raft().append_entries(rpc).await)
     }
 
     async fn vote(&self, request: Request<v1::RaftPayload>) -> Result<Response<v1::RaftPayload>, Status> {
+        self.admit()?;
         let rpc = decode_rpc(request)?;
         encode_reply(&self.engine, &self.engine.raft().vote(rpc).await)
     }
@@ -764,6 +812,7 @@ impl v1::raft_server::Raft for RaftService {
         &self,
         request: Request<v1::RaftPayload>,
     ) -> Result<Response<v1::RaftPayload>, Status> {
+        self.admit()?;
         let rpc = decode_rpc(request)?;
         encode_reply(&self.engine, &self.engine.raft().install_snapshot(rpc).await)
     }

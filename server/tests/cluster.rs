@@ -155,7 +155,8 @@ async fn a_restarted_node_catches_up_and_a_wiped_node_rejoins_by_snapshot() {
     for _ in 0..60 {
         assert!(known(&client, hold.clone()).await.is_accepted());
     }
-    cluster.spawn(wiped, None);
+    // It lost its log and its vote: it rejoins through a membership change.
+    cluster.spawn_joining(wiped, true);
     let (events, state, last_seq) = cluster.converged(&[1, 2, 3]).await;
     assert!(last_seq >= 124);
     assert!(cluster.log_text(wiped).contains("installed snapshot"), "the wiped node caught up by snapshot");
@@ -192,7 +193,7 @@ async fn a_node_is_replaced_by_a_membership_change_under_load() {
     };
     // Node 4 joins as a learner, becomes a voter, and node 3 leaves.
     cluster.add_node(4);
-    cluster.spawn(4, None);
+    cluster.spawn_joining(4, false);
     let addr = cluster.node(4).grpc.clone();
     client
         .admin(|mut admin| {

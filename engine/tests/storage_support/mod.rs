@@ -39,4 +39,3 @@ pub async fn voted_log(dir: &std::path::Path) -> LogStore {
     log.save_vote(&Vote::new(1, 1)).await.unwrap();
     log
 }
-

@@ -32,12 +32,22 @@ pub struct Cluster {
     pub subnet: u8,
     pub nodes: Vec<Node>,
     pub snapshot_every: u64,
+    /// Voters the founding node adds before the cluster takes writes.
+    founding: u64,
+    formed: std::sync::atomic::AtomicBool,
 }
 
 impl Cluster {
     /// Start `n` nodes and bootstrap them as one cluster.
     pub fn start(subnet: u8, n: u64, snapshot_every: u64) -> Cluster {
-        let mut cluster = Cluster { dir: TempDir::new().unwrap(), subnet, nodes: vec![], snapshot_every };
+        let mut cluster = Cluster {
+            dir: TempDir::new().unwrap(),
+            subnet,
+            nodes: vec![],
+            snapshot_every,
+            founding: n,
+            formed: Default::default(),
+        };
         for id in 1..=n {
             cluster.add_node(id);
         }
@@ -65,7 +75,24 @@ impl Cluster {
         self.nodes.iter_mut().find(|n| n.id == id).expect("node exists")
     }
 
+    /// Start a node with an empty data directory that joins through the
+    /// others' addresses; `rejoin` makes it a voter through the safe path.
+    pub fn spawn_joining(&mut self, id: u64, rejoin: bool) {
+        let peers: Vec<String> = self.nodes.iter().filter(|n| n.id != id).map(|n| n.grpc.clone()).collect();
+        let mut extra = vec!["--join".to_string(), peers.join(",")];
+        if rejoin {
+            extra.push("--rejoin".into());
+        }
+        self.spawn_with(id, &extra);
+    }
+
     pub fn spawn(&mut self, id: u64, bootstrap: Option<&str>) {
+        let extra: Vec<String> = bootstrap.map(|m| vec!["--bootstrap".into(), m.into()]).unwrap_or_default();
+        self.spawn_with(id, &extra);
+    }
+
+    /// Start node `id` with these extra flags.
+    pub fn spawn_with(&mut self, id: u64, extra: &[String]) {
         let snapshot_every = self.snapshot_every.to_string();
         let log_dir = self.dir.path().join(format!("logs{id}"));
         let node = self.node(id);
@@ -81,9 +108,7 @@ impl Cluster {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        if let Some(members) = bootstrap {
-            process.args(["--bootstrap", members]);
-        }
+        process.args(extra);
         node.child = Some(process.spawn().expect("start boxoffice-server"));
     }
 
@@ -137,6 +162,19 @@ impl Cluster {
         panic!("no stable leader to isolate in {ISOLATE_TRIES_MAX} tries");
     }
 
+    /// Wait (bounded) for node `id`'s process to exit on its own; its status.
+    pub fn exit_status(&mut self, id: u64, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(status) = self.node(id).child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                self.node(id).child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     pub fn wipe(&mut self, id: u64) {
         self.kill(id);
         std::fs::remove_dir_all(&self.node(id).data_dir).expect("wipe data dir");
@@ -171,15 +209,21 @@ impl Cluster {
         self.client_of(id).status_of_each(digests).await.pop().and_then(|(_, s)| s.ok())
     }
 
-    /// Wait until some node reports itself leader; its id.
+    /// Wait until some node reports itself leader (and, the first time,
+    /// until the founding node has made every started node a voter); its id.
     pub async fn leader(&self) -> u64 {
+        use std::sync::atomic::Ordering;
         let deadline = Instant::now() + Duration::from_millis(WAIT_MS);
         while Instant::now() < deadline {
             for node in self.nodes.iter().filter(|n| n.child.is_some()) {
                 if let Some(status) = self.status_of(node.id, false).await
                     && status.role == "leader"
                 {
-                    return node.id;
+                    let voters = status.members.iter().filter(|m| m.voter).count() as u64;
+                    if self.formed.load(Ordering::SeqCst) || voters >= self.founding {
+                        self.formed.store(true, Ordering::SeqCst);
+                        return node.id;
+                    }
                 }
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
