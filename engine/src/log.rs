@@ -7,7 +7,7 @@
 //! <dir>/vote                      the last vote (one frame, replaced atomically)
 //! <dir>/purged                    the last purged log id (one frame, replaced atomically)
 //! <dir>/<first index>.seg         entries, one codec frame each, in index order,
-//!                                 each group commit opened by a mark frame
+//!                                 each synced group commit followed by a mark frame
 //! ```
 //!
 //! # Durability
@@ -22,23 +22,27 @@
 //!
 //! # Recovery: a torn tail is cut, corruption is refused
 //!
-//! Each group commit starts with a small *mark* frame (`Kind::LogMark`,
-//! holding the index of the group's first entry), written before the
-//! group's entries and synced with them. The writer starts a group only
-//! after the previous one is synced, so a valid mark proves that every byte
-//! before it was synced before it was written: those entries may have been
-//! acknowledged.
+//! After each group commit's fsync returns, the writer appends a small
+//! *mark* frame (`Kind::LogMark`, holding the index of the group's last
+//! entry). The mark is not synced itself (it rides along with the next
+//! group's fsync), but it is only ever written after the fsync before it
+//! returned: a valid mark proves that every byte before it was synced, so
+//! those entries may have been acknowledged.
 //!
 //! On open, every segment is read frame by frame. A frame that does not
 //! decode is a **torn tail** only if it is in the last segment and no valid
 //! mark follows it: it lies in the last group, whose fsync may not have
 //! completed, so none of its entries were acknowledged, and the file is cut
 //! there. (In a segment written before marks existed, it must be followed
-//! by no valid frame at all.) Anything else, a bad frame with a later group
-//! after it, a bad frame in an older segment, a gap between indexes, a log
+//! by no valid frame at all.) Anything else, a bad frame with a mark after
+//! it, a bad frame in an older segment, a gap between indexes, a log
 //! without a vote, is **corruption**: entries that were synced, and perhaps
 //! acknowledged, are damaged. Opening fails with the file and the offset,
 //! and the node must be rebuilt from its peers; it never guesses.
+//!
+//! One case stays ambiguous by construction: a power loss that drops the
+//! last group's (unsynced) mark, *and* later damage to that group. It is
+//! taken for a torn tail.
 //!
 //! # What it must never do
 //!
@@ -177,10 +181,11 @@ fn frame_at(bytes: &[u8]) -> Option<Found> {
 fn is_torn_tail(bytes: &[u8], at: usize, marks_before: bool) -> bool {
     let mut later = (at + 1..bytes.len()).filter_map(|q| frame_at(&bytes[q..]));
     if marks_before {
-        // Marked segment: torn unless a later group (a mark) follows.
+        // Marked segment: torn unless a mark (a synced group) follows.
         !later.any(|found| found == Found::Mark)
     } else {
-        // A segment from before marks: torn only if nothing valid follows.
+        // Unmarked so far (a segment from before marks, or the first group
+        // of a new one): torn only if no entry and no mark follows.
         later.next().is_none()
     }
 }
@@ -294,6 +299,8 @@ struct Writer {
     disk_purged: Option<LogId>,
     /// A purge openraft asked for that runs once a snapshot covers it.
     pending_purge: Option<LogId>,
+    /// The last entry written since the last mark (it needs one after its sync).
+    unmarked: Option<u64>,
     purge_gate: PurgeGate,
 }
 
@@ -420,6 +427,7 @@ impl LogStore {
             free_min: free_min.clone(),
             disk_purged: last_purged,
             pending_purge: None,
+            unmarked: None,
             purge_gate: purge_gate.clone(),
         };
         let (tx, rx) = mpsc::channel();
@@ -507,32 +515,16 @@ impl Writer {
             if ops.iter().any(|op| matches!(op, WriteOp::Append { .. })) {
                 failed = disk::ensure_free(&self.dir, self.free_min.load(Ordering::Relaxed)).err();
             }
-            let mut marked = false;
             for op in ops {
                 match op {
                     WriteOp::Append { frames, callback } => {
                         // An append past a purge that waits for its snapshot
-                        // waits for it too (no file may hold a gap); a purge
-                        // may remove the segment this group's mark is in.
+                        // waits for it too (no file may hold a gap).
                         if failed.is_none()
                             && let Some((first, _)) = frames.first()
+                            && let Err(e) = self.settle_purge_before(*first)
                         {
-                            match self.settle_purge_before(*first) {
-                                Ok(true) => marked = false,
-                                Ok(false) => {}
-                                Err(e) => failed = Some(e),
-                            }
-                        }
-                        // Open the group with a mark: once synced, it proves
-                        // everything before it was synced (module docs).
-                        if failed.is_none()
-                            && !marked
-                            && let Some((first, _)) = frames.first()
-                        {
-                            match self.mark(*first) {
-                                Ok(()) => marked = true,
-                                Err(e) => failed = Some(e),
-                            }
+                            failed = Some(e);
                         }
                         if failed.is_none()
                             && let Err(e) = self.append(&frames)
@@ -543,8 +535,7 @@ impl Writer {
                     }
                     other => {
                         // Make every earlier append durable before the next kind of write.
-                        marked = false;
-                        let synced = self.sync();
+                        let synced = self.sync_and_mark();
                         Self::complete(&mut callbacks, &mut failed, synced);
                         let (result, done) = match other {
                             WriteOp::Truncate { from_index, done } => (self.truncate(from_index), done),
@@ -561,9 +552,25 @@ impl Writer {
                     }
                 }
             }
-            let synced = self.sync();
+            let synced = self.sync_and_mark();
             Self::complete(&mut callbacks, &mut failed, synced);
         }
+    }
+
+    /// Sync, and then, if entries were written since the last mark, write a
+    /// mark after them (not synced itself): it exists only if the fsync
+    /// before it returned, so on open it proves those entries were synced,
+    /// and perhaps acknowledged (module docs). A mark that fails to write
+    /// is only logged: the entries are durable, and without the mark their
+    /// group is merely treated as a possible torn tail.
+    fn sync_and_mark(&mut self) -> io::Result<()> {
+        self.sync()?;
+        if let Some(last) = self.unmarked.take()
+            && let Err(e) = self.mark(last)
+        {
+            tracing::warn!(error = %e, "log: could not write the mark after a group commit");
+        }
+        Ok(())
     }
 
     /// Fire the callbacks of written appends: only now are they durable.
@@ -612,9 +619,11 @@ impl Writer {
         Ok(())
     }
 
-    /// Write the mark that opens a group commit whose first entry is `index`.
+    /// Write the mark that closes a synced group commit whose last entry is `index`.
     fn mark(&mut self, index: u64) -> io::Result<()> {
-        self.rotate_if_needed(index)?;
+        if self.current.is_none() {
+            return Ok(());
+        }
         let frame = codec::encode(Kind::LogMark, &index).map_err(io::Error::other)?;
         let (first, _) = self.segments.last_key_value().map(|(f, l)| (*f, *l)).expect("a segment is open");
         self.current.as_mut().expect("a segment is open").write_all(&frame)?;
@@ -662,9 +671,9 @@ impl Writer {
     /// Before appending `index` where it would not follow what is on disk
     /// (after a purge past the end of the log, for a snapshot install),
     /// wait until that purge can run, so no file ever holds a gap.
-    fn settle_purge_before(&mut self, index: u64) -> io::Result<bool> {
+    fn settle_purge_before(&mut self, index: u64) -> io::Result<()> {
         if self.pending_purge.is_none() || self.next_on_disk() == Some(index) {
-            return Ok(false);
+            return Ok(());
         }
         let started = Instant::now();
         while self.pending_purge.is_some() {
@@ -681,7 +690,7 @@ impl Writer {
             }
             std::thread::sleep(Duration::from_millis(PURGE_RECHECK_MS / 5));
         }
-        Ok(true)
+        Ok(())
     }
 
     fn append(&mut self, frames: &[(u64, Vec<u8>)]) -> io::Result<()> {
@@ -690,6 +699,7 @@ impl Writer {
             let (first, len) =
                 self.segments.last_key_value().map(|(f, l)| (*f, *l)).expect("a segment is open");
             self.current.as_mut().expect("a segment is open").write_all(frame)?;
+            self.unmarked = Some(*index);
             self.offsets.insert(*index, (first, len));
             *self.segments.get_mut(&first).expect("exists") += frame.len() as u64;
         }
