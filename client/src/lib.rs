@@ -22,7 +22,7 @@ use boxoffice_engine::domain::{
     Command, EventId, Hold, HoldId, ItemAvailability, ItemId, Order, OrderId, Outcome, QuotaAvailability,
     QuotaId, Record, RequestId,
 };
-use boxoffice_engine::node::{Consistency, Engine, ReadError, SubmitError, wall_clock_ms};
+use boxoffice_engine::node::{Consistency, Engine, ReadError, SubmitError};
 use boxoffice_proto::convert::{self, ConvertError};
 use boxoffice_proto::door;
 use boxoffice_proto::v1;
@@ -507,8 +507,10 @@ impl Client {
         read: impl FnOnce(&boxoffice_engine::store::Applied, u64) -> Option<T>,
         what: String,
     ) -> Result<T, ClientError> {
+        // Lapses are judged at the cluster's time, never before the last record.
+        let now_ms = engine.now_ms();
         engine
-            .read(consistency, |applied| read(applied, wall_clock_ms().max(applied.state.now_ms)))
+            .read(consistency, |applied| read(applied, now_ms.max(applied.state.now_ms)))
             .await
             .map_err(|e| match e {
                 ReadError::NotLeader { .. } | ReadError::Unavailable(_) => {

@@ -251,6 +251,15 @@ impl SnapshotFiles {
                 codec::read_frame(&bytes, Kind::SnapshotMeta.bytes_max()).map_err(|e| corrupt(0, e))?;
             let meta: SnapshotMeta =
                 codec::decode_payload(Kind::SnapshotMeta, payload).map_err(|e| corrupt(0, e))?;
+            // Every frame checks out (CRC), so a damaged snapshot is refused
+            // here, not when a follower it is sent to refuses it.
+            let mut at = used;
+            let mut max = Kind::Snapshot.bytes_max();
+            while at < bytes.len() {
+                let (_, len) = codec::read_frame(&bytes[at..], max).map_err(|e| corrupt(at, e))?;
+                at += len;
+                max = Kind::Record.bytes_max();
+            }
             return Ok(Some((meta, bytes[used..].to_vec())));
         }
         let (data_path, meta_path) = (self.dir.join("snapshot.data"), self.dir.join("snapshot.meta"));

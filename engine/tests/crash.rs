@@ -18,6 +18,7 @@ use boxoffice_engine::raft::SnapshotMeta;
 use boxoffice_engine::store::StateMachineStore;
 use openraft::storage::{RaftLogStorage, RaftLogStorageExt, RaftStateMachine};
 use openraft::{RaftLogReader, RaftSnapshotBuilder};
+use proptest::arbitrary::Arbitrary;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -303,4 +304,37 @@ async fn a_tree_half_cleared_by_a_crash_mid_install_is_repaired_on_the_next_star
     let reopened = StateMachineStore::open(dir.path()).expect("opens, and finishes the install");
     assert_eq!(reopened.shared().digests().unwrap(), source.shared().digests().unwrap());
     assert_eq!(reopened.shared().records_from(1, 100).unwrap().len(), 40, "the whole history is back");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+    /// A snapshot file read at start is bytes from disk: a damaged byte
+    /// anywhere in it is refused, naming the file, never used.
+    #[test]
+    fn a_damaged_byte_anywhere_in_a_snapshot_file_is_refused_at_start(
+        at in proptest::sample::Index::arbitrary(),
+        flip in 1u8..=255,
+    ) {
+        let dir = TempDir::new().unwrap();
+        runtime().block_on(async {
+            let mut sm = StateMachineStore::open(dir.path()).unwrap();
+            sm.apply(entries(1..=12)).await.unwrap();
+            sm.get_snapshot_builder().await.build_snapshot().await.unwrap();
+        });
+        let file = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "snap"))
+            .expect("a snapshot file");
+        let mut bytes = std::fs::read(&file).unwrap();
+        let i = at.index(bytes.len());
+        bytes[i] ^= flip;
+        std::fs::write(&file, &bytes).unwrap();
+        let opened = StateMachineStore::open(dir.path());
+        proptest::prop_assert!(
+            matches!(opened, Err(boxoffice_engine::store::StoreOpenError::SnapshotFile { .. })),
+            "a byte flipped at {} of {} went unnoticed", i, bytes.len()
+        );
+    }
 }

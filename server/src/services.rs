@@ -41,7 +41,7 @@ use crate::join::RaftGate;
 use crate::metrics::Metrics;
 use boxoffice_engine::codec::{self, Kind};
 use boxoffice_engine::domain::{Command, RequestId};
-use boxoffice_engine::node::{Consistency, Engine, ReadError, SubmitError, wall_clock_ms};
+use boxoffice_engine::node::{Consistency, Engine, ReadError, SubmitError};
 use boxoffice_engine::raft::{AppliedOutcome, NodeId, NodeInfo};
 use boxoffice_engine::store::Applied;
 use boxoffice_proto::door::{self, Refusal};
@@ -291,7 +291,10 @@ impl InventoryService {
         read: impl FnOnce(&Applied, u64) -> Result<T, Status>,
     ) -> Result<T, Status> {
         let consistency = consistency(consistency_value)?;
-        let answer = self.engine.read(consistency, |applied| read(applied, wall_clock_ms()));
+        // What has lapsed is judged at the cluster's time (not this host's
+        // clock, which may be skewed), never before the last record.
+        let now_ms = self.engine.now_ms();
+        let answer = self.engine.read(consistency, |applied| read(applied, now_ms.max(applied.state.now_ms)));
         before(deadline, answer)
             .await
             .ok_or_else(|| Status::deadline_exceeded(READ_DEADLINE))?
