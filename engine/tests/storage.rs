@@ -123,15 +123,29 @@ fn end_of(bytes: &[u8], index: u64) -> usize {
     at + codec::read_frame(&bytes[at..], codec::RECORD_BYTES_MAX).unwrap().1
 }
 
+/// Flip bits `mask` of the byte 20 bytes into entry `index`'s frame, in a
+/// log of `n` entries written `group` at a time: (segment, frame offset,
+/// the damaged bytes).
+async fn log_with_a_flip(
+    dir: &std::path::Path,
+    n: u64,
+    group: u64,
+    index: u64,
+    mask: u8,
+) -> (std::path::PathBuf, usize, Vec<u8>) {
+    log_in_groups(dir, n, group).await;
+    let path = segment(dir);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = offset_of(&bytes, index);
+    bytes[at + 20] ^= mask;
+    std::fs::write(&path, &bytes).unwrap();
+    (path, at, bytes)
+}
+
 #[tokio::test]
 async fn a_flipped_byte_mid_log_refuses_to_start_and_names_the_file_and_offset() {
     let dir = TempDir::new().unwrap();
-    log_in_groups(dir.path(), 10, 2).await;
-    let path = segment(dir.path());
-    let mut bytes = std::fs::read(&path).unwrap();
-    let at = offset_of(&bytes, 4);
-    bytes[at + 20] ^= 0x10;
-    std::fs::write(&path, &bytes).unwrap();
+    let (path, at, bytes) = log_with_a_flip(dir.path(), 10, 2, 4, 0x10).await;
 
     let error = LogStore::open(dir.path(), None).err().expect("a corrupt log must not open");
     let LogOpenError::Corrupt { path: named, offset, .. } = &error else { panic!("{error}") };
@@ -165,12 +179,7 @@ async fn a_flipped_byte_in_the_last_synced_group_refuses_to_start_too() {
     // The group was synced (its mark follows): its entries may have been
     // acknowledged, so this is corruption, not a torn tail.
     let dir = TempDir::new().unwrap();
-    log_in_groups(dir.path(), 8, 4).await;
-    let path = segment(dir.path());
-    let mut bytes = std::fs::read(&path).unwrap();
-    let at = offset_of(&bytes, 8);
-    bytes[at + 20] ^= 0x01;
-    std::fs::write(&path, &bytes).unwrap();
+    let (_, at, _) = log_with_a_flip(dir.path(), 8, 4, 8, 0x01).await;
     let error = LogStore::open(dir.path(), None).err().expect("a corrupt log must not open");
     assert!(matches!(error, LogOpenError::Corrupt { offset, .. } if offset == at as u64), "{error}");
 }
@@ -189,12 +198,7 @@ async fn the_planted_old_recovery_cuts_acknowledged_entries_at_a_flipped_byte() 
     // What `--planted-bug truncate-on-corruption` restores, and the fault
     // harness must catch: the corrupt log opens, cut at the bad frame.
     let dir = TempDir::new().unwrap();
-    log_in_groups(dir.path(), 10, 2).await;
-    let path = segment(dir.path());
-    let mut bytes = std::fs::read(&path).unwrap();
-    let at = offset_of(&bytes, 4);
-    bytes[at + 20] ^= 0x10;
-    std::fs::write(&path, &bytes).unwrap();
+    log_with_a_flip(dir.path(), 10, 2, 4, 0x10).await;
     let mut log = LogStore::open_with(dir.path(), None, Recovery::TruncateAtFirstBadFrame).unwrap();
     assert_eq!(read_all(&mut log).await, vec![1, 2, 3]);
 }
