@@ -694,6 +694,7 @@ impl Writer {
     }
 
     fn append(&mut self, frames: &[(u64, Vec<u8>)]) -> io::Result<()> {
+        fail::fail_point!("log-append", |_| Err(io::Error::other("fail point log-append")));
         for (index, frame) in frames {
             self.rotate_if_needed(*index)?;
             let (first, len) =

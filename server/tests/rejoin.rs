@@ -143,3 +143,16 @@ async fn a_leader_61_minutes_fast_keeps_log_time_and_retried_checkouts_exactly_o
     assert!(retry.duplicate, "the checkout's request id was forgotten");
     assert_eq!(retry.outcome, first);
 }
+
+/// A storage error stops Raft; the node then exits non-zero (so a
+/// supervisor restarts it) instead of staying up with `/health` 200. It
+/// used to wait forever for its HTTP server after the fatal error.
+#[cfg(feature = "failpoints")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_log_cannot_be_written_exits_non_zero() {
+    let mut cluster = Cluster::start_with_env(46, 1, 5_000, &[("FAILPOINTS", "log-append=return")]);
+    let status = cluster.exit_status(1, Duration::from_secs(30)).expect("the node must exit");
+    assert!(!status.success(), "{status}");
+    let log = cluster.log_text(1);
+    assert!(log.contains("raft failed") && log.contains("fail point log-append"), "{log}");
+}

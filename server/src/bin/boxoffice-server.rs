@@ -6,6 +6,9 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() {
+    // Test builds only: fail points named in FAILPOINTS (storage errors on purpose).
+    #[cfg(feature = "failpoints")]
+    let _fail_points = fail::FailScenario::setup();
     let config = match ServerConfig::from_args(Args::parse()) {
         Ok(config) => config,
         Err(e) => {

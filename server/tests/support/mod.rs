@@ -35,11 +35,18 @@ pub struct Cluster {
     /// Voters the founding node adds before the cluster takes writes.
     founding: u64,
     formed: std::sync::atomic::AtomicBool,
+    /// Environment variables of every node process.
+    env: Vec<(String, String)>,
 }
 
 impl Cluster {
     /// Start `n` nodes and bootstrap them as one cluster.
     pub fn start(subnet: u8, n: u64, snapshot_every: u64) -> Cluster {
+        Cluster::start_with_env(subnet, n, snapshot_every, &[])
+    }
+
+    /// [`Cluster::start`] with environment variables for every node.
+    pub fn start_with_env(subnet: u8, n: u64, snapshot_every: u64, env: &[(&str, &str)]) -> Cluster {
         let mut cluster = Cluster {
             dir: TempDir::new().unwrap(),
             subnet,
@@ -47,6 +54,7 @@ impl Cluster {
             snapshot_every,
             founding: n,
             formed: Default::default(),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         };
         for id in 1..=n {
             cluster.add_node(id);
@@ -95,8 +103,10 @@ impl Cluster {
     pub fn spawn_with(&mut self, id: u64, extra: &[String]) {
         let snapshot_every = self.snapshot_every.to_string();
         let log_dir = self.dir.path().join(format!("logs{id}"));
+        let env = self.env.clone();
         let node = self.node(id);
         let mut process = Process::new(env!("CARGO_BIN_EXE_boxoffice-server"));
+        process.envs(env);
         process
             .args(["--id", &id.to_string(), "--zone", &format!("dc{id}")])
             .args(["--listen", &node.grpc, "--http", &node.http])
