@@ -40,12 +40,13 @@ async fn a_wiped_follower_never_elects_a_leader_that_lacks_an_acknowledged_write
     let hold = Command::PlaceHold { event, lines: vec![Line { item, quantity: 1 }], ttl_ms: 3_600_000 };
     assert!(known(&client, hold).await.is_accepted());
 
-    // `wiped` loses its disk and comes back, asking to rejoin.
+    // `wiped` loses its disk, the leader dies, `wiped` comes back (asking to
+    // rejoin) and the lagging follower wakes up and campaigns. If the wiped
+    // node voted as the voter it was, the lagging one would win without the
+    // write (the build before this fix did exactly that: the hold was gone).
     cluster.wipe(wiped);
-    cluster.spawn_joining(wiped, true);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    // The leader dies; the lagging follower wakes up and campaigns.
     cluster.kill(leader);
+    cluster.spawn_joining(wiped, true);
     cluster.resume(lagging);
     tokio::time::sleep(Duration::from_secs(5)).await;
     if let Some(status) = cluster.status_of(lagging, false).await {
