@@ -281,14 +281,27 @@ impl Cluster {
     /// Start node `id` again after it stopped: with `--rejoin` if its data
     /// directory is blank (see the module docs), else as it is.
     pub fn restart(&mut self, id: u64) -> anyhow::Result<Start> {
-        let start = if self.is_blank(id) { Start::Rejoin } else { Start::Normal };
+        let start = self.restart_mode(id);
         self.spawn(id, start)?;
         Ok(start)
+    }
+
+    /// How [`Cluster::restart`] starts node `id`.
+    fn restart_mode(&self, id: u64) -> Start {
+        if self.is_blank(id) { Start::Rejoin } else { Start::Normal }
     }
 
     /// Start node `id`, always with the cluster's `--bootstrap` list and
     /// `--join` naming its peers through its own links (module docs).
     pub fn spawn(&mut self, id: u64, start: Start) -> anyhow::Result<()> {
+        let mut process = self.command(id, start);
+        process.stdin(Stdio::null()).stdout(Stdio::null()).stderr(self.stderr_file(id)?);
+        self.children.insert(id, process.spawn()?);
+        Ok(())
+    }
+
+    /// The command line that starts node `id` (see [`Cluster::spawn`]).
+    fn command(&self, id: u64, start: Start) -> Process {
         let subnet = self.spec.subnet;
         let mut process = Process::new(&self.spec.server_bin);
         process
@@ -303,10 +316,7 @@ impl Cluster {
             .arg("--data-dir")
             .arg(self.data_dir(id))
             .arg("--log-dir")
-            .arg(self.spec.dir.join(format!("logs{id}")))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(self.stderr_file(id)?);
+            .arg(self.spec.dir.join(format!("logs{id}")));
         let peers: Vec<u64> = self.ids().into_iter().filter(|p| *p != id).collect();
         for peer in &peers {
             process.args(["--peer-route", &format!("{peer}={}", self.link_addr(id, *peer))]);
@@ -322,8 +332,7 @@ impl Cluster {
         if let Some(bug) = &self.spec.planted_bug {
             process.args(["--planted-bug", bug]);
         }
-        self.children.insert(id, process.spawn()?);
-        Ok(())
+        process
     }
 
     /// Wait up to `wait` for node `id`, just started, to serve or to exit.
@@ -637,5 +646,68 @@ impl Drop for Cluster {
                 let _ = std::fs::rename(&kept, &data);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cluster of `nodes` with no processes and no proxies, in `dir`.
+    fn idle(nodes: u64, dir: &std::path::Path) -> Cluster {
+        let spec = ClusterSpec {
+            nodes,
+            subnet: 90,
+            server_bin: "boxoffice-server".into(),
+            dir: dir.to_owned(),
+            snapshot_every: 100,
+            planted_bug: None,
+        };
+        Cluster {
+            spec,
+            small_disk: None,
+            children: BTreeMap::new(),
+            links: BTreeMap::new(),
+            client_links: BTreeMap::new(),
+        }
+    }
+
+    fn args(cluster: &Cluster, id: u64, start: Start) -> Vec<String> {
+        cluster.command(id, start).get_args().map(|a| a.to_string_lossy().into_owned()).collect()
+    }
+
+    fn value_of(args: &[String], flag: &str) -> Option<String> {
+        args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1).cloned())
+    }
+
+    #[test]
+    fn every_node_gets_the_same_bootstrap_list_and_joins_through_its_own_links() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cluster = idle(3, dir.path());
+        let members = "1=127.90.1.1:7000/dc1,2=127.90.2.1:7000/dc2,3=127.90.3.1:7000/dc3";
+        for id in 1..=3 {
+            let args = args(&cluster, id, Start::Normal);
+            assert_eq!(value_of(&args, "--bootstrap").as_deref(), Some(members));
+            assert!(!args.contains(&"--rejoin".to_string()));
+        }
+        // Node 2 reaches node 1 through 127.90.1.102 and node 3 through 127.90.3.102.
+        let args = args(&cluster, 2, Start::Normal);
+        assert_eq!(value_of(&args, "--join").as_deref(), Some("127.90.1.102:7000,127.90.3.102:7000"));
+    }
+
+    #[test]
+    fn a_wiped_node_restarts_with_rejoin_and_one_with_data_as_it_is() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cluster = idle(3, dir.path());
+        assert_eq!(cluster.restart_mode(1), Start::Rejoin, "a missing directory is blank");
+        std::fs::create_dir_all(cluster.data_dir(1).join("log")).expect("mkdir");
+        assert_eq!(cluster.restart_mode(1), Start::Normal);
+        std::fs::create_dir_all(cluster.data_dir(2)).expect("mkdir");
+        assert_eq!(
+            cluster.restart_mode(2),
+            Start::Rejoin,
+            "an empty directory (a wiped mount point) is blank"
+        );
+        assert!(args(&cluster, 2, Start::Rejoin).contains(&"--rejoin".to_string()));
     }
 }
