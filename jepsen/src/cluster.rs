@@ -10,10 +10,29 @@
 //!
 //! So every link between two nodes, and between clients and a node, can be
 //! cut, black-holed or slowed on its own, without root.
+//!
+//! # Starting, restarting, rebuilding
+//!
+//! Every node is started the same way, every time: with the same
+//! `--bootstrap` list (the lowest id forms the cluster alone and adds the
+//! others as learners, promoting each once it has caught up) and with
+//! `--join` naming its peers *through its own links*, so that a restarted or
+//! rebuilt node finds the cluster along the links the nemesis controls. A
+//! node whose data directory is empty (the harness wiped it) is started with
+//! `--rejoin` ([`Start::Rejoin`]): the server refuses to start a blank node
+//! that the cluster counts as a voter (it lost its log and its vote), and
+//! `--rejoin` is the safe way back (removed, re-added as a learner, promoted
+//! once caught up). Only the membership nemesis starts a blank node plainly,
+//! because it removed the node first and re-adds it itself.
+//!
+//! The harness needs a server built with the `fault-injection` feature (for
+//! `--planted-bug` and the `Faults` service that skews clocks);
+//! [`Cluster::start`] checks that and says how to build one otherwise.
 
 use crate::checker::{FinalState, NodeFinal};
 use crate::proxy::{Mode, Proxy};
 use boxoffice_client::{Client, ClientOptions};
+use boxoffice_proto::v1;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,6 +47,41 @@ pub const STDERR_TAIL_BYTES: u64 = 1_500;
 
 /// Longest the final event log may take to read from one node, in seconds.
 pub const FINAL_READ_SECS: u64 = 120;
+
+/// Longest a fault switch (`SetClockOffset`) may take on one node, in
+/// milliseconds, connection included.
+pub const FAULT_CALL_MS: u64 = 2_000;
+
+/// Pause between two looks at a starting or rejoining node, in milliseconds.
+pub const POLL_MS: u64 = 250;
+
+/// How a node is started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// With its data as it is. A blank data directory makes it a new node
+    /// that waits to be added (it refuses to start if the cluster counts it
+    /// as a voter).
+    Normal,
+    /// With `--rejoin`: it makes itself a voter through the leader (removed
+    /// if it was one, added back as a learner, promoted once caught up).
+    Rejoin,
+}
+
+/// How a started node ended up, within a bounded wait.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Started {
+    /// It answers a status request: it opened its data and serves.
+    Serving,
+    /// Its process exited, with this status.
+    Exited {
+        /// The exit status, as the OS says it.
+        status: String,
+        /// True if it exited with status 0.
+        success: bool,
+    },
+    /// Neither, within the wait.
+    Silent,
+}
 
 /// What to start.
 #[derive(Clone, Debug)]
@@ -45,6 +99,11 @@ pub struct ClusterSpec {
     /// A bug to plant in every server (`--planted-bug`), to show a checker catches it.
     pub planted_bug: Option<String>,
 }
+
+/// What a node without the `Faults` service answers, in the harness's words.
+pub const NO_FAULTS_SERVICE: &str = "the server does not serve boxoffice.v1.Faults (UNIMPLEMENTED): it was \
+    built without the `fault-injection` feature; build it with `cargo build -p boxoffice-server --features \
+    boxoffice-server/fault-injection`";
 
 /// Size of the small filesystem the last node's data lives on, for the
 /// disk-full nemesis, in MiB.
@@ -117,13 +176,132 @@ impl Cluster {
             cluster.client_links.insert(to, proxy);
         }
         for id in cluster.ids() {
-            cluster.spawn(id, true)?;
+            cluster.spawn(id, Start::Normal)?;
         }
+        cluster.wait_formed().await?;
+        cluster.check_fault_injection().await?;
         Ok(cluster)
     }
 
-    /// Start node `id` (with `--bootstrap` on a fresh cluster).
-    pub fn spawn(&mut self, id: u64, bootstrap: bool) -> anyhow::Result<()> {
+    /// Wait until the founding node has made every node a voter (writes are
+    /// refused until then); fail at once, with its stderr, if a node exits.
+    async fn wait_formed(&mut self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_millis(SETTLE_MS);
+        loop {
+            for id in self.ids() {
+                if let Some(status) = self.exited(id) {
+                    let tail = self.stderr_tail(id);
+                    let hint = if tail.contains("planted-bug") {
+                        " (a server built without the `fault-injection` feature does not know --planted-bug: \
+                         build it with `cargo build -p boxoffice-server --features \
+                         boxoffice-server/fault-injection`)"
+                    } else {
+                        ""
+                    };
+                    anyhow::bail!("node {id} exited at start ({status}){hint}; stderr tail: {tail}");
+                }
+            }
+            if let Some(members) = self.members().await
+                && self.ids().iter().all(|id| members.get(id) == Some(&true))
+            {
+                return Ok(());
+            }
+            anyhow::ensure!(Instant::now() < deadline, "the cluster was not formed within {SETTLE_MS} ms");
+            tokio::time::sleep(Duration::from_millis(POLL_MS)).await;
+        }
+    }
+
+    /// Fail, saying how to build the right server, unless node 1 serves the
+    /// `Faults` service (built with the `fault-injection` feature).
+    async fn check_fault_injection(&self) -> anyhow::Result<()> {
+        match self.set_clock_offset(1, 0).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.to_string().contains(NO_FAULTS_SERVICE) => Err(e),
+            Err(e) => Err(e.context("checking the Faults service on node 1")),
+        }
+    }
+
+    /// Skew node `id`'s wall clock by `offset_ms` (0 restores it), through
+    /// the `Faults` service, directly (not through a proxy: this is the
+    /// harness's own control path). Returns the node's skewed wall clock.
+    pub async fn set_clock_offset(&self, id: u64, offset_ms: i64) -> anyhow::Result<u64> {
+        use v1::faults_client::FaultsClient;
+        let call = async {
+            let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", self.node_addr(id)))?
+                .connect_timeout(Duration::from_millis(FAULT_CALL_MS))
+                .connect()
+                .await?;
+            let answer =
+                FaultsClient::new(channel).set_clock_offset(v1::SetClockOffsetRequest { offset_ms }).await;
+            match answer {
+                Ok(answer) => Ok(answer.into_inner().wall_ms),
+                Err(status) if status.code() == tonic::Code::Unimplemented => {
+                    anyhow::bail!("node {id}: {NO_FAULTS_SERVICE}")
+                }
+                Err(status) => anyhow::bail!("node {id}: SetClockOffset: {}", status.message()),
+            }
+        };
+        tokio::time::timeout(Duration::from_millis(FAULT_CALL_MS * 2), call).await.map_err(|_| {
+            anyhow::anyhow!("node {id}: SetClockOffset: no answer within {} ms", FAULT_CALL_MS * 2)
+        })?
+    }
+
+    /// The members (id to voter) as the leader sees them; `None` if no leader answers.
+    pub async fn members(&self) -> Option<BTreeMap<u64, bool>> {
+        let leader = self.leader().await?;
+        let status = self.direct(leader).ok()?.status(false).await.ok()?;
+        Some(status.members.iter().map(|m| (m.id, m.voter)).collect())
+    }
+
+    /// Wait up to `wait` until the leader counts node `id` as a voter.
+    pub async fn wait_voter(&self, id: u64, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        loop {
+            if self.members().await.is_some_and(|m| m.get(&id) == Some(&true)) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(POLL_MS)).await;
+        }
+    }
+
+    /// Node `id`'s data directory.
+    pub fn data_dir(&self, id: u64) -> PathBuf {
+        self.spec.dir.join(format!("n{id}"))
+    }
+
+    /// True if node `id`'s data directory is empty (or missing): the harness
+    /// wiped it, or the node never wrote anything.
+    pub fn is_blank(&self, id: u64) -> bool {
+        std::fs::read_dir(self.data_dir(id)).map_or(true, |mut entries| entries.next().is_none())
+    }
+
+    /// Start node `id` again after it stopped: with `--rejoin` if its data
+    /// directory is blank (see the module docs), else as it is.
+    pub fn restart(&mut self, id: u64) -> anyhow::Result<Start> {
+        let start = self.restart_mode(id);
+        self.spawn(id, start)?;
+        Ok(start)
+    }
+
+    /// How [`Cluster::restart`] starts node `id`.
+    fn restart_mode(&self, id: u64) -> Start {
+        if self.is_blank(id) { Start::Rejoin } else { Start::Normal }
+    }
+
+    /// Start node `id`, always with the cluster's `--bootstrap` list and
+    /// `--join` naming its peers through its own links (module docs).
+    pub fn spawn(&mut self, id: u64, start: Start) -> anyhow::Result<()> {
+        let mut process = self.command(id, start);
+        process.stdin(Stdio::null()).stdout(Stdio::null()).stderr(self.stderr_file(id)?);
+        self.children.insert(id, process.spawn()?);
+        Ok(())
+    }
+
+    /// The command line that starts node `id` (see [`Cluster::spawn`]).
+    fn command(&self, id: u64, start: Start) -> Process {
         let subnet = self.spec.subnet;
         let mut process = Process::new(&self.spec.server_bin);
         process
@@ -134,27 +312,50 @@ impl Cluster {
                 "--snapshot-every",
                 &self.spec.snapshot_every.to_string(),
             ])
-            .args(["--log-level", "warn,boxoffice_engine=info"])
+            .args(["--log-level", "warn,boxoffice_engine=info,boxoffice_server=info"])
             .arg("--data-dir")
-            .arg(self.spec.dir.join(format!("n{id}")))
+            .arg(self.data_dir(id))
             .arg("--log-dir")
-            .arg(self.spec.dir.join(format!("logs{id}")))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(self.stderr_file(id)?);
-        for peer in self.ids().into_iter().filter(|p| *p != id) {
-            process.args(["--peer-route", &format!("{peer}={}", self.link_addr(id, peer))]);
+            .arg(self.spec.dir.join(format!("logs{id}")));
+        let peers: Vec<u64> = self.ids().into_iter().filter(|p| *p != id).collect();
+        for peer in &peers {
+            process.args(["--peer-route", &format!("{peer}={}", self.link_addr(id, *peer))]);
+        }
+        let members: Vec<String> =
+            self.ids().iter().map(|m| format!("{m}={}/dc{m}", self.node_addr(*m))).collect();
+        process.args(["--bootstrap", &members.join(",")]);
+        let join: Vec<String> = peers.iter().map(|peer| self.link_addr(id, *peer)).collect();
+        process.args(["--join", &join.join(",")]);
+        if start == Start::Rejoin {
+            process.arg("--rejoin");
         }
         if let Some(bug) = &self.spec.planted_bug {
             process.args(["--planted-bug", bug]);
         }
-        if bootstrap {
-            let members: Vec<String> =
-                self.ids().iter().map(|m| format!("{m}={}/dc{m}", self.node_addr(*m))).collect();
-            process.args(["--bootstrap", &members.join(",")]);
+        process
+    }
+
+    /// Wait up to `wait` for node `id`, just started, to serve or to exit.
+    pub async fn started(&mut self, id: u64, wait: Duration) -> Started {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(child) = self.children.get_mut(&id)
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                self.children.remove(&id);
+                return Started::Exited { status: status.to_string(), success: status.success() };
+            }
+            if !self.is_running(id) {
+                return Started::Exited { status: "not running".into(), success: false };
+            }
+            if self.answers(id).await {
+                return Started::Serving;
+            }
+            if Instant::now() >= deadline {
+                return Started::Silent;
+            }
+            tokio::time::sleep(Duration::from_millis(POLL_MS)).await;
         }
-        self.children.insert(id, process.spawn()?);
-        Ok(())
     }
 
     /// If node `id`'s process has exited, forget it and say how it ended.
@@ -176,6 +377,25 @@ impl Cluster {
         let text = String::from_utf8_lossy(&tail);
         let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
         if lines.is_empty() { String::from("(empty)") } else { lines.join(" | ") }
+    }
+
+    /// The length of node `id`'s stderr file now, in bytes: where what a
+    /// process started next writes begins.
+    pub fn stderr_len(&self, id: u64) -> u64 {
+        std::fs::metadata(self.spec.dir.join(format!("n{id}.stderr"))).map_or(0, |m| m.len())
+    }
+
+    /// What node `id` wrote to stderr from byte `from` on (lossy UTF-8).
+    pub fn stderr_since(&self, id: u64, from: u64) -> String {
+        use std::io::{Read, Seek, SeekFrom};
+        let Ok(mut file) = std::fs::File::open(self.spec.dir.join(format!("n{id}.stderr"))) else {
+            return String::new();
+        };
+        let mut bytes = Vec::new();
+        if file.seek(SeekFrom::Start(from)).is_ok() {
+            let _ = file.read_to_end(&mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     /// True if node `id` answers a status request (directly, not via a proxy).
@@ -210,10 +430,11 @@ impl Cluster {
         }
     }
 
-    /// Delete node `id`'s data (the node is stopped first).
+    /// Delete node `id`'s data (the node is stopped first). It comes back
+    /// through `--rejoin` ([`Cluster::restart`]).
     pub fn wipe(&mut self, id: u64) -> anyhow::Result<()> {
         self.kill(id);
-        let dir = self.spec.dir.join(format!("n{id}"));
+        let dir = self.data_dir(id);
         if dir.exists() {
             // Empty it rather than remove it: it may be a mount point.
             for entry in std::fs::read_dir(&dir)? {
@@ -425,5 +646,68 @@ impl Drop for Cluster {
                 let _ = std::fs::rename(&kept, &data);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cluster of `nodes` with no processes and no proxies, in `dir`.
+    fn idle(nodes: u64, dir: &std::path::Path) -> Cluster {
+        let spec = ClusterSpec {
+            nodes,
+            subnet: 90,
+            server_bin: "boxoffice-server".into(),
+            dir: dir.to_owned(),
+            snapshot_every: 100,
+            planted_bug: None,
+        };
+        Cluster {
+            spec,
+            small_disk: None,
+            children: BTreeMap::new(),
+            links: BTreeMap::new(),
+            client_links: BTreeMap::new(),
+        }
+    }
+
+    fn args(cluster: &Cluster, id: u64, start: Start) -> Vec<String> {
+        cluster.command(id, start).get_args().map(|a| a.to_string_lossy().into_owned()).collect()
+    }
+
+    fn value_of(args: &[String], flag: &str) -> Option<String> {
+        args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1).cloned())
+    }
+
+    #[test]
+    fn every_node_gets_the_same_bootstrap_list_and_joins_through_its_own_links() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cluster = idle(3, dir.path());
+        let members = "1=127.90.1.1:7000/dc1,2=127.90.2.1:7000/dc2,3=127.90.3.1:7000/dc3";
+        for id in 1..=3 {
+            let args = args(&cluster, id, Start::Normal);
+            assert_eq!(value_of(&args, "--bootstrap").as_deref(), Some(members));
+            assert!(!args.contains(&"--rejoin".to_string()));
+        }
+        // Node 2 reaches node 1 through 127.90.1.102 and node 3 through 127.90.3.102.
+        let args = args(&cluster, 2, Start::Normal);
+        assert_eq!(value_of(&args, "--join").as_deref(), Some("127.90.1.102:7000,127.90.3.102:7000"));
+    }
+
+    #[test]
+    fn a_wiped_node_restarts_with_rejoin_and_one_with_data_as_it_is() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cluster = idle(3, dir.path());
+        assert_eq!(cluster.restart_mode(1), Start::Rejoin, "a missing directory is blank");
+        std::fs::create_dir_all(cluster.data_dir(1).join("log")).expect("mkdir");
+        assert_eq!(cluster.restart_mode(1), Start::Normal);
+        std::fs::create_dir_all(cluster.data_dir(2)).expect("mkdir");
+        assert_eq!(
+            cluster.restart_mode(2),
+            Start::Rejoin,
+            "an empty directory (a wiped mount point) is blank"
+        );
+        assert!(args(&cluster, 2, Start::Rejoin).contains(&"--rejoin".to_string()));
     }
 }

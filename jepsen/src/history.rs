@@ -11,10 +11,11 @@
 //! Nemesis actions are in the same history (process `NEMESIS_PROCESS`), so
 //! checkers can relate faults to what clients saw. A nemesis entry is a fault
 //! (from it to the next `heal` is a fault window), a `heal`, a note (starts
-//! with [`NOTE_PREFIX`]; not a fault), or a failure of the harness to bring
+//! with [`NOTE_PREFIX`]; not a fault), a failure of the harness to bring
 //! the cluster back (starts with [`RECOVERY_FAILED_PREFIX`] or
 //! [`HARNESS_ERROR_PREFIX`]), which the `recovery` checker turns into a
-//! failed verdict.
+//! failed verdict, or a node that did not refuse a corrupt file (starts with
+//! [`CORRUPTION_PREFIX`]), which the `corruption` checker turns into one.
 //!
 //! # Times
 //!
@@ -51,13 +52,51 @@ pub const RECOVERY_FAILED_PREFIX: &str = "recovery failed: ";
 /// the `recovery` checker.
 pub const HARNESS_ERROR_PREFIX: &str = "harness error: ";
 
-/// True if a nemesis action opens a fault window (not a heal, a note or a
-/// recovery report).
+/// Start of a nemesis entry saying a node refused to start on a file the
+/// nemesis corrupted, as it must (a note: the `corruption` checker counts it).
+pub const CORRUPTION_REFUSED_PREFIX: &str = "note: corruption refused: ";
+
+/// Start of a nemesis entry saying a node did not refuse a file the nemesis
+/// corrupted (it started and served, or exited without naming the
+/// corruption): the run fails on the `corruption` checker.
+pub const CORRUPTION_PREFIX: &str = "corruption: ";
+
+/// The nemeses that skew or jump wall clocks; their fault actions start with
+/// one of these names, so checkers that reason about log time can find them.
+pub const CLOCK_NEMESES: &[&str] = &["clock-skew", "clock-jump"];
+
+/// True if a nemesis action opens a fault window (not a heal, a note, a
+/// recovery report or a corruption verdict).
 pub fn is_fault(action: &str) -> bool {
     action != HEAL
         && !action.starts_with(NOTE_PREFIX)
         && !action.starts_with(RECOVERY_FAILED_PREFIX)
         && !action.starts_with(HARNESS_ERROR_PREFIX)
+        && !action.starts_with(CORRUPTION_PREFIX)
+}
+
+/// Fault windows: from each fault action to the next `heal`, in
+/// nanoseconds since the start, with the action that opened it (a fault
+/// never healed lasts to the end of the history). Fault actions inside an
+/// open window belong to it.
+pub fn fault_windows_ns(history: &[Op]) -> Vec<(u64, u64, String)> {
+    let mut windows = Vec::new();
+    let mut open: Option<(u64, String)> = None;
+    let end_ns = history.iter().map(|op| op.time_ns).max().unwrap_or(0);
+    for op in history.iter().filter(|op| op.process == NEMESIS_PROCESS) {
+        let Value::Nemesis { action } = &op.value else { continue };
+        if action == HEAL {
+            if let Some((start, what)) = open.take() {
+                windows.push((start, op.time_ns, what));
+            }
+        } else if is_fault(action) && open.is_none() {
+            open = Some((op.time_ns, action.clone()));
+        }
+    }
+    if let Some((start, what)) = open {
+        windows.push((start, end_ns, what));
+    }
+    windows
 }
 
 /// Invocation or one of the three completions.

@@ -9,6 +9,8 @@
 //!
 //! - [`proxy`]: per-link proxies (pass, refuse, black hole, latency).
 //! - [`cluster`]: the processes under test and their links.
+//! - [`nemesis`]: the faults beyond links and signals: clocks, flipped
+//!   bytes, crashes during snapshots.
 //! - [`history`]: invocations and completions, as JSON lines.
 //! - [`checker`]: the invariants.
 //! - [`workload`]: the clients (flash buyers, mixed shoppers, hostile clients)
@@ -22,6 +24,7 @@
 pub mod checker;
 pub mod cluster;
 pub mod history;
+pub mod nemesis;
 pub mod proxy;
 pub mod report;
 pub mod workload;

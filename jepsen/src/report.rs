@@ -10,7 +10,7 @@
 //! summary makes that visible.
 
 use crate::checker::model_history;
-use crate::history::{HEAL, NEMESIS_PROCESS, Op, Phase, Value, is_fault};
+use crate::history::{NEMESIS_PROCESS, Op, Phase, Value};
 use boxoffice_engine::domain::{Event, Outcome, QuotaId, Record, Rejection};
 use plotters::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,27 +50,7 @@ fn completed(history: &[Op]) -> Vec<Completed> {
     out
 }
 
-/// Fault windows: from each fault action to the next `heal`, in
-/// nanoseconds since the start (a fault never healed lasts to the end).
-pub fn fault_windows_ns(history: &[Op]) -> Vec<(u64, u64, String)> {
-    let mut windows = Vec::new();
-    let mut open: Option<(u64, String)> = None;
-    let end_ns = history.iter().map(|op| op.time_ns).max().unwrap_or(0);
-    for op in history.iter().filter(|op| op.process == NEMESIS_PROCESS) {
-        let Value::Nemesis { action } = &op.value else { continue };
-        if action == HEAL {
-            if let Some((start, what)) = open.take() {
-                windows.push((start, op.time_ns, what));
-            }
-        } else if is_fault(action) && open.is_none() {
-            open = Some((op.time_ns, action.clone()));
-        }
-    }
-    if let Some((start, what)) = open {
-        windows.push((start, end_ns, what));
-    }
-    windows
-}
+pub use crate::history::fault_windows_ns;
 
 /// Fault windows in seconds, for the plots.
 fn fault_windows(history: &[Op]) -> Vec<(f64, f64, String)> {

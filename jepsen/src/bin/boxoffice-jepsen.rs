@@ -13,11 +13,12 @@
 use anyhow::Context;
 use boxoffice_client::{Client, ClientOptions};
 use boxoffice_jepsen::checker;
-use boxoffice_jepsen::cluster::{Cluster, ClusterSpec};
+use boxoffice_jepsen::cluster::{Cluster, ClusterSpec, Start};
 use boxoffice_jepsen::history::{
     self, HARNESS_ERROR_PREFIX, HEAL, NEMESIS_PROCESS, NOTE_PREFIX, Op, Phase, RECOVERY_FAILED_PREFIX,
     Recorder,
 };
+use boxoffice_jepsen::nemesis::{self, FlipTarget, note};
 use boxoffice_jepsen::proxy::Mode;
 use boxoffice_jepsen::report;
 use boxoffice_jepsen::workload::{self, Catalog, Kind, NEW_QUOTA_EVERY_SECS_DEFAULT, Workload};
@@ -62,9 +63,15 @@ const PLANTED_BUGS: &[&str] =
     batches of over-long names, and commands under request ids used for other commands.\n\n\
     Plans: `all` cycles through every nemesis in order (for CI); `random` picks one per step from the seed; \
     or name them, e.g. `--plan kill-leader,membership`. Nemeses: kill-leader, pause-node, isolate-node, \
-    split-majority, ring, leader-zone, latency, wipe-node, kill-majority, rolling-restart, membership, \
-    disk-full (the last node's data is on a small tmpfs when run as root; skipped otherwise).\n\n\
-    Example (a long run):\n  cargo build --release -p boxoffice-server -p boxoffice-jepsen\n  \
+    split-majority, ring, leader-zone, latency, wipe-node (wiped, back through --rejoin), kill-majority, \
+    rolling-restart, membership, disk-full (the last node's data is on a small tmpfs when run as root; \
+    skipped otherwise), clock-skew (a minority of clocks off by up to 61 minutes), clock-jump (the \
+    leader's clock jumps 61 minutes and back), bitflip-log and bitflip-snapshot (a byte of a follower's \
+    synced log or newest snapshot flipped: it must refuse to start; then rebuilt with --rejoin), \
+    snapshot-crash (a follower killed while it builds a snapshot and while it installs one).\n\n\
+    The server must be built with the `fault-injection` feature (planted bugs, clock skew).\n\n\
+    Example (a long run):\n  cargo build --release -p boxoffice-server --features \
+    boxoffice-server/fault-injection -p boxoffice-jepsen\n  \
     target/release/boxoffice-jepsen --plan random --secs 1800 --seed 7 --out results/long"
 )]
 struct Args {
@@ -160,7 +167,17 @@ const NEMESES: &[&str] = &[
     "rolling-restart",
     "membership",
     "disk-full",
+    "clock-skew",
+    "clock-jump",
+    "bitflip-log",
+    "bitflip-snapshot",
+    "snapshot-crash",
 ];
+
+/// The snapshot interval the nodes run with, in Raft entries: small, so
+/// that snapshots are built every few seconds under load and a rebuilt node
+/// catches up by installing one.
+const SNAPSHOT_EVERY_ENTRIES: u64 = 100;
 
 /// Most tries of one admin call, one second apart (a membership change waits
 /// for the previous one to be committed).
@@ -231,9 +248,13 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         subnet: args.subnet,
         server_bin: args.server_bin.clone(),
         dir: data.clone(),
-        snapshot_every: 200,
+        snapshot_every: SNAPSHOT_EVERY_ENTRIES,
         planted_bug: args.planted_bug.clone(),
     };
+    // The history's clock starts with the cluster, so that any Raft term
+    // began at or after its origin (the linearizability checker bounds log
+    // time under clock faults by how long a term has run).
+    let recorder = Arc::new(Recorder::new());
     let cluster = Arc::new(tokio::sync::Mutex::new(Cluster::start(spec).await?));
     cluster.lock().await.wait_leader().await?;
     let options = ClientOptions {
@@ -247,7 +268,6 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let catalog = Arc::new(workload::setup(&client, kind, args.quota_size, settle).await?);
 
     // From here on, every way out goes through `finish`: a summary with verdicts.
-    let recorder = Arc::new(Recorder::new());
     let deadline = Instant::now() + Duration::from_secs(secs);
     let honest = args.clients.clamp(1, CLIENTS_MAX);
     let hostile = args.hostile.min(CLIENTS_MAX - honest);
@@ -303,6 +323,12 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             note(&recorder, format!("{HARNESS_ERROR_PREFIX}nemesis {nemesis}: {e:#}"));
             let c = cluster.lock().await;
             c.heal();
+            for (id, e) in nemesis::reset_clocks(&c).await {
+                note(
+                    &recorder,
+                    format!("{HARNESS_ERROR_PREFIX}node {id}'s clock could not be set back: {e:#}"),
+                );
+            }
             note(&recorder, HEAL.into());
         }
         let mut c = cluster.lock().await;
@@ -336,6 +362,9 @@ async fn finish(
             c.signal(id, "CONT");
         }
         ensure_nodes_up(&mut c, recorder, "the end of the run").await;
+        for (id, e) in nemesis::reset_clocks(&c).await {
+            note(recorder, format!("{HARNESS_ERROR_PREFIX}node {id}'s clock could not be set back: {e:#}"));
+        }
         // Every node a voter again, so convergence is judged on all of them.
         if let Err(e) = restore_membership(&c).await {
             note(recorder, format!("{RECOVERY_FAILED_PREFIX}the membership could not be restored: {e:#}"));
@@ -410,22 +439,17 @@ fn insert_timeline(summary: String, timeline: &str) -> String {
     }
 }
 
-fn note(recorder: &Recorder, action: String) {
-    println!("  nemesis: {action}");
-    recorder.nemesis(action);
-}
-
-/// Start every node that is not running, and check that each stays up and
-/// answers; a node that keeps exiting right after it starts, or never
-/// answers, is written into the history as a failed recovery, with the tail
-/// of its stderr.
+/// Start every node that is not running (a wiped one with `--rejoin`), and
+/// check that each stays up and answers; a node that keeps exiting right
+/// after it starts, or never answers, is written into the history as a
+/// failed recovery, with the tail of its stderr.
 async fn ensure_nodes_up(c: &mut Cluster, recorder: &Recorder, after: &str) {
     for id in c.ids() {
         let mut starts = 0u32;
         loop {
             if !c.is_running(id) {
                 starts += 1;
-                if let Err(e) = c.spawn(id, false) {
+                if let Err(e) = c.restart(id) {
                     note(
                         recorder,
                         format!("{HARNESS_ERROR_PREFIX}node {id} could not be started after {after}: {e:#}"),
@@ -491,6 +515,31 @@ async fn inject(
     let leader = c.leader().await.unwrap_or(ids[0]);
     let other =
         *ids.iter().filter(|id| **id != leader).nth(rng.random_range(0..ids.len() - 1)).expect("a follower");
+    // The nemeses of `nemesis.rs` take the cluster's lock as they need it and heal themselves.
+    let flip = match nemesis {
+        "bitflip-log" => Some(FlipTarget::Log),
+        "bitflip-snapshot" => Some(FlipTarget::Snapshot),
+        _ => None,
+    };
+    match (nemesis, flip) {
+        ("clock-skew", _) => {
+            drop(c);
+            return nemesis::clock_skew(cluster, recorder, leader, fault, rng).await;
+        }
+        ("clock-jump", _) => {
+            drop(c);
+            return nemesis::clock_jump(cluster, recorder, leader, fault, rng).await;
+        }
+        ("snapshot-crash", _) => {
+            drop(c);
+            return nemesis::snapshot_crash(cluster, recorder, other, rng).await;
+        }
+        (_, Some(target)) => {
+            drop(c);
+            return nemesis::bitflip(cluster, recorder, target, other, rng).await;
+        }
+        _ => {}
+    }
     match nemesis {
         "kill-leader" => {
             note(recorder, format!("kill -9 leader {leader}"));
@@ -539,8 +588,18 @@ async fn inject(
             }
         }
         "wipe-node" => {
-            note(recorder, format!("wipe node {other}'s data directory"));
+            // Back through --rejoin at the heal (a wiped voter must not vote as it was).
+            note(recorder, format!("wipe node {other}'s data directory (it comes back with --rejoin)"));
             c.wipe(other)?;
+            drop(c);
+            tokio::time::sleep(fault).await;
+            let mut c = cluster.lock().await;
+            note(recorder, HEAL.into());
+            c.heal();
+            c.restart(other)?;
+            drop(c);
+            nemesis::rejoined(cluster, recorder, other, "a wipe").await;
+            return Ok(());
         }
         "kill-majority" => {
             let victims: Vec<u64> = ids.iter().copied().take(ids.len() / 2 + 1).collect();
@@ -555,7 +614,7 @@ async fn inject(
                 c.signal(*id, "TERM");
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 c.kill(*id);
-                c.spawn(*id, false)?;
+                c.restart(*id)?;
                 drop(c);
                 tokio::time::sleep(fault / ids.len() as u32).await;
                 c = cluster.lock().await;
@@ -573,7 +632,7 @@ async fn inject(
                 c.heal();
                 // The node may have stopped on the write error: start it again.
                 c.kill(id);
-                c.spawn(id, false)?;
+                c.restart(id)?;
                 return Ok(());
             }
             None => {
@@ -602,7 +661,8 @@ async fn inject(
                 drop(c);
                 tokio::time::sleep(fault).await;
                 c = cluster.lock().await;
-                c.spawn(other, false)?;
+                // Removed first, so it is not a voter: it joins and waits to be re-added.
+                c.spawn(other, Start::Normal)?;
             }
             if let Err(e) = restore_membership(&c).await {
                 note(recorder, format!("{NOTE_PREFIX}membership not restored yet: {e:#}"));
@@ -621,7 +681,7 @@ async fn inject(
     for id in c.ids() {
         c.signal(id, "CONT");
         if !c.is_running(id) {
-            c.spawn(id, false)?;
+            c.restart(id)?;
         }
     }
     Ok(())
@@ -649,19 +709,12 @@ async fn restore_membership(cluster: &Cluster) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     // The last round may have done it.
-    if let Ok(Some(members)) = leader_members(cluster).await
+    if let Some(members) = cluster.members().await
         && ids.iter().all(|id| members.get(id) == Some(&true))
     {
         return Ok(());
     }
     Err(last)
-}
-
-/// The members (id to voter) as the leader sees them; `None` if no leader answers.
-async fn leader_members(cluster: &Cluster) -> anyhow::Result<Option<BTreeMap<u64, bool>>> {
-    let Some(leader) = cluster.leader().await else { return Ok(None) };
-    let status = cluster.direct(leader)?.status(false).await?;
-    Ok(Some(status.members.iter().map(|m| (m.id, m.voter)).collect()))
 }
 
 /// What a round of [`restore_membership`] must do, given the members (id
@@ -675,7 +728,7 @@ fn learners_to_add(ids: &[u64], members: &BTreeMap<u64, bool>) -> Option<Vec<u64
 
 /// One round of [`restore_membership`]; true if every node is a voter.
 async fn restore_round(cluster: &Cluster, ids: &[u64], deadline: Instant) -> anyhow::Result<bool> {
-    let members = leader_members(cluster).await?.context("no leader")?;
+    let members = cluster.members().await.context("no leader answered with the membership")?;
     let Some(absent) = learners_to_add(ids, &members) else { return Ok(true) };
     let admin = cluster.client(ClientOptions::default())?;
     for id in absent {

@@ -72,9 +72,40 @@
 //! open-ended for an unknown one. Placing it anywhere inside the interval is
 //! allowed, which covers every real lapse point: the check is sound (it
 //! never calls a history that a correct cluster could produce a violation)
-//! as long as the clocks agree within the slack, which a clock-skew nemesis
-//! would have to widen. A lapse of a reservation that has moved on (checked
-//! out, released, paid) changes nothing.
+//! as long as log time follows real time within the slack. A lapse of a
+//! reservation that has moved on (checked out, released, paid) changes
+//! nothing.
+//!
+//! ## Lapses under clock nemeses
+//!
+//! The clock nemeses (`clock-skew`, `clock-jump`) move nodes' wall clocks by
+//! up to an hour, but never a majority of them (that is outside the failure
+//! model: a majority of wrong clocks *is* the cluster's time). Log time is
+//! then still close to real time, for two reasons in the engine
+//! (`engine/src/clock.rs`): a leader stamps the lower median of its own and
+//! its peers' clocks, which a minority cannot move, and within a term its
+//! stamps may lead the monotonic clock since the term's first stamp by at
+//! most [`CLOCK_LEAD_MAX_MS`] plus [`CLOCK_SLEW_PPM`] of that time, and
+//! trail it by at most the slew. The median is not instant: when the
+//! leader's own clock jumps, its peers' offsets were measured against the
+//! old clock until their next replies, so for a heartbeat or so the
+//! estimate is off by the jump, and only the rate guard holds the stamps;
+//! a sample is also uncertain by half its round trip
+//! ([`CLOCK_SAMPLE_RTT_MAX_MS`]). The domain keeps log time monotonic, so a
+//! stamp that led keeps log time ahead until real time catches up.
+//!
+//! So while a clock fault is active, and for as long after it as log time
+//! may still be ahead, log time is within `CLOCK_LEAD_MAX_MS +
+//! CLOCK_SAMPLE_RTT_MAX_MS / 2 + CLOCK_SLEW_PPM × t` of real time, where `t`
+//! bounds how long the term has run. A term began no earlier than the
+//! cluster's start, which is the history's origin (the harness creates the
+//! recorder before it starts any node), so `t` is at most the end of the
+//! clock fault in history time. A lapse whose interval (or its hold's)
+//! reaches into such a window, widened by that bound after its heal, gets
+//! that bound on top of its usual slack ([`Slack`]); every other lapse keeps
+//! the narrow slack. Over a 2-minute run this adds about 2.5 s; it only
+//! ever widens intervals, which keeps the check sound and makes it less
+//! sharp near clock faults.
 //!
 //! # The search
 //!
@@ -119,7 +150,8 @@
 //! reported as inconclusive (valid): a checker must finish.
 
 use super::{FinalState, Problems, Verdict, is_client, ms, parse_request_id, stat};
-use crate::history::{Op, Phase, Value};
+use crate::history::{CLOCK_NEMESES, Op, Phase, Value};
+use boxoffice_engine::clock::{CLOCK_LEAD_MAX_MS, CLOCK_SAMPLE_RTT_MAX_MS, CLOCK_SLEW_PPM};
 use boxoffice_engine::domain::{
     Event, HoldId, ItemId, OrderId, Outcome, QuotaId, Record, Rejection, RequestId,
 };
@@ -150,9 +182,64 @@ pub fn check(history: &[Op], final_state: &FinalState) -> Verdict {
     check_with(history, final_state, SEARCH_STATES_MAX)
 }
 
-/// The slack of a lapse after `ttl_ms`, in nanoseconds.
+/// The slack of a lapse after `ttl_ms`, in nanoseconds, away from clock faults.
 fn slack_ns(ttl_ms: u64) -> u64 {
     (CLOCK_SLACK_MS + ttl_ms.saturating_mul(CLOCK_DRIFT_PPM) / 1_000_000) * 1_000_000
+}
+
+/// How far log time may be from real time because of a clock fault that
+/// ended at `end_ns` (history time), in nanoseconds (module docs: "Lapses
+/// under clock nemeses").
+pub fn clock_fault_slack_ns(end_ns: u64) -> u64 {
+    (CLOCK_LEAD_MAX_MS + CLOCK_SAMPLE_RTT_MAX_MS / 2) * 1_000_000
+        + end_ns.saturating_mul(CLOCK_SLEW_PPM) / 1_000_000
+}
+
+/// The slack of lapses: the narrow one, plus [`clock_fault_slack_ns`] for a
+/// lapse that reaches into a clock fault's window.
+#[derive(Clone, Debug, Default)]
+pub struct Slack {
+    /// Each clock fault's window, widened after its heal by its extra slack,
+    /// and that extra slack: (start, end, extra), in nanoseconds.
+    clock_faults: Vec<(u64, u64, u64)>,
+}
+
+impl Slack {
+    /// The clock faults of `history` (fault windows opened by a clock nemesis).
+    pub fn of(history: &[Op]) -> Slack {
+        let clock_faults = crate::history::fault_windows_ns(history)
+            .into_iter()
+            .filter(|(_, _, action)| CLOCK_NEMESES.iter().any(|name| action.starts_with(name)))
+            .map(|(start, end, _)| {
+                let extra = clock_fault_slack_ns(end);
+                (start, end.saturating_add(extra), extra)
+            })
+            .collect();
+        Slack { clock_faults }
+    }
+
+    /// For the stats: how many clock faults, and the most they widen a lapse by.
+    fn describe(&self) -> String {
+        let most = self.clock_faults.iter().map(|(_, _, extra)| *extra).max().unwrap_or(0);
+        format!("{} (by up to {})", self.clock_faults.len(), ms(most))
+    }
+
+    /// The slack, in nanoseconds, of a lapse after `ttl_ms` of an operation
+    /// invoked at `call_ns` and answered at `ret_ns` (`None`: unknown).
+    fn ns(&self, ttl_ms: u64, call_ns: u64, ret_ns: Option<u64>) -> u64 {
+        let narrow = slack_ns(ttl_ms);
+        let reach = ret_ns.unwrap_or(u64::MAX).saturating_add(ttl_ms * 1_000_000);
+        let extra = self
+            .clock_faults
+            .iter()
+            .filter(|(start, end, extra)| {
+                call_ns <= end.saturating_add(*extra) && reach.saturating_add(narrow + extra) >= *start
+            })
+            .map(|(_, _, extra)| *extra)
+            .max()
+            .unwrap_or(0);
+        narrow + extra
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -515,7 +602,7 @@ struct Reservation {
     units: BTreeMap<QuotaId, u64>,
 }
 
-fn build(requests: &[Request], catalogue: &Catalogue, end_ns: u64) -> Built {
+fn build(requests: &[Request], catalogue: &Catalogue, end_ns: u64, slack: &Slack) -> Built {
     let mut built = Built { quotas: BTreeMap::new(), unattributed: 0, orphans: 0 };
     // Global reservation ids start at 1 (0: none).
     let mut reservations: Vec<Reservation> = vec![Reservation { units: BTreeMap::new() }];
@@ -598,9 +685,9 @@ fn build(requests: &[Request], catalogue: &Catalogue, end_ns: u64) -> Built {
                 let ttl = ttl_ms.or_else(|| placed.map(|(_, t, at)| at.saturating_sub(*t)));
                 let lapsed = match ttl {
                     Some(ttl) => {
-                        let lo =
-                            request.call_ns.saturating_add(ttl * 1_000_000).saturating_sub(slack_ns(ttl));
-                        let hi = ret_ns.map(|c| c.saturating_add(ttl * 1_000_000 + slack_ns(ttl)));
+                        let slack = slack.ns(ttl, request.call_ns, ret_ns);
+                        let lo = request.call_ns.saturating_add(ttl * 1_000_000).saturating_sub(slack);
+                        let hi = ret_ns.map(|c| c.saturating_add(ttl * 1_000_000 + slack));
                         lapse(Step::HoldLapse, index, res, lo, hi, deadline)
                     }
                     None => lapse(Step::HoldLapse, index, res, request.call_ns, None, deadline),
@@ -639,9 +726,9 @@ fn build(requests: &[Request], catalogue: &Catalogue, end_ns: u64) -> Built {
                 let ttl = payment_ttl_ms.or_else(|| placed.map(|(_, t, at)| at.saturating_sub(*t)));
                 let lapsed = match ttl {
                     Some(ttl) => {
-                        let lo =
-                            request.call_ns.saturating_add(ttl * 1_000_000).saturating_sub(slack_ns(ttl));
-                        let hi = ret_ns.map(|c| c.saturating_add(ttl * 1_000_000 + slack_ns(ttl)));
+                        let slack = slack.ns(ttl, request.call_ns, ret_ns);
+                        let lo = request.call_ns.saturating_add(ttl * 1_000_000).saturating_sub(slack);
+                        let hi = ret_ns.map(|c| c.saturating_add(ttl * 1_000_000 + slack));
                         lapse(Step::OrderLapse, index, res, lo, hi, deadline)
                     }
                     None => lapse(Step::OrderLapse, index, res, request.call_ns, None, deadline),
@@ -716,7 +803,8 @@ fn check_with(history: &[Op], final_state: &FinalState, states_max: u64) -> Verd
         .filter_map(|r| parse_request_id(r.request))
         .collect();
     let end_ns = history.iter().map(|op| op.time_ns).max().unwrap_or(0);
-    let built = build(&requests, &catalogue, end_ns);
+    let slack = Slack::of(history);
+    let built = build(&requests, &catalogue, end_ns, &slack);
 
     let mut stats = vec![stat("operations", requests.len())];
     let mut per_quota = Vec::new();
@@ -798,6 +886,7 @@ fn check_with(history: &[Op], final_state: &FinalState, states_max: u64) -> Verd
         stat("quotas skipped", skipped),
         stat("quotas inconclusive", inconclusive),
         stat("states explored", explored),
+        stat("clock faults widening lapses", slack.describe()),
         stat("sold-out answers without a quota", built.unattributed),
         stat("operations on holds or orders not in the history", built.orphans),
         stat("request ids answered both ok and sold out", conflicting),
@@ -1924,6 +2013,47 @@ mod tests {
         lie(&mut sim, &edge, Phase::Fail, "rejected/sold_out", None);
         let verdict = check(&sim.history, &sim.final_state(3));
         assert!(verdict.valid, "{verdict}");
+    }
+
+    /// After the nemesis actions `before`, a hold of 2 s, and its seat sold
+    /// again 1.5 s later (early by real time, as when a leader's clock jump
+    /// moved log time ahead); then the actions `after`; the verdict.
+    fn early_resale(before: &[&str], after: &[&str]) -> Verdict {
+        let mut sim = Sim::new();
+        let item = sim.item();
+        sim.quota(Some(1), &[item]);
+        for action in before {
+            sim.nemesis(action);
+        }
+        sim.hold_lines_ok(1, vec![(item.0, 1)], 2_000);
+        sim.wait(1_500);
+        let early = sim.invoke(2, Sim::hold_value(item, 1));
+        lie(&mut sim, &early, Phase::Ok, "accepted/hold_live", None);
+        for action in after {
+            sim.nemesis(action);
+        }
+        check(&sim.history, &sim.final_state(3))
+    }
+
+    #[test]
+    fn lapses_near_a_clock_fault_get_the_clock_guards_slack_and_others_do_not() {
+        let jump = "clock-jump: leader 1's clock jumps +3660000 ms, then back to -3660000 ms";
+        let verdict = early_resale(&[jump], &["heal"]);
+        assert!(verdict.valid, "{verdict}");
+        let widened = verdict.stats.iter().find(|(name, _)| name == "clock faults widening lapses");
+        assert!(widened.is_some_and(|(_, value)| value.starts_with("1 (by up to 12")), "{verdict}");
+        // Within the slack after the heal, log time may still be ahead.
+        assert!(early_resale(&[jump, "heal"], &[]).valid);
+        // Any other fault keeps the narrow slack.
+        assert!(!early_resale(&["kill -9 leader 1"], &["heal"]).valid);
+        assert!(!early_resale(&[], &[]).valid);
+    }
+
+    #[test]
+    fn the_clock_guards_slack_grows_with_the_age_of_the_term() {
+        assert_eq!(clock_fault_slack_ns(0), (CLOCK_LEAD_MAX_MS + CLOCK_SAMPLE_RTT_MAX_MS / 2) * 1_000_000);
+        // A term may have run since the history began: 1% of 100 s.
+        assert_eq!(clock_fault_slack_ns(100_000_000_000) - clock_fault_slack_ns(0), 1_000_000_000);
     }
 
     /// Quotas Saturday = {Saturday, Weekend} and Sunday = {Sunday, Weekend} of `size`.

@@ -17,6 +17,7 @@
 //! | [`reused_ids`] | a request id keeps its first outcome; a different command under it gets `rejected/conflict` |
 //! | [`hostile_batches`] | oversized and long-named batches are refused as invalid and change nothing |
 //! | [`recovery`] | every node came back after each fault, the membership was restored, the harness did every step |
+//! | [`corruption`] | a node whose synced log or snapshot file has a flipped byte refuses to start, naming it |
 //!
 //! The first five judge the [model history](model_history): the history
 //! without hostile batches and without commands sent under a request id that
@@ -34,6 +35,7 @@
 
 pub mod availability;
 pub mod convergence;
+pub mod corruption;
 pub mod exactly_once;
 pub mod hostile_batches;
 pub mod linearizable;
@@ -118,6 +120,7 @@ pub fn check_all(history: &[Op], final_state: &FinalState) -> Vec<Verdict> {
         reused_ids::check(history, final_state),
         hostile_batches::check(history, final_state),
         recovery::check(history, final_state),
+        corruption::check(history, final_state),
     ]
 }
 
@@ -129,6 +132,7 @@ pub fn check_history_only(history: &[Op]) -> Vec<Verdict> {
         availability::check(history, &none),
         reused_ids::check(history, &none),
         recovery::check(history, &none),
+        corruption::check(history, &none),
     ]
 }
 
@@ -324,7 +328,8 @@ mod tests {
                 "availability",
                 "reused_ids",
                 "hostile_batches",
-                "recovery"
+                "recovery",
+                "corruption"
             ]
         );
         for verdict in &verdicts {
