@@ -57,6 +57,13 @@ pub const CLOCK_SLEW_PPM: u64 = 10_000;
 /// first stamp, on top of the slew, in milliseconds.
 pub const CLOCK_LEAD_MAX_MS: u64 = 1_000;
 
+/// A change of this node's wall clock that differs from the monotonic
+/// clock's by more than this, between two readings, is a jump (an NTP
+/// step, an operator), in milliseconds. The peers' offsets, measured
+/// against the old wall clock, are shifted by it at once, so the estimate
+/// does not follow the jump until fresh samples arrive.
+pub const CLOCK_JUMP_MIN_MS: u64 = 250;
+
 /// Milliseconds since the Unix epoch by this machine's clock.
 pub fn system_wall_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
@@ -83,6 +90,8 @@ struct Anchor {
 pub struct ClusterClock {
     samples: Mutex<BTreeMap<NodeId, Sample>>,
     anchor: Mutex<Option<Anchor>>,
+    /// The last wall-clock reading and when it was taken, to see jumps.
+    last_reading: Mutex<Option<(u64, Instant)>>,
     #[cfg(feature = "fault-injection")]
     offset_ms: std::sync::atomic::AtomicI64,
 }
@@ -115,10 +124,37 @@ impl ClusterClock {
         self.offset_ms.store(offset_ms, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Read the wall clock and, if it jumped since the last reading (moved
+    /// by more than [`CLOCK_JUMP_MIN_MS`] against the monotonic clock),
+    /// shift every peer offset by the jump: the offsets were measured
+    /// against the old reading, and the cluster's time did not jump.
+    fn observe_wall(&self) -> (u64, Instant) {
+        let (wall, now) = (self.wall_ms(), Instant::now());
+        let mut last = self.last_reading.lock().expect("clock lock");
+        if let Some((last_wall, last_at)) = *last {
+            let wall_delta = wall as i64 - last_wall as i64;
+            let mono_delta = now.saturating_duration_since(last_at).as_millis() as i64;
+            let jump = wall_delta - mono_delta;
+            if jump.unsigned_abs() > CLOCK_JUMP_MIN_MS {
+                tracing::warn!(jump_ms = jump, "this node's wall clock jumped; peers' offsets shifted by it");
+                for sample in self.samples.lock().expect("clock lock").values_mut() {
+                    sample.offset_ms -= jump;
+                }
+            }
+        }
+        *last = Some((wall, now));
+        (wall, now)
+    }
+
     /// Record what `peer` said its clock was (`peer_wall_ms`) in a reply to a
     /// request sent at `sent_wall_ms` and answered at `received_wall_ms`,
-    /// both by [`ClusterClock::wall_ms`]. Uncertain samples are dropped.
+    /// both by [`ClusterClock::wall_ms`]. Uncertain samples are dropped, and
+    /// so is a sample taken across a jump of this node's clock.
     pub fn record_sample(&self, peer: NodeId, sent_wall_ms: u64, peer_wall_ms: u64, received_wall_ms: u64) {
+        let (now_wall, _) = self.observe_wall();
+        if now_wall.abs_diff(received_wall_ms) > CLOCK_JUMP_MIN_MS {
+            return;
+        }
         let Some(rtt) = received_wall_ms.checked_sub(sent_wall_ms) else { return };
         if rtt > CLOCK_SAMPLE_RTT_MAX_MS || peer_wall_ms == 0 {
             return;
@@ -144,7 +180,8 @@ impl ClusterClock {
     /// The cluster's time now, as this node estimates it, in milliseconds
     /// since the Unix epoch. For deciding what has lapsed, not for stamping.
     pub fn estimate_ms(&self) -> u64 {
-        add_signed(self.wall_ms(), self.median_offset_ms(Instant::now()))
+        let (wall, now) = self.observe_wall();
+        add_signed(wall, self.median_offset_ms(now))
     }
 
     /// The time a leader in `term` stamps on a proposal: the estimate,
@@ -210,6 +247,20 @@ mod tests {
         let now = clock.wall_ms();
         clock.record_sample(2, now, now - HOUR_MS, now + CLOCK_SAMPLE_RTT_MAX_MS + 1);
         assert!(clock.estimate_ms().abs_diff(clock.wall_ms()) < 100);
+    }
+
+    #[cfg(feature = "fault-injection")]
+    #[test]
+    fn a_jump_of_this_nodes_clock_is_not_followed_even_before_fresh_samples() {
+        let clock = ClusterClock::new();
+        let now = clock.wall_ms();
+        clock.record_sample(2, now, now + 2, now);
+        clock.record_sample(3, now, now + 3, now);
+        let before = clock.estimate_ms();
+        clock.set_offset_ms(61 * 60 * 1000);
+        assert!(clock.estimate_ms().abs_diff(before) < 100, "the estimate followed the jump");
+        clock.set_offset_ms(-61 * 60 * 1000);
+        assert!(clock.estimate_ms().abs_diff(before) < 100, "or the jump back");
     }
 
     #[cfg(feature = "fault-injection")]
