@@ -618,8 +618,22 @@ fn build(requests: &[Request], catalogue: &Catalogue, end_ns: u64, slack: &Slack
             }
         }
     };
-    // A lapse between `lo` and `hi` (history time), ranked at the log deadline.
-    let lapse = |step: Step, request: usize, res: usize, lo: u64, hi: Option<u64>, deadline: Option<u64>| {
+    // The lapse of what `request` placed: `ttl` after it (history time, within
+    // the slack; open-ended without a TTL), ranked at the log deadline.
+    let lapse = |step: Step,
+                 (index, request): (usize, &Request<'_>),
+                 res: usize,
+                 ttl: Option<u64>,
+                 ret_ns: Option<u64>,
+                 deadline: Option<u64>| {
+        let (lo, hi) = match ttl {
+            Some(ttl) => {
+                let slack = slack.ns(ttl, request.call_ns, ret_ns);
+                let lo = request.call_ns.saturating_add(ttl * 1_000_000).saturating_sub(slack);
+                (lo, ret_ns.map(|c| c.saturating_add(ttl * 1_000_000 + slack)))
+            }
+            None => (request.call_ns, None),
+        };
         (lo <= end_ns).then(|| GenOp {
             call_ns: lo,
             ret_ns: hi,
@@ -627,7 +641,7 @@ fn build(requests: &[Request], catalogue: &Catalogue, end_ns: u64, slack: &Slack
             units: 0,
             step,
             rank: deadline.map_or(NO_RANK, |d| catalogue.lapse_rank(d)),
-            request,
+            request: index,
         })
     };
     // Holds first (they create the reservations), then what acts on them, in that order.
@@ -683,16 +697,7 @@ fn build(requests: &[Request], catalogue: &Catalogue, end_ns: u64, slack: &Slack
                     _ => placed.map(|(_, _, at)| *at),
                 };
                 let ttl = ttl_ms.or_else(|| placed.map(|(_, t, at)| at.saturating_sub(*t)));
-                let lapsed = match ttl {
-                    Some(ttl) => {
-                        let slack = slack.ns(ttl, request.call_ns, ret_ns);
-                        let lo = request.call_ns.saturating_add(ttl * 1_000_000).saturating_sub(slack);
-                        let hi = ret_ns.map(|c| c.saturating_add(ttl * 1_000_000 + slack));
-                        lapse(Step::HoldLapse, index, res, lo, hi, deadline)
-                    }
-                    None => lapse(Step::HoldLapse, index, res, request.call_ns, None, deadline),
-                };
-                if let Some(lapsed) = lapsed {
+                if let Some(lapsed) = lapse(Step::HoldLapse, (index, request), res, ttl, ret_ns, deadline) {
                     add(res, &units, lapsed, None);
                 }
             }
@@ -724,16 +729,7 @@ fn build(requests: &[Request], catalogue: &Catalogue, end_ns: u64, slack: &Slack
                     _ => placed.map(|(_, _, at)| *at),
                 };
                 let ttl = payment_ttl_ms.or_else(|| placed.map(|(_, t, at)| at.saturating_sub(*t)));
-                let lapsed = match ttl {
-                    Some(ttl) => {
-                        let slack = slack.ns(ttl, request.call_ns, ret_ns);
-                        let lo = request.call_ns.saturating_add(ttl * 1_000_000).saturating_sub(slack);
-                        let hi = ret_ns.map(|c| c.saturating_add(ttl * 1_000_000 + slack));
-                        lapse(Step::OrderLapse, index, res, lo, hi, deadline)
-                    }
-                    None => lapse(Step::OrderLapse, index, res, request.call_ns, None, deadline),
-                };
-                if let Some(lapsed) = lapsed {
+                if let Some(lapsed) = lapse(Step::OrderLapse, (index, request), res, ttl, ret_ns, deadline) {
                     add(res, &units, lapsed, None);
                 }
             }
