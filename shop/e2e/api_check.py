@@ -38,6 +38,8 @@ KILL_GRACE_S = 120
 SEED = int(os.environ.get("E2E_API_SEED", "20261101"))
 # Concurrent workers: the machine has 2 cores and the shop needs one.
 WORKERS = os.environ.get("E2E_API_WORKERS", "2")
+# Most lines of schemathesis' failure report printed (the log has them all).
+FAILURE_LINES_SHOWN_MAX = 300
 # One answer may take this long before it counts as a failure of the run.
 REQUEST_TIMEOUT_S = 10
 
@@ -114,5 +116,17 @@ def run(base_url: str, artifacts: Path) -> tuple[bool, str]:
     tail = log_path.read_text(errors="replace").splitlines()
     summary = next((line for line in reversed(tail) if line.strip().startswith("=")), tail[-1] if tail else "")
     if done.returncode != 0:
+        # CI keeps only what is printed: show the failures with their curl lines.
+        text = "\n".join(tail)
+        start, end = text.find("= FAILURES ="), text.find("= SUMMARY =")
+        excerpt = (
+            text[text.rfind("\n", 0, start) + 1 : text.rfind("\n", 0, end)]
+            if 0 <= start < end
+            else "\n".join(tail[-40:])
+        )
+        lines = excerpt.splitlines()
+        print("\n".join(lines[:FAILURE_LINES_SHOWN_MAX]), flush=True)
+        if len(lines) > FAILURE_LINES_SHOWN_MAX:
+            print(f"[... {len(lines) - FAILURE_LINES_SHOWN_MAX} more lines in {log_path}]", flush=True)
         return False, f"schemathesis exited {done.returncode}: {summary.strip(' =')}; see {log_path}"
     return True, summary.strip(" =")

@@ -57,7 +57,9 @@ class Client:
     def json(self, method: str, path: str, body=None, expect: int = 200) -> dict:
         status, text, _ = self.call(method, path, body=body)
         if status != expect:
-            raise RuntimeError(f"setting up schemathesis: {method} {path} answered {status}, not {expect}: {text[:300]}")
+            raise RuntimeError(
+                f"setting up schemathesis: {method} {path} answered {status}, not {expect}: {text[:300]}"
+            )
         return json.loads(text) if text else {}
 
 

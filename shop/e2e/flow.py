@@ -183,7 +183,9 @@ class Flow:
         if not form.find_elements(By.CSS_SELECTOR, "input[name^='item_']"):
             self.fail("quantity inputs named item_<id>")
         shown = [" ".join(e.text.split()) for e in self.find(".item .availability")]
-        if len(shown) != len(items) or not all(re.fullmatch(r"\d+ left|available|sold out|not on sale", t) for t in shown):
+        if len(shown) != len(items) or not all(
+            re.fullmatch(r"\d+ left|available|sold out|not on sale", t) for t in shown
+        ):
             self.fail(f"an availability per item ('N left', 'available', 'sold out'), got {shown}")
         return f"{len(items)} item(s), availability {shown}"
 
@@ -244,7 +246,8 @@ class Flow:
         self.secret = secrets[0].text.strip() if secrets else ""
         if len(self.secret) < 8:
             self.fail(f"the ticket's secret as text (code.secret), got {self.secret!r}")
-        return f"status {status!r}, QR {box['width']}x{box['height']} px, secret {self.secret[:6]}... ({len(self.secret)} chars)"
+        qr = f"{box['width']}x{box['height']} px"
+        return f"status {status!r}, QR {qr}, secret {self.secret[:6]}... ({len(self.secret)} chars)"
 
     def order_status(self, expected: str) -> str:
         """The order page's status text, after checking its class is `status-<expected>`."""

@@ -52,7 +52,7 @@ def shop_health(shop: ShopProcess) -> list[str]:
     """What went wrong with the shop process itself while a part ran."""
     problems = []
     if not shop.alive():
-        problems.append(f"the shop exited (code {shop.proc.returncode}); log: {shop.log_path}")
+        problems.append(f"the shop exited (code {shop.proc.returncode}); its log:\n{shop.log_tail()}")
     log = shop.log_path.read_text(errors="replace") if shop.log_path.exists() else ""
     panics = [line for line in log.splitlines() if PANIC.search(line)]
     if panics:
@@ -73,9 +73,13 @@ def run_browser(shop_bin: str, artifacts: Path, results: list) -> None:
             detail = "; ".join(problems) or (
                 f"{len(outcome.steps)} steps, {len(outcome.screenshots)} screenshots"
                 if outcome.passed
-                else next(d for _, ok, d in outcome.steps if not ok) if outcome.steps else "no step ran"
+                else next(d for _, ok, d in outcome.steps if not ok)
+                if outcome.steps
+                else "no step ran"
             )
-            results.append((f"browser flow ({viewport['name']} {viewport['width']}x{viewport['height']})", passed, detail))
+            results.append(
+                (f"browser flow ({viewport['name']} {viewport['width']}x{viewport['height']})", passed, detail)
+            )
 
 
 def run_api(shop_bin: str, artifacts: Path, results: list) -> None:
@@ -83,7 +87,9 @@ def run_api(shop_bin: str, artifacts: Path, results: list) -> None:
         print(f"api: shop at {shop.base_url} (log {shop.log_path})", flush=True)
         passed, detail = api_check.run(shop.base_url, artifacts)
         problems = shop_health(shop)
-        results.append(("schemathesis on /api/v1/openapi.json", passed and not problems, "; ".join([detail, *problems])))
+        results.append(
+            ("schemathesis on /api/v1/openapi.json", passed and not problems, "; ".join([detail, *problems]))
+        )
 
 
 def main() -> int:
