@@ -25,8 +25,13 @@
 //! | [`metrics`] | Prometheus |
 //! | [`demo`], [`cli`] | first-start data, the command line |
 
+pub mod backend;
 pub mod config;
 pub mod cookies;
+pub mod errors;
 pub mod inventory;
+pub mod metrics;
 pub mod secrets;
 pub mod tokens;
+pub mod views;
+pub mod waiting_room;
