@@ -25,13 +25,20 @@
 //! | [`metrics`] | Prometheus |
 //! | [`demo`], [`cli`] | first-start data, the command line |
 
+pub mod admin;
+pub mod api;
+pub mod app;
 pub mod backend;
+pub mod cli;
 pub mod config;
 pub mod cookies;
+pub mod demo;
 pub mod errors;
 pub mod inventory;
 pub mod metrics;
+pub mod pages;
 pub mod secrets;
+pub mod server;
 pub mod tokens;
 pub mod views;
 pub mod waiting_room;
