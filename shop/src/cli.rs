@@ -74,7 +74,8 @@ pub struct Args {
     #[arg(long)]
     pub log_json: bool,
     /// Log filter (tracing's env-filter syntax); RUST_LOG overrides it.
-    #[arg(long, default_value = "info")]
+    /// The engine's Raft library logs every election at info, hence warn for it.
+    #[arg(long, default_value = "info,openraft=warn,sled=warn")]
     pub log: String,
 }
 
