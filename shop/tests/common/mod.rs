@@ -20,7 +20,26 @@ pub struct TestShop {
     pub client: Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn secrets() -> Secrets {
+    Secrets { mac_key: [42; 32], admin_password: ADMIN_PASSWORD.into(), api_token: API_TOKEN.into() }
+}
+
+/// Serve `state` on a fresh port: the base URL, the shutdown sender, the task.
+async fn serve(state: Shared) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        boxoffice_shop::server::run(listener, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    (base, tx, server)
 }
 
 impl TestShop {
@@ -33,21 +52,26 @@ impl TestShop {
         let client = Client::embedded(dir.path().join("engine"), ClientOptions::default()).await.unwrap();
         let inventory = boxoffice_shop::backend::Inventory::new(client.clone());
         assert!(boxoffice_shop::demo::load_if_absent(&inventory, "demo").await.unwrap());
-        let secrets =
-            Secrets { mac_key: [42; 32], admin_password: ADMIN_PASSWORD.into(), api_token: API_TOKEN.into() };
-        let state = boxoffice_shop::cli::state(client.clone(), secrets, config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server_state = state.clone();
-        let server = tokio::spawn(async move {
-            boxoffice_shop::server::run(listener, server_state, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        TestShop { base, state, client, shutdown: Some(tx), server: Some(server), _dir: dir }
+        let state = boxoffice_shop::cli::state(client.clone(), secrets(), config);
+        let (base, tx, server) = serve(state.clone()).await;
+        TestShop { base, state, client, shutdown: Some(tx), server: Some(server), _dir: Some(dir) }
+    }
+
+    /// Another shop process on the same engine, with the same secrets.
+    pub async fn second(&self) -> TestShop {
+        let state = boxoffice_shop::cli::state(self.client.clone(), secrets(), ShopConfig::default());
+        let (base, tx, server) = serve(state.clone()).await;
+        TestShop { base, state, client: self.client.clone(), shutdown: Some(tx), server: Some(server), _dir: None }
+    }
+
+    /// Stop this shop's server, leaving the engine running (for a [`TestShop::second`]).
+    pub async fn stop_server(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
     }
 
     pub fn browser(&self) -> Browser {
