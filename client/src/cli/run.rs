@@ -241,6 +241,7 @@ fn accepted_id(accepted: &Accepted) -> Option<u64> {
         | Accepted::OrderCanceled { order, .. }
         | Accepted::CheckedIn { order, .. } => order.0,
         Accepted::CheckinListCreated { list } => list.0,
+        Accepted::WaitingRoomConfigured { event } | Accepted::WaitingRoomJoined { event, .. } => event.0,
         Accepted::Expired { .. } => return None,
     })
 }
