@@ -796,8 +796,7 @@ impl Client {
     /// An event's waiting room as it stands now (at the cluster's time,
     /// never before the last record): positions `1..=admitted` are
     /// admitted. `Ok(None)` if the event has no waiting room; `NotFound` if
-    /// the event does not exist. Join with
-    /// [`Command::JoinWaitingRoom`](domain::Command::JoinWaitingRoom) and
+    /// the event does not exist. Join with [`Command::JoinWaitingRoom`] and
     /// keep its request id: a retry returns the same position.
     pub async fn waiting_room(
         &self,

@@ -6,7 +6,9 @@
 //! the [`Event`]s it caused and its [`Outcome`]. All of them are encoded by
 //! [`crate::codec`], whose golden tests pin their byte layout: adding a field
 //! or reordering a variant here is a format change and needs a new codec
-//! version, never a silent edit.
+//! version, never a silent edit. A variant appended at the end of an enum
+//! is not (bincode writes a variant as its position, so old bytes never
+//! name it); that is how new commands, events and outcomes are added.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -712,7 +714,7 @@ pub enum Accepted {
         /// The quota.
         quota: QuotaId,
     },
-    /// A hold was placed, added to or extended.
+    /// A hold was placed, added to, removed from or extended.
     HoldLive {
         /// The hold.
         hold: HoldId,
@@ -850,7 +852,7 @@ pub enum Rejection {
         /// The closed quota.
         quota: QuotaId,
     },
-    /// The hold has lapsed (extend, add to).
+    /// The hold has lapsed (extend, add to, remove from).
     HoldExpired {
         /// The hold.
         hold: HoldId,
