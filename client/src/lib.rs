@@ -14,18 +14,24 @@
 //! out. [`ClientError::NotApplied`] means it certainly did not. A batch
 //! ([`Client::submit_batch`]) says it for each command: a batch of which
 //! some commands were stored is never reported as not applied.
+//!
+//! # What a caller needs, from this crate alone
+//!
+//! Commands, outcomes and views are the engine's domain types, re-exported
+//! as [`domain`]; the catalog and cluster status are the wire types of
+//! [`v1`]. A crate that talks to boxoffice (the HTTP shop) depends on this
+//! crate only.
 
 // tonic's `Status` is what every remote attempt returns; boxing it buys nothing.
 #![allow(clippy::result_large_err)]
 
 use boxoffice_engine::domain::{
-    Command, EventId, Hold, HoldId, ItemAvailability, ItemId, Order, OrderId, Outcome, QuotaAvailability,
-    QuotaId, Record, RequestId,
+    Command, EventDef, EventId, Hold, HoldId, ItemAvailability, ItemId, Order, OrderId, OrganizerId, Outcome,
+    QuotaAvailability, QuotaId, Record, RequestId, WaitingRoomView,
 };
 use boxoffice_engine::node::{Consistency, Engine, ReadError, SubmitError};
 use boxoffice_proto::convert::{self, ConvertError};
 use boxoffice_proto::door;
-use boxoffice_proto::v1;
 use boxoffice_proto::v1::admin_client::AdminClient;
 use boxoffice_proto::v1::inventory_client::InventoryClient;
 use futures::{Stream, StreamExt};
@@ -37,6 +43,15 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 pub use boxoffice_engine::node::Consistency as ReadConsistency;
+
+/// The inventory's vocabulary: commands ([`domain::Command`]), outcomes
+/// ([`domain::Outcome`], [`domain::Accepted`], [`domain::Rejection`]), ids,
+/// limits ([`domain::limits`]) and the views the queries return.
+pub use boxoffice_engine::domain;
+
+/// The gRPC messages of `boxoffice.v1`, for the queries that return them
+/// ([`Client::catalog`], [`Client::status`]).
+pub use boxoffice_proto::v1;
 
 /// Default deadline of one attempt, in milliseconds.
 pub const ATTEMPT_TIMEOUT_MS_DEFAULT: u64 = 3_000;
@@ -630,7 +645,7 @@ impl Client {
         }
     }
 
-    /// An event's items and quotas.
+    /// An event's items, quotas (with their availability now) and check-in lists.
     pub async fn catalog(
         &self,
         event: EventId,
@@ -654,6 +669,7 @@ impl Client {
                                 .collect(),
                             applied_index: a.last_applied.map_or(0, |l| l.index),
                             last_seq: state.last_seq,
+                            checkin_lists: state.checkin_lists_of(event).map(Into::into).collect(),
                         })
                     },
                     what,
@@ -700,6 +716,116 @@ impl Client {
                     })
                     .await?;
                 Ok((reply.organizer, reply.name))
+            }
+        }
+    }
+
+    /// An organizer's events, in id (creation) order. `NotFound` if the
+    /// organizer does not exist.
+    pub async fn events(
+        &self,
+        organizer: OrganizerId,
+        consistency: Consistency,
+    ) -> Result<Vec<EventDef>, ClientError> {
+        match &self.transport {
+            Transport::Embedded(engine) => {
+                let what = format!("no organizer {organizer}");
+                self.local_read(
+                    engine,
+                    consistency,
+                    |a, _| {
+                        a.state.organizer(organizer)?;
+                        Some(a.state.events_of(organizer).into_iter().cloned().collect())
+                    },
+                    what,
+                )
+                .await
+            }
+            Transport::Remote(remote) => {
+                let request = v1::ListEventsRequest {
+                    organizer: organizer.0,
+                    consistency: wire_consistency(consistency),
+                };
+                let reply = self
+                    .remote_call(remote, false, |channel, budget| async move {
+                        Ok(inventory(channel).list_events(timed(request, budget)).await?.into_inner())
+                    })
+                    .await?;
+                Ok(reply.events.into_iter().map(EventDef::from).collect())
+            }
+        }
+    }
+
+    /// An organizer's event by its slug. `NotFound` if the organizer has no
+    /// event with that slug (or does not exist).
+    pub async fn event_by_slug(
+        &self,
+        organizer: OrganizerId,
+        slug: &str,
+        consistency: Consistency,
+    ) -> Result<EventDef, ClientError> {
+        match &self.transport {
+            Transport::Embedded(engine) => {
+                let what = format!("organizer {organizer} has no event with slug `{slug}`");
+                self.local_read(
+                    engine,
+                    consistency,
+                    |a, _| a.state.event_by_slug(organizer, slug).cloned(),
+                    what,
+                )
+                .await
+            }
+            Transport::Remote(remote) => {
+                let request = v1::FindEventRequest {
+                    organizer: organizer.0,
+                    slug: slug.to_owned(),
+                    consistency: wire_consistency(consistency),
+                };
+                let reply = self
+                    .remote_call(remote, false, |channel, budget| {
+                        let request = timed(request.clone(), budget);
+                        async move { Ok(inventory(channel).find_event(request).await?.into_inner()) }
+                    })
+                    .await?;
+                let event = reply.event.ok_or_else(|| ClientError::Unknown("reply without event".into()))?;
+                Ok(event.into())
+            }
+        }
+    }
+
+    /// An event's waiting room as it stands now (at the cluster's time,
+    /// never before the last record): positions `1..=admitted` are
+    /// admitted. `Ok(None)` if the event has no waiting room; `NotFound` if
+    /// the event does not exist. Join with [`Command::JoinWaitingRoom`] and
+    /// keep its request id: a retry returns the same position.
+    pub async fn waiting_room(
+        &self,
+        event: EventId,
+        consistency: Consistency,
+    ) -> Result<Option<WaitingRoomView>, ClientError> {
+        match &self.transport {
+            Transport::Embedded(engine) => {
+                let what = format!("no event {event}");
+                self.local_read(
+                    engine,
+                    consistency,
+                    |a, now| {
+                        a.state.event(event)?;
+                        Some(a.state.waiting_room(event, now))
+                    },
+                    what,
+                )
+                .await
+            }
+            Transport::Remote(remote) => {
+                let request =
+                    v1::GetWaitingRoomRequest { event: event.0, consistency: wire_consistency(consistency) };
+                let reply = self
+                    .remote_call(remote, false, |channel, budget| async move {
+                        Ok(inventory(channel).get_waiting_room(timed(request, budget)).await?.into_inner())
+                    })
+                    .await?;
+                Ok(reply.room.map(WaitingRoomView::from))
             }
         }
     }

@@ -82,6 +82,24 @@ impl Inventory for Scripted {
     ) -> Result<Response<v1::FindOrganizerResponse>, Status> {
         unimplemented()
     }
+    async fn list_events(
+        &self,
+        _: Request<v1::ListEventsRequest>,
+    ) -> Result<Response<v1::ListEventsResponse>, Status> {
+        unimplemented()
+    }
+    async fn find_event(
+        &self,
+        _: Request<v1::FindEventRequest>,
+    ) -> Result<Response<v1::FindEventResponse>, Status> {
+        unimplemented()
+    }
+    async fn get_waiting_room(
+        &self,
+        _: Request<v1::GetWaitingRoomRequest>,
+    ) -> Result<Response<v1::GetWaitingRoomResponse>, Status> {
+        unimplemented()
+    }
     type SubscribeEventsStream = futures::stream::Empty<Result<v1::RecordMessage, Status>>;
     async fn subscribe_events(
         &self,

@@ -264,3 +264,78 @@ fn a_request_id_reused_for_a_different_command_exits_5_and_says_so() {
     ));
     assert!(again.contains("answered from an earlier attempt"), "{again}");
 }
+
+#[test]
+fn the_shops_commands_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let demo = json_lines(&expect(dir, &["--json", "demo"], 0));
+    let organizer = created(&demo, "create_organizer", 0).to_string();
+    let event = created(&demo, "create_event", 0).to_string();
+    let saturday = created(&demo, "create_item", 0);
+
+    // Events of an organizer, and one found by slug.
+    let list = stdout(&expect(dir, &["event", "list", "--organizer", &format!("org-{organizer}")], 0));
+    assert!(list.contains(&format!("ev-{event}: summer-fest \"Summer Festival\"")), "{list}");
+    let found = json(&expect(
+        dir,
+        &["--json", "event", "find", "--organizer", &organizer, "--slug", "summer-fest"],
+        0,
+    ));
+    assert_eq!(found["id"].to_string(), event);
+    expect(dir, &["event", "find", "--organizer", &organizer, "--slug", "winter-fest"], 4);
+    // The catalog lists the check-in lists.
+    let catalog = stdout(&expect(dir, &["catalog", "--event", &event], 0));
+    assert!(catalog.contains("\"Main gate\": re-entry after exit allowed"), "{catalog}");
+
+    // A cart that shrinks, then checks out with the buyer's contact.
+    let line = format!("{saturday}:3");
+    let hold = json(&expect(dir, &["--json", "hold", "place", "--event", &event, "--line", &line], 0));
+    let hold = hold["id"].as_u64().unwrap().to_string();
+    let removed =
+        stdout(&expect(dir, &["hold", "remove", "--hold", &hold, "--line", &format!("{saturday}:1")], 0));
+    assert!(removed.starts_with("accepted: hold hold-"), "{removed}");
+    let too_many =
+        stdout(&expect(dir, &["hold", "remove", "--hold", &hold, "--line", &format!("{saturday}:5")], 1));
+    assert!(too_many.contains("the hold has less of item"), "{too_many}");
+    let shown = stdout(&expect(dir, &["hold", "show", "--hold", &hold], 0));
+    assert!(shown.contains(&format!("item-{saturday} x2")), "{shown}");
+    let bad = expect(dir, &["checkout", "--hold", &hold, "--name", "Ada", "--email", "ada.example.org"], 2);
+    assert!(stderr(&bad).contains("exactly one @"), "{}", stderr(&bad));
+    let checkout = json(&expect(
+        dir,
+        &["--json", "checkout", "--hold", &hold, "--name", "Ada Lovelace", "--email", "ada@example.org"],
+        0,
+    ));
+    assert_eq!(checkout["command"], "checkout_with_contact");
+    let order = checkout["id"].as_u64().unwrap().to_string();
+    let shown = stdout(&expect(dir, &["order", "show", "--order", &order], 0));
+    assert!(shown.contains("bought by Ada Lovelace <ada@example.org>"), "{shown}");
+    let shown = json(&expect(dir, &["--json", "order", "show", "--order", &order], 0));
+    assert_eq!(shown["contact"]["email"], "ada@example.org");
+
+    // A waiting room: configure, join twice (once retried), show.
+    let none = stdout(&expect(dir, &["room", "show", "--event", &event], 0));
+    assert!(none.contains("has no waiting room"), "{none}");
+    expect(dir, &["room", "join", "--event", &event], 1);
+    let room = ["room", "configure", "--event", &event, "--admit-per-minute", "1"];
+    expect(dir, &[&room[..], &["--arrivals-per-second-max", "10", "--in-flight-max", "100"]].concat(), 0);
+    expect(dir, &[&room[..], &["--arrivals-per-second-max", "0", "--in-flight-max", "100"]].concat(), 2);
+    let request = "aa112233445566778899aabbccddeeff";
+    let first =
+        json(&expect(dir, &["--json", "--request-id", request, "room", "join", "--event", &event], 0));
+    assert_eq!(first["outcome"]["Accepted"]["WaitingRoomJoined"]["position"], 1);
+    let second = json(&expect(dir, &["--json", "room", "join", "--event", &event], 0));
+    assert_eq!(second["outcome"]["Accepted"]["WaitingRoomJoined"]["position"], 2);
+    let retry =
+        json(&expect(dir, &["--json", "--request-id", request, "room", "join", "--event", &event], 0));
+    assert_eq!(retry["outcome"], first["outcome"]);
+    assert_eq!(retry["duplicate"], true);
+    let shown = json(&expect(dir, &["--json", "room", "show", "--event", &event], 0));
+    assert_eq!(
+        (shown["room"]["joined"].as_u64(), shown["room"]["admit_per_minute"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let shown = stdout(&expect(dir, &["room", "show", "--event", &event], 0));
+    assert!(shown.contains("2 joined"), "{shown}");
+}

@@ -774,3 +774,428 @@ fn a_request_id_reused_with_another_command_is_a_conflict_and_changes_nothing() 
     // The same command again is still a plain retry with the first outcome.
     assert!(fx.send(&place).is_duplicate());
 }
+
+// ---- Removing from a hold ----------------------------------------------------
+
+fn remove(fx: &mut Fx, hold: HoldId, lines: &[(ItemId, u32)]) -> Outcome {
+    let lines = lines.iter().map(|&(item, quantity)| Line { item, quantity }).collect();
+    fx.run(Command::RemoveFromHold { hold, lines })
+}
+
+#[test]
+fn removing_from_a_hold_frees_its_capacity_at_once_and_keeps_the_expiry() {
+    let mut fx = Fx::new();
+    let item = fx.item("Saturday");
+    let quota = fx.quota(Some(5), &[item]);
+    let hold = fx.hold(&[(item, 5)]);
+    let expires_at_ms = fx.state.hold(hold).unwrap().expires_at_ms;
+    assert!(matches!(fx.try_hold(&[(item, 2)]), Err(Rejection::SoldOut { .. })));
+    fx.advance(MINUTE_MS);
+    assert_eq!(
+        remove(&mut fx, hold, &[(item, 2)]),
+        Outcome::Accepted(Accepted::HoldLive { hold, expires_at_ms })
+    );
+    assert_eq!(fx.counts(quota), (0, 0, 3, Some(2)));
+    assert_eq!(fx.state.hold(hold).unwrap().lines, vec![Line { item, quantity: 3 }]);
+    fx.hold(&[(item, 2)]);
+    // The smaller cart checks out as what is left in it.
+    let (_, tickets) = fx.try_checkout(hold).unwrap();
+    assert_eq!(tickets.len(), 3);
+}
+
+#[test]
+fn removing_a_weekend_pass_frees_it_in_both_of_its_quotas() {
+    let mut fx = Fx::new();
+    let (sat, sun, weekend) = (fx.item("Saturday"), fx.item("Sunday"), fx.item("Weekend"));
+    let q_sat = fx.quota(Some(10), &[sat, weekend]);
+    let q_sun = fx.quota(Some(10), &[sun, weekend]);
+    let hold = fx.hold(&[(sat, 1), (weekend, 3)]);
+    fx.ok(Command::RemoveFromHold { hold, lines: vec![Line { item: weekend, quantity: 2 }] });
+    assert_eq!(fx.counts(q_sat), (0, 0, 2, Some(8)));
+    assert_eq!(fx.counts(q_sun), (0, 0, 1, Some(9)));
+}
+
+#[test]
+fn removing_takes_from_the_last_lines_of_an_item_first_and_drops_emptied_lines() {
+    let mut fx = Fx::new();
+    let (a, b) = (fx.item("A"), fx.item("B"));
+    fx.quota(Some(100), &[a, b]);
+    let hold = fx.hold(&[(a, 2)]);
+    fx.ok(Command::AddToHold {
+        hold,
+        lines: vec![Line { item: b, quantity: 1 }, Line { item: a, quantity: 3 }],
+    });
+    fx.ok(Command::RemoveFromHold { hold, lines: vec![Line { item: a, quantity: 4 }] });
+    assert_eq!(
+        fx.state.hold(hold).unwrap().lines,
+        vec![Line { item: a, quantity: 1 }, Line { item: b, quantity: 1 }]
+    );
+}
+
+#[test]
+fn removing_more_than_a_hold_has_is_invalid_and_changes_nothing() {
+    let mut fx = Fx::new();
+    let (a, b, c) = (fx.item("A"), fx.item("B"), fx.item("C"));
+    let quota = fx.quota(Some(10), &[a, b, c]);
+    let hold = fx.hold(&[(a, 2), (b, 1)]);
+    let before = fx.state.hold(hold).unwrap().clone();
+    let invalid = |item| Outcome::Rejected(Rejection::Invalid(InvalidInput::NotInHold { item }));
+    assert_eq!(remove(&mut fx, hold, &[(a, 3)]), invalid(a));
+    assert_eq!(remove(&mut fx, hold, &[(c, 1)]), invalid(c), "an item the hold does not have");
+    assert_eq!(remove(&mut fx, hold, &[(a, 1), (a, 2)]), invalid(a), "two lines of one item add up");
+    assert_eq!(remove(&mut fx, hold, &[(b, 1), (a, 9)]), invalid(a), "all or nothing");
+    assert_eq!(remove(&mut fx, hold, &[(ItemId(u64::MAX), 1)]), invalid(ItemId(u64::MAX)));
+    assert_eq!(remove(&mut fx, hold, &[(a, 0)]), Outcome::Rejected(Rejection::Invalid(InvalidInput::Lines)));
+    assert_eq!(remove(&mut fx, hold, &[]), Outcome::Rejected(Rejection::Invalid(InvalidInput::Lines)));
+    assert_eq!(fx.state.hold(hold), Some(&before));
+    assert_eq!(fx.counts(quota), (0, 0, 3, Some(7)));
+}
+
+#[test]
+fn removing_everything_leaves_an_empty_live_hold_that_can_be_refilled_but_not_checked_out() {
+    let mut fx = Fx::new();
+    let item = fx.item("Saturday");
+    let quota = fx.quota(Some(4), &[item]);
+    let hold = fx.hold(&[(item, 4)]);
+    assert!(remove(&mut fx, hold, &[(item, 4)]).is_accepted());
+    let emptied = fx.state.hold(hold).unwrap();
+    assert!(emptied.lines.is_empty() && emptied.is_live(fx.time_ms));
+    assert_eq!(fx.counts(quota), (0, 0, 0, Some(4)));
+    assert_eq!(fx.try_checkout(hold), Err(Rejection::Invalid(InvalidInput::Lines)));
+    let checkout = Command::CheckoutWithContact {
+        hold,
+        payment_ttl_ms: MINUTE_MS,
+        name: "Ada".into(),
+        email: "ada@example.org".into(),
+    };
+    assert_eq!(fx.rejected(checkout), Rejection::Invalid(InvalidInput::Lines));
+    fx.ok(Command::AddToHold { hold, lines: vec![Line { item, quantity: 1 }] });
+    assert_eq!(fx.try_checkout(hold).unwrap().1.len(), 1);
+    // An emptied hold that lapses is expired like any other.
+    let other = fx.hold(&[(item, 1)]);
+    assert!(remove(&mut fx, other, &[(item, 1)]).is_accepted());
+    fx.advance(31 * MINUTE_MS);
+    assert_eq!(fx.ok(Command::Expire), Accepted::Expired { holds: 1, orders: 0, more: false });
+    assert_eq!(fx.state.hold(other).unwrap().status, HoldStatus::Expired);
+    assert_eq!(fx.try_checkout(other), Err(Rejection::Invalid(InvalidInput::Lines)));
+}
+
+#[test]
+fn removing_from_an_expired_released_or_checked_out_hold_is_rejected() {
+    let mut fx = Fx::new();
+    let item = fx.item("Saturday");
+    let quota = fx.quota(Some(10), &[item]);
+    let lapsed = fx.hold(&[(item, 1)]);
+    let released = fx.hold(&[(item, 1)]);
+    fx.ok(Command::ReleaseHold { hold: released });
+    let bought = fx.hold(&[(item, 1)]);
+    fx.checkout(bought);
+    assert_eq!(
+        remove(&mut fx, released, &[(item, 1)]),
+        Outcome::Rejected(Rejection::HoldClosed { hold: released, status: HoldStatus::Released })
+    );
+    assert_eq!(
+        remove(&mut fx, bought, &[(item, 1)]),
+        Outcome::Rejected(Rejection::HoldClosed { hold: bought, status: HoldStatus::CheckedOut })
+    );
+    fx.advance(31 * MINUTE_MS);
+    let expired = Outcome::Rejected(Rejection::HoldExpired { hold: lapsed });
+    assert_eq!(remove(&mut fx, lapsed, &[(item, 1)]), expired, "lapsed, not yet recorded");
+    fx.ok(Command::Expire);
+    assert_eq!(remove(&mut fx, lapsed, &[(item, 1)]), expired, "recorded as expired");
+    assert_eq!(
+        remove(&mut fx, HoldId(u64::MAX - 1), &[(item, 1)]),
+        Outcome::Rejected(Rejection::NotFound(ObjectRef::Hold(HoldId(u64::MAX - 1))))
+    );
+    assert_eq!(fx.counts(quota), (0, 1, 0, Some(9)), "only the order counts");
+}
+
+// ---- Checkout with the buyer's contact ---------------------------------------
+
+fn checkout_with(hold: HoldId, name: &str, email: &str) -> Command {
+    Command::CheckoutWithContact {
+        hold,
+        payment_ttl_ms: 60 * MINUTE_MS,
+        name: name.into(),
+        email: email.into(),
+    }
+}
+
+#[test]
+fn checkout_with_contact_stores_it_on_the_order_and_decides_like_checkout() {
+    let mut fx = Fx::new();
+    let item = fx.item("Saturday");
+    let quota = fx.quota(Some(10), &[item]);
+    let plain = fx.hold(&[(item, 2)]);
+    let with = fx.hold(&[(item, 2)]);
+    let Accepted::OrderPlaced { order: first, total_cents: a, tickets: t1, .. } =
+        fx.ok(Command::Checkout { hold: plain, payment_ttl_ms: 60 * MINUTE_MS })
+    else {
+        panic!()
+    };
+    let Accepted::OrderPlaced { order: second, total_cents: b, tickets: t2, .. } =
+        fx.ok(checkout_with(with, "Ada Lovelace", "ada@example.org"))
+    else {
+        panic!()
+    };
+    assert_eq!((a, t1.len()), (b, t2.len()));
+    assert_eq!(fx.state.order(first).unwrap().contact, None);
+    let contact = Contact { name: "Ada Lovelace".into(), email: "ada@example.org".into() };
+    assert_eq!(fx.state.order(second).unwrap().contact, Some(contact));
+    assert_eq!(fx.counts(quota), (0, 4, 0, Some(6)));
+    // A lapsed hold re-checks capacity, with or without a contact.
+    let late = fx.hold(&[(item, 6)]);
+    fx.advance(31 * MINUTE_MS);
+    fx.hold(&[(item, 1)]);
+    assert!(matches!(fx.rejected(checkout_with(late, "Bo", "bo@example.org")), Rejection::SoldOut { .. }));
+    assert_eq!(
+        fx.rejected(checkout_with(with, "Bo", "bo@example.org")),
+        Rejection::HoldClosed { hold: with, status: HoldStatus::CheckedOut }
+    );
+}
+
+#[test]
+fn a_bad_buyer_name_or_email_is_invalid_and_checks_nothing_out() {
+    let mut fx = Fx::new();
+    let item = fx.item("Saturday");
+    let quota = fx.quota(Some(10), &[item]);
+    let hold = fx.hold(&[(item, 1)]);
+    let long_name = "n".repeat(CONTACT_NAME_BYTES_MAX + 1);
+    let long_email = format!("{}@example.org", "a".repeat(EMAIL_BYTES_MAX - 11));
+    let bad_names = ["", "   ", "Ada\nLovelace", "Ada\u{0}", "Ada\u{7f}", long_name.as_str()];
+    for name in bad_names {
+        let command = checkout_with(hold, name, "ada@example.org");
+        assert_eq!(command.validate(), Err(InvalidInput::ContactName), "{name:?}");
+        assert_eq!(fx.rejected(command), Rejection::Invalid(InvalidInput::ContactName), "{name:?}");
+    }
+    let bad_emails = [
+        "",
+        "ada",
+        "ada@",
+        "@example.org",
+        "a@b@c",
+        "ada lovelace@example.org",
+        "ada@example.org\n",
+        long_email.as_str(),
+    ];
+    for email in bad_emails {
+        let command = checkout_with(hold, "Ada", email);
+        assert_eq!(command.validate(), Err(InvalidInput::Email), "{email:?}");
+        assert_eq!(fx.rejected(command), Rejection::Invalid(InvalidInput::Email), "{email:?}");
+    }
+    assert_eq!(fx.state.hold(hold).unwrap().status, HoldStatus::Active);
+    assert_eq!(fx.counts(quota), (0, 0, 1, Some(9)));
+    // Exactly at the limits, and beyond ASCII, is fine.
+    let name = "é".repeat(CONTACT_NAME_BYTES_MAX / 2);
+    let email = format!("{}@example.org", "a".repeat(EMAIL_BYTES_MAX - 12));
+    assert_eq!(email.len(), EMAIL_BYTES_MAX);
+    assert!(matches!(fx.ok(checkout_with(hold, &name, &email)), Accepted::OrderPlaced { .. }));
+}
+
+// ---- Waiting rooms -----------------------------------------------------------
+
+fn configure(fx: &mut Fx, admit_per_minute: u32) -> Outcome {
+    fx.run(Command::ConfigureWaitingRoom {
+        event: fx.event,
+        admit_per_minute,
+        arrivals_per_second_max: 100,
+        in_flight_max: 1_000,
+        dry_run: false,
+    })
+}
+
+fn join(fx: &mut Fx) -> u64 {
+    match fx.ok(Command::JoinWaitingRoom { event: fx.event }) {
+        Accepted::WaitingRoomJoined { position, .. } => position,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// (joined, admitted) of the fixture's room at `at_ms`.
+fn room_at(fx: &Fx, at_ms: u64) -> (u64, u64) {
+    let view = fx.state.waiting_room(fx.event, at_ms).expect("the event has a room");
+    (view.joined, view.admitted)
+}
+
+#[test]
+fn waiting_room_positions_are_one_to_n_in_log_order() {
+    let mut fx = Fx::new();
+    assert_eq!(
+        configure(&mut fx, 60),
+        Outcome::Accepted(Accepted::WaitingRoomConfigured { event: fx.event })
+    );
+    let positions: Vec<u64> = (0..5).map(|_| join(&mut fx)).collect();
+    assert_eq!(positions, vec![1, 2, 3, 4, 5]);
+    let view = fx.state.waiting_room(fx.event, fx.time_ms).unwrap();
+    let expected = WaitingRoomView {
+        admit_per_minute: 60,
+        arrivals_per_second_max: 100,
+        in_flight_max: 1_000,
+        dry_run: false,
+        joined: 5,
+        admitted: 0,
+    };
+    assert_eq!(view, expected);
+}
+
+#[test]
+fn a_waiting_room_admits_at_its_rate_in_log_time_and_never_more_than_joined() {
+    let mut fx = Fx::new();
+    configure(&mut fx, 60); // one a second
+    let t0 = fx.time_ms;
+    for _ in 0..5 {
+        join(&mut fx);
+    }
+    assert_eq!(room_at(&fx, t0), (5, 0));
+    assert_eq!(room_at(&fx, t0 + 999), (5, 0));
+    assert_eq!(room_at(&fx, t0 + 1_000), (5, 1));
+    assert_eq!(room_at(&fx, t0 + 2_500), (5, 2));
+    assert_eq!(room_at(&fx, t0 + 10_000), (5, 5), "capped at joined");
+    assert_eq!(room_at(&fx, u64::MAX), (5, 5));
+    // Reads at a time before the last rebase see what was admitted then.
+    assert_eq!(room_at(&fx, t0 - 1), (5, 0));
+    // Log time, not a clock: later joins do not change who was admitted when.
+    fx.advance(3_000);
+    assert_eq!(join(&mut fx), 6);
+    assert_eq!(room_at(&fx, fx.time_ms), (6, 3));
+}
+
+#[test]
+fn idle_time_does_not_bank_admissions() {
+    let mut fx = Fx::new();
+    configure(&mut fx, 60);
+    // An hour with nobody in the room, then a crowd.
+    fx.advance(60 * MINUTE_MS);
+    let t1 = fx.time_ms;
+    for _ in 0..10 {
+        join(&mut fx);
+    }
+    assert_eq!(room_at(&fx, t1), (10, 0), "the hour admitted no one in advance");
+    assert_eq!(room_at(&fx, t1 + 1_000), (10, 1));
+    // The queue drains, stays empty for an hour, and a new crowd comes.
+    fx.advance(60 * MINUTE_MS);
+    let t2 = fx.time_ms;
+    assert_eq!(room_at(&fx, t2), (10, 10));
+    for _ in 0..3 {
+        join(&mut fx);
+    }
+    assert_eq!(room_at(&fx, t2), (13, 10));
+    assert_eq!(room_at(&fx, t2 + 1_000), (13, 11));
+    assert_eq!(room_at(&fx, t2 + 3_000), (13, 13));
+}
+
+#[test]
+fn a_retried_join_returns_the_same_position_and_joins_no_one() {
+    let mut fx = Fx::new();
+    configure(&mut fx, 60);
+    let first = fx.envelope(Command::JoinWaitingRoom { event: fx.event });
+    let applied = fx.send(&first);
+    assert_eq!(
+        applied.outcome,
+        Outcome::Accepted(Accepted::WaitingRoomJoined { event: fx.event, position: 1 })
+    );
+    join(&mut fx);
+    // The shop lost the answer (or restarted) and asks again with the same request id.
+    fx.advance(5 * MINUTE_MS);
+    let mut retry = first.clone();
+    retry.time_ms = fx.time_ms;
+    let again = fx.send(&retry);
+    assert!(again.is_duplicate());
+    assert_eq!(again.outcome, applied.outcome);
+    assert_eq!(room_at(&fx, fx.time_ms).0, 2);
+    assert_eq!(join(&mut fx), 3);
+}
+
+#[test]
+fn reconfiguring_a_room_keeps_the_queue_and_admits_at_the_new_rate_from_then_on() {
+    let mut fx = Fx::new();
+    configure(&mut fx, 60);
+    let t0 = fx.time_ms;
+    for _ in 0..20 {
+        join(&mut fx);
+    }
+    fx.advance(3_000);
+    assert_eq!(room_at(&fx, fx.time_ms), (20, 3));
+    assert!(configure(&mut fx, 600).is_accepted()); // ten a second
+    let t1 = fx.time_ms;
+    assert_eq!(room_at(&fx, t1), (20, 3), "what was admitted stays admitted");
+    assert_eq!(room_at(&fx, t1 + 500), (20, 8));
+    assert_eq!(fx.state.waiting_room(fx.event, t1).unwrap().admit_per_minute, 600);
+    // Slowing down does not take back anyone admitted either.
+    fx.advance(1_000);
+    assert!(configure(&mut fx, 1).is_accepted());
+    assert_eq!(room_at(&fx, fx.time_ms), (20, 13));
+    assert_eq!(room_at(&fx, fx.time_ms + MINUTE_MS), (20, 14));
+    assert_eq!(join(&mut fx), 21);
+    assert!(t1 > t0);
+}
+
+#[test]
+fn a_room_of_an_unknown_event_or_an_event_without_one_is_not_found() {
+    let mut fx = Fx::new();
+    let unknown = EventId(u64::MAX);
+    let configure_unknown = Command::ConfigureWaitingRoom {
+        event: unknown,
+        admit_per_minute: 60,
+        arrivals_per_second_max: 1,
+        in_flight_max: 1,
+        dry_run: true,
+    };
+    assert_eq!(fx.rejected(configure_unknown), Rejection::NotFound(ObjectRef::Event(unknown)));
+    assert_eq!(
+        fx.rejected(Command::JoinWaitingRoom { event: unknown }),
+        Rejection::NotFound(ObjectRef::Event(unknown))
+    );
+    assert_eq!(
+        fx.rejected(Command::JoinWaitingRoom { event: fx.event }),
+        Rejection::NotFound(ObjectRef::WaitingRoom(fx.event))
+    );
+    assert_eq!(fx.state.waiting_room(fx.event, fx.time_ms), None);
+    assert_eq!(fx.state.waiting_room(unknown, fx.time_ms), None);
+}
+
+#[test]
+fn waiting_room_settings_outside_their_limits_are_invalid() {
+    let mut fx = Fx::new();
+    let room = |admit_per_minute, arrivals_per_second_max, in_flight_max| Command::ConfigureWaitingRoom {
+        event: EventId(2),
+        admit_per_minute,
+        arrivals_per_second_max,
+        in_flight_max,
+        dry_run: false,
+    };
+    let bad = [
+        room(0, 1, 1),
+        room(ROOM_ADMIT_PER_MINUTE_MAX + 1, 1, 1),
+        room(1, 0, 1),
+        room(1, ROOM_ARRIVALS_PER_SECOND_MAX + 1, 1),
+        room(1, 1, 0),
+        room(1, 1, ROOM_IN_FLIGHT_MAX + 1),
+    ];
+    for command in bad {
+        assert_eq!(command.validate(), Err(InvalidInput::WaitingRoom), "{command:?}");
+        assert_eq!(fx.rejected(command), Rejection::Invalid(InvalidInput::WaitingRoom));
+    }
+    assert_eq!(fx.state.waiting_room(fx.event, fx.time_ms), None);
+    fx.ok(room(ROOM_ADMIT_PER_MINUTE_MAX, ROOM_ARRIVALS_PER_SECOND_MAX, ROOM_IN_FLIGHT_MAX));
+    fx.ok(room(1, 1, 1));
+}
+
+#[test]
+fn admission_arithmetic_cannot_overflow_for_any_input() {
+    let room = |base, base_at_ms, joined| WaitingRoom {
+        event: EventId(1),
+        admit_per_minute: u32::MAX,
+        arrivals_per_second_max: 1,
+        in_flight_max: 1,
+        dry_run: false,
+        joined,
+        base,
+        base_at_ms,
+    };
+    assert_eq!(room(u64::MAX - 1, 0, u64::MAX).admitted(u64::MAX), u64::MAX);
+    assert_eq!(room(0, 0, u64::MAX).admitted(u64::MAX), u64::MAX);
+    assert_eq!(room(5, u64::MAX, 9).admitted(0), 5, "a time before the rebase is no time");
+    let fastest = WaitingRoom { admit_per_minute: ROOM_ADMIT_PER_MINUTE_MAX, ..room(0, 0, u64::MAX) };
+    assert_eq!(fastest.admitted(60_000), u64::from(ROOM_ADMIT_PER_MINUTE_MAX));
+}

@@ -1,6 +1,8 @@
 //! The domain against a tiny reference model, over long random command
 //! sequences: many items across overlapping quotas, holds, add-ons,
-//! extensions, releases, checkouts, payments (some late), cancels, expiries,
+//! removals (down to an empty cart), extensions, releases, checkouts,
+//! payments (some late), cancels, expiries, waiting-room joins and
+//! reconfigurations,
 //! resizes, closes, duplicate request ids, request ids reused with another
 //! command, time jumps, a leader clock that goes backwards, and one that
 //! jumps hours ahead (log time may move at most `LOG_TIME_STEP_MAX_MS` per
@@ -9,7 +11,8 @@
 //! The model is deliberately naive: it keeps every hold and order in a list
 //! and recomputes what counts against a quota by scanning them at the
 //! current time. After every step, for every quota, the engine and the model
-//! must agree on paid, pending and held, and the engine must keep
+//! must agree on paid, pending and held (and on the waiting room's joined
+//! and admitted counts), and the engine must keep
 //! paid + pending + held <= size, unless a resize shrank the quota below what
 //! was already sold (then its usage may only go down until it fits).
 
@@ -60,6 +63,23 @@ struct MOrder {
     state: OrderState,
 }
 
+/// The event's waiting room: the admission formula of `WaitingRoom`,
+/// written out again.
+#[derive(Clone, Debug, Default)]
+struct MRoom {
+    admit_per_minute: u64,
+    joined: u64,
+    base: u64,
+    base_at: u64,
+}
+
+impl MRoom {
+    fn admitted(&self, now: u64) -> u64 {
+        let grown = u128::from(now.saturating_sub(self.base_at)) * u128::from(self.admit_per_minute) / 60_000;
+        (u128::from(self.base) + grown).min(u128::from(self.joined)) as u64
+    }
+}
+
 /// The reference model: lists, scans, no indexes.
 #[derive(Clone, Debug, Default)]
 struct Model {
@@ -67,6 +87,20 @@ struct Model {
     quotas: Vec<MQuota>,
     holds: Vec<MHold>,
     orders: Vec<MOrder>,
+    room: MRoom,
+}
+
+/// Take `quantity` of `item` out of a hold's lines, from its last line of
+/// that item backwards, dropping emptied lines (as the engine does).
+fn take(lines: &mut Vec<(usize, u32)>, item: usize, quantity: u32) {
+    let mut left = quantity;
+    for line in lines.iter_mut().rev().filter(|(i, _)| *i == item) {
+        let taken = left.min(line.1);
+        line.1 -= taken;
+        left -= taken;
+    }
+    assert_eq!(left, 0, "the model removes only what is covered");
+    lines.retain(|(_, n)| *n > 0);
 }
 
 impl Model {
@@ -138,6 +172,10 @@ impl Model {
 enum Op {
     Hold { lines: Vec<(Index, u32)>, ttl_min: u64 },
     AddToHold { hold: Index, lines: Vec<(Index, u32)> },
+    Remove { hold: Index, lines: Vec<(Index, u32)> },
+    RemoveAll { hold: Index },
+    Join,
+    Configure { admit_per_minute: u32 },
     Extend { hold: Index, ttl_min: u64 },
     Release { hold: Index },
     Checkout { hold: Index },
@@ -163,6 +201,10 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (lines(), 1u64..=45).prop_map(|(lines, ttl_min)| Op::Hold { lines, ttl_min }),
         1 => (any::<Index>(), lines()).prop_map(|(hold, lines)| Op::AddToHold { hold, lines }),
+        2 => (any::<Index>(), lines()).prop_map(|(hold, lines)| Op::Remove { hold, lines }),
+        1 => any::<Index>().prop_map(|hold| Op::RemoveAll { hold }),
+        3 => Just(Op::Join),
+        1 => (1u32..=600).prop_map(|admit_per_minute| Op::Configure { admit_per_minute }),
         1 => (any::<Index>(), 1u64..=60).prop_map(|(hold, ttl_min)| Op::Extend { hold, ttl_min }),
         1 => any::<Index>().prop_map(|hold| Op::Release { hold }),
         6 => any::<Index>().prop_map(|hold| Op::Checkout { hold }),
@@ -185,6 +227,7 @@ fn op() -> impl Strategy<Value = Op> {
 struct Setup {
     items: usize,
     quotas: Vec<(Option<u64>, Vec<Index>, bool)>,
+    admit_per_minute: u32,
 }
 
 fn setup() -> impl Strategy<Value = Setup> {
@@ -193,7 +236,8 @@ fn setup() -> impl Strategy<Value = Setup> {
         prop::collection::vec(any::<Index>(), 1..=3),
         any::<bool>(),
     );
-    (2usize..=6, prop::collection::vec(quota, 1..=5)).prop_map(|(items, quotas)| Setup { items, quotas })
+    (2usize..=6, prop::collection::vec(quota, 1..=5), 1u32..=120)
+        .prop_map(|(items, quotas, admit_per_minute)| Setup { items, quotas, admit_per_minute })
 }
 
 /// A sent envelope, its outcome, and its log time, for retries.
@@ -221,6 +265,18 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
             close_when_sold_out: *close,
         });
     }
+    let event = fx.event;
+    let room = move |admit_per_minute| Command::ConfigureWaitingRoom {
+        event,
+        admit_per_minute,
+        arrivals_per_second_max: 10,
+        in_flight_max: 100,
+        dry_run: false,
+    };
+    fx.ok(room(setup.admit_per_minute));
+    model.now = fx.state.now_ms;
+    model.room =
+        MRoom { admit_per_minute: setup.admit_per_minute.into(), base_at: model.now, ..MRoom::default() };
     let (mut holds, mut orders): (Vec<HoldId>, Vec<OrderId>) = (vec![], vec![]);
     let mut sent: Vec<Sent> = vec![];
     // Quotas a resize left above their size: usage may only fall until it fits.
@@ -289,9 +345,12 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
         }
 
         let skip = match &op {
-            Op::AddToHold { .. } | Op::Extend { .. } | Op::Release { .. } | Op::Checkout { .. } => {
-                holds.is_empty()
-            }
+            Op::AddToHold { .. }
+            | Op::Remove { .. }
+            | Op::RemoveAll { .. }
+            | Op::Extend { .. }
+            | Op::Release { .. }
+            | Op::Checkout { .. } => holds.is_empty(),
             Op::Pay { .. } | Op::Cancel { .. } => orders.is_empty(),
             _ => false,
         };
@@ -331,6 +390,53 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
                 (Command::AddToHold { hold: holds[h], lines: engine_lines(&ls) }, ok)
             }
+            Op::Remove { hold, lines } => {
+                let Some(h) = pick(hold, holds.len()) else { unreachable!() };
+                let ls = to_lines(lines);
+                let mh = &model.holds[h];
+                let live = mh.state == HoldState::Active && mh.expires > now;
+                let held = |item: usize| -> u64 {
+                    mh.lines.iter().filter(|(i, _)| *i == item).map(|(_, n)| u64::from(*n)).sum()
+                };
+                let asked = |item: usize| -> u64 {
+                    ls.iter().filter(|(i, _)| *i == item).map(|(_, n)| u64::from(*n)).sum()
+                };
+                let covered = ls.iter().all(|(i, _)| asked(*i) <= held(*i));
+                let ok = live && covered;
+                if ok {
+                    for &(item, quantity) in &ls {
+                        take(&mut model.holds[h].lines, item, quantity);
+                    }
+                }
+                (Command::RemoveFromHold { hold: holds[h], lines: engine_lines(&ls) }, ok)
+            }
+            Op::RemoveAll { hold } => {
+                let Some(h) = pick(hold, holds.len()) else { unreachable!() };
+                let mh = &model.holds[h];
+                let live = mh.state == HoldState::Active && mh.expires > now;
+                // Every line as it is: an empty hold has no lines to remove (invalid).
+                let ls = mh.lines.clone();
+                let ok = live && !ls.is_empty();
+                if ok {
+                    model.holds[h].lines.clear();
+                }
+                (Command::RemoveFromHold { hold: holds[h], lines: engine_lines(&ls) }, ok)
+            }
+            Op::Join => {
+                let position = model.room.joined + 1;
+                if model.room.admitted(now) >= model.room.joined {
+                    model.room.base = model.room.joined;
+                    model.room.base_at = now;
+                }
+                model.room.joined = position;
+                (Command::JoinWaitingRoom { event: fx.event }, true)
+            }
+            Op::Configure { admit_per_minute } => {
+                model.room.base = model.room.admitted(now);
+                model.room.base_at = now;
+                model.room.admit_per_minute = (*admit_per_minute).into();
+                (room(*admit_per_minute), true)
+            }
             Op::Extend { hold, ttl_min } => {
                 let Some(h) = pick(hold, holds.len()) else { unreachable!() };
                 let mh = &mut model.holds[h];
@@ -355,6 +461,8 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let Some(h) = pick(hold, holds.len()) else { unreachable!() };
                 let mh = model.holds[h].clone();
                 let ok = match mh.state {
+                    // An emptied cart is not an order.
+                    HoldState::Active | HoldState::Expired if mh.lines.is_empty() => false,
                     HoldState::Active if mh.expires > now => true,
                     HoldState::Active | HoldState::Expired => model.fits(&mh.lines),
                     HoldState::Released | HoldState::CheckedOut => false,
@@ -445,7 +553,19 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
             Outcome::Accepted(Accepted::OrderPlaced { order, .. }) => orders.push(*order),
             _ => {}
         }
+        if let (Op::Join, Outcome::Accepted(Accepted::WaitingRoomJoined { position, .. })) =
+            (&op, &applied.outcome)
+        {
+            prop_assert_eq!(*position, model.room.joined, "positions are 1, 2, 3, ... in log order");
+        }
         sent.push(Sent { envelope, outcome: applied.outcome.clone(), at_ms: record.time_ms });
+
+        // The room, now and a little later (reads see admissions grow between records).
+        for at in [now, now + 777, now + 61_000] {
+            let view = fx.state.waiting_room(fx.event, at).expect("the event has a room");
+            prop_assert_eq!((view.joined, view.admitted), (model.room.joined, model.room.admitted(at)));
+            prop_assert!(view.admitted <= view.joined);
+        }
 
         for (q, quota) in quotas.iter().enumerate() {
             let view = fx.state.quota_availability(*quota, now).expect("quota");
@@ -531,7 +651,54 @@ fn edgy_command(event: EventId, item: ItemId, hold: HoldId) -> impl Strategy<Val
             lines,
             ttl_ms
         }),
-        lines.prop_map(move |lines| Command::AddToHold { hold, lines }),
+        lines.clone().prop_map(move |lines| Command::AddToHold { hold, lines }),
+        lines.prop_map(move |lines| Command::RemoveFromHold { hold, lines }),
+        (
+            prop_oneof![Just(0u64), 1u64..=PAYMENT_TTL_MS_MAX + 2],
+            prop_oneof![
+                Just(String::new()),
+                Just("Ada\n".to_string()),
+                (0usize..=CONTACT_NAME_BYTES_MAX + 2).prop_map(|n| "n".repeat(n)),
+            ],
+            prop_oneof![
+                Just("ada@example.org".to_string()),
+                Just("a@b@c".to_string()),
+                Just("@x".to_string()),
+                Just("a b@x".to_string()),
+                (0usize..=EMAIL_BYTES_MAX).prop_map(|n| format!("{}@x", "e".repeat(n))),
+            ],
+        )
+            .prop_map(move |(payment_ttl_ms, name, email)| Command::CheckoutWithContact {
+                hold,
+                payment_ttl_ms,
+                name,
+                email
+            }),
+        (
+            prop_oneof![
+                Just(0u32),
+                Just(ROOM_ADMIT_PER_MINUTE_MAX),
+                Just(ROOM_ADMIT_PER_MINUTE_MAX + 1),
+                any::<u32>()
+            ],
+            prop_oneof![
+                Just(0u32),
+                Just(ROOM_ARRIVALS_PER_SECOND_MAX),
+                Just(ROOM_ARRIVALS_PER_SECOND_MAX + 1)
+            ],
+            prop_oneof![Just(0u32), Just(ROOM_IN_FLIGHT_MAX), Just(ROOM_IN_FLIGHT_MAX + 1), any::<u32>()],
+            prop_oneof![Just(event), Just(EventId(u64::MAX))],
+        )
+            .prop_map(|(admit_per_minute, arrivals_per_second_max, in_flight_max, event)| {
+                Command::ConfigureWaitingRoom {
+                    event,
+                    admit_per_minute,
+                    arrivals_per_second_max,
+                    in_flight_max,
+                    dry_run: false,
+                }
+            }),
+        Just(Command::JoinWaitingRoom { event }),
         ttl.clone().prop_map(move |ttl_ms| Command::ExtendHold { hold, ttl_ms }),
         prop_oneof![Just(0u64), 1u64..=PAYMENT_TTL_MS_MAX + 2]
             .prop_map(move |payment_ttl_ms| Command::Checkout { hold, payment_ttl_ms }),

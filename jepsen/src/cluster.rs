@@ -117,6 +117,12 @@ pub struct Cluster {
     children: BTreeMap<u64, Child>,
     links: BTreeMap<(u64, u64), Proxy>,
     client_links: BTreeMap<u64, Proxy>,
+    /// Nodes started with `--rejoin` whose rejoin has not been seen to
+    /// finish ([`Cluster::rejoin_done`]). Like an operator's supervisor,
+    /// the harness keeps starting them with `--rejoin`: a node killed
+    /// mid-rejoin has files in its data directory but none of the cluster's
+    /// state, and the server rightly refuses it without the flag.
+    rejoining: BTreeSet<u64>,
 }
 
 fn addr(text: &str) -> SocketAddr {
@@ -151,6 +157,7 @@ impl Cluster {
             children: BTreeMap::new(),
             links: BTreeMap::new(),
             client_links: BTreeMap::new(),
+            rejoining: BTreeSet::new(),
         };
         // Where we may (as root), the last node gets a small filesystem of its own.
         let last = cluster.spec.nodes;
@@ -253,11 +260,65 @@ impl Cluster {
         Some(status.members.iter().map(|m| (m.id, m.voter)).collect())
     }
 
-    /// Wait up to `wait` until the leader counts node `id` as a voter.
-    pub async fn wait_voter(&self, id: u64, wait: Duration) -> bool {
+    /// Wait up to `wait` until node `id`, started with `--rejoin`, has
+    /// finished rejoining: it has applied at least what the leader had
+    /// logged when the wait began, and the leader counts it as a voter.
+    /// Being a voter alone is not enough: before a wiped node has had
+    /// itself removed, the leader still lists it as the voter it was (the
+    /// long random run of 2026-11-24 moved on at that moment and wiped a
+    /// second node while the first had none of the data). A rejoining node
+    /// takes part in Raft only once it was removed, so applying entries
+    /// proves it got past the removal, and a voter after that was promoted.
+    pub async fn rejoin_done(&mut self, id: u64, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        let mut target = None;
+        loop {
+            if target.is_none()
+                && let Some(leader) = self.leader().await
+                && let Ok(client) = self.direct(leader)
+                && let Ok(status) = client.status(false).await
+            {
+                target = Some(status.last_log_index);
+            }
+            if let Some(target) = target
+                && self.applied(id).await.is_some_and(|applied| applied >= target)
+                && self.members().await.is_some_and(|m| m.get(&id) == Some(&true))
+            {
+                self.rejoining.remove(&id);
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(POLL_MS)).await;
+        }
+    }
+
+    /// Node `id`'s applied index, as it reports it.
+    async fn applied(&self, id: u64) -> Option<u64> {
+        let client = self.direct(id).ok()?;
+        Some(client.status(false).await.ok()?.applied_index)
+    }
+
+    /// True if the cluster is whole: no rejoin is under way and the leader
+    /// counts every node as a voter. A nemesis that destroys a node's data
+    /// waits for this: the failure model loses one node's disk at a time,
+    /// and a second one lost before the first is rebuilt leaves the
+    /// acknowledged writes on fewer than a majority.
+    pub async fn whole(&self) -> bool {
+        self.rejoining.is_empty()
+            && self.members().await.is_some_and(|m| self.ids().iter().all(|id| m.get(id) == Some(&true)))
+    }
+
+    /// Wait up to `wait` for [`Cluster::whole`], finishing rejoins that
+    /// are under way as it goes.
+    pub async fn wait_whole(&mut self, wait: Duration) -> bool {
         let deadline = Instant::now() + wait;
         loop {
-            if self.members().await.is_some_and(|m| m.get(&id) == Some(&true)) {
+            for id in self.rejoining.clone() {
+                self.rejoin_done(id, Duration::ZERO).await;
+            }
+            if self.whole().await {
                 return true;
             }
             if Instant::now() >= deadline {
@@ -279,7 +340,8 @@ impl Cluster {
     }
 
     /// Start node `id` again after it stopped: with `--rejoin` if its data
-    /// directory is blank (see the module docs), else as it is.
+    /// directory is blank or its last rejoin has not finished (see the
+    /// module docs), else as it is.
     pub fn restart(&mut self, id: u64) -> anyhow::Result<Start> {
         let start = self.restart_mode(id);
         self.spawn(id, start)?;
@@ -288,7 +350,7 @@ impl Cluster {
 
     /// How [`Cluster::restart`] starts node `id`.
     fn restart_mode(&self, id: u64) -> Start {
-        if self.is_blank(id) { Start::Rejoin } else { Start::Normal }
+        if self.is_blank(id) || self.rejoining.contains(&id) { Start::Rejoin } else { Start::Normal }
     }
 
     /// Start node `id`, always with the cluster's `--bootstrap` list and
@@ -297,6 +359,9 @@ impl Cluster {
         let mut process = self.command(id, start);
         process.stdin(Stdio::null()).stdout(Stdio::null()).stderr(self.stderr_file(id)?);
         self.children.insert(id, process.spawn()?);
+        if start == Start::Rejoin {
+            self.rejoining.insert(id);
+        }
         Ok(())
     }
 
@@ -669,6 +734,7 @@ mod tests {
             children: BTreeMap::new(),
             links: BTreeMap::new(),
             client_links: BTreeMap::new(),
+            rejoining: BTreeSet::new(),
         }
     }
 
@@ -709,5 +775,20 @@ mod tests {
             "an empty directory (a wiped mount point) is blank"
         );
         assert!(args(&cluster, 2, Start::Rejoin).contains(&"--rejoin".to_string()));
+    }
+
+    #[test]
+    fn a_node_killed_before_its_rejoin_finished_restarts_with_rejoin_though_it_has_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cluster = idle(3, dir.path());
+        // What a node killed mid-install leaves: a lock, a log, a state machine, none of the data.
+        for sub in ["log", "sm"] {
+            std::fs::create_dir_all(cluster.data_dir(3).join(sub)).expect("mkdir");
+        }
+        assert_eq!(cluster.restart_mode(3), Start::Normal, "files and no rejoin under way: as it is");
+        cluster.rejoining.insert(3);
+        assert_eq!(cluster.restart_mode(3), Start::Rejoin, "its rejoin has not been seen to finish");
+        cluster.rejoining.remove(&3);
+        assert_eq!(cluster.restart_mode(3), Start::Normal);
     }
 }

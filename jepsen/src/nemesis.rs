@@ -428,9 +428,11 @@ pub async fn bitflip(
     Ok(())
 }
 
-/// Wait (bounded) for `victim`, started with `--rejoin`, to answer and be a
-/// voter; a node that exits or never answers is a failed recovery, one that
-/// is not a voter in time is noted (the end of the run restores the membership).
+/// Wait (bounded) for `victim`, started with `--rejoin`, to answer, catch
+/// up and be a voter ([`Cluster::rejoin_done`]); a node that exits or never
+/// answers is a failed recovery, one that is not done in time is noted (it
+/// keeps being started with `--rejoin`, and the end of the run restores the
+/// membership).
 pub async fn rejoined(cluster: &Arc<Mutex<Cluster>>, recorder: &Recorder, victim: u64, after: &str) {
     let mut c = cluster.lock().await;
     match c.started(victim, Duration::from_secs(ANSWER_SECS)).await {
@@ -458,11 +460,13 @@ pub async fn rejoined(cluster: &Arc<Mutex<Cluster>>, recorder: &Recorder, victim
         }
     }
     drop(c);
-    let c = cluster.lock().await;
-    if !c.wait_voter(victim, Duration::from_secs(REJOIN_SECS)).await {
+    let mut c = cluster.lock().await;
+    if !c.rejoin_done(victim, Duration::from_secs(REJOIN_SECS)).await {
         note(
             recorder,
-            format!("{NOTE_PREFIX}node {victim} was not a voter within {REJOIN_SECS} s of {after}"),
+            format!(
+                "{NOTE_PREFIX}node {victim} had not caught up and become a voter within {REJOIN_SECS} s of {after}"
+            ),
         );
     }
 }

@@ -43,10 +43,10 @@
 use crate::v1;
 use boxoffice_engine::codec::{self, CodecError};
 use boxoffice_engine::domain::{
-    Accepted, Applied, AvailabilityState, CheckinListId, CheckinRejection, Command, Direction, EventDef,
-    EventId, Hold, HoldId, HoldStatus, InvalidInput, Item, ItemAvailability, ItemId, Line, Nonce, ObjectRef,
-    Order, OrderId, OrderStatus, OrganizerId, Outcome, QuotaAvailability, QuotaId, Record, Rejection,
-    RequestId, Ticket,
+    Accepted, Applied, AvailabilityState, CheckinList, CheckinListId, CheckinRejection, Command, Contact,
+    Direction, EventDef, EventId, Hold, HoldId, HoldStatus, InvalidInput, Item, ItemAvailability, ItemId,
+    Line, Nonce, ObjectRef, Order, OrderId, OrderStatus, OrganizerId, Outcome, QuotaAvailability, QuotaId,
+    Record, Rejection, RequestId, Ticket, WaitingRoomView,
 };
 
 #[cfg(test)]
@@ -160,7 +160,8 @@ fn non_negative(field: &'static str, value: i64) -> Result<u64, ConvertError> {
     u64::try_from(value).map_err(|_| ConvertError::Negative { field, value })
 }
 
-/// A wire `int64` quantity: not negative, at most `u32::MAX`.
+/// A wire `int64` that the domain keeps as a `u32` (a quantity, a rate):
+/// not negative, at most `u32::MAX`.
 fn quantity(field: &'static str, value: i64) -> Result<u32, ConvertError> {
     if value < 0 {
         return Err(ConvertError::Negative { field, value });
@@ -413,6 +414,33 @@ impl From<&Command> for v1::Command {
                 direction: v1::Direction::from(*direction) as i32,
             }),
             Command::Expire => c::Kind::Expire(c::Expire {}),
+            Command::RemoveFromHold { hold, lines } => {
+                c::Kind::RemoveFromHold(c::RemoveFromHold { hold: hold.0, lines: lines_to_wire(lines) })
+            }
+            Command::CheckoutWithContact { hold, payment_ttl_ms, name, email } => {
+                c::Kind::CheckoutWithContact(c::CheckoutWithContact {
+                    hold: hold.0,
+                    payment_ttl_ms: saturating_i64(*payment_ttl_ms),
+                    name: name.clone(),
+                    email: email.clone(),
+                })
+            }
+            Command::ConfigureWaitingRoom {
+                event,
+                admit_per_minute,
+                arrivals_per_second_max,
+                in_flight_max,
+                dry_run,
+            } => c::Kind::ConfigureWaitingRoom(c::ConfigureWaitingRoom {
+                event: event.0,
+                admit_per_minute: i64::from(*admit_per_minute),
+                arrivals_per_second_max: i64::from(*arrivals_per_second_max),
+                in_flight_max: i64::from(*in_flight_max),
+                dry_run: *dry_run,
+            }),
+            Command::JoinWaitingRoom { event } => {
+                c::Kind::JoinWaitingRoom(c::JoinWaitingRoom { event: event.0 })
+            }
         };
         v1::Command { kind: Some(kind) }
     }
@@ -486,6 +514,27 @@ impl TryFrom<v1::Command> for Command {
                 direction: direction("check_in.direction", m.direction)?,
             },
             c::Kind::Expire(c::Expire {}) => Command::Expire,
+            c::Kind::RemoveFromHold(m) => Command::RemoveFromHold {
+                hold: HoldId(m.hold),
+                lines: lines("remove_from_hold.lines.quantity", m.lines)?,
+            },
+            c::Kind::CheckoutWithContact(m) => Command::CheckoutWithContact {
+                hold: HoldId(m.hold),
+                payment_ttl_ms: non_negative("checkout_with_contact.payment_ttl_ms", m.payment_ttl_ms)?,
+                name: m.name,
+                email: m.email,
+            },
+            c::Kind::ConfigureWaitingRoom(m) => Command::ConfigureWaitingRoom {
+                event: EventId(m.event),
+                admit_per_minute: quantity("configure_waiting_room.admit_per_minute", m.admit_per_minute)?,
+                arrivals_per_second_max: quantity(
+                    "configure_waiting_room.arrivals_per_second_max",
+                    m.arrivals_per_second_max,
+                )?,
+                in_flight_max: quantity("configure_waiting_room.in_flight_max", m.in_flight_max)?,
+                dry_run: m.dry_run,
+            },
+            c::Kind::JoinWaitingRoom(m) => Command::JoinWaitingRoom { event: EventId(m.event) },
         })
     }
 }
@@ -593,6 +642,12 @@ impl From<&Accepted> for v1::Accepted {
             Accepted::Expired { holds, orders, more } => {
                 a::Kind::Expired(a::Expired { holds: *holds, orders: *orders, more: *more })
             }
+            Accepted::WaitingRoomConfigured { event } => {
+                a::Kind::WaitingRoomConfigured(a::WaitingRoomConfigured { event: event.0 })
+            }
+            Accepted::WaitingRoomJoined { event, position } => {
+                a::Kind::WaitingRoomJoined(a::WaitingRoomJoined { event: event.0, position: *position })
+            }
         };
         v1::Accepted { kind: Some(kind) }
     }
@@ -635,6 +690,10 @@ impl TryFrom<v1::Accepted> for Accepted {
                 direction: direction("accepted.checked_in.direction", m.direction)?,
             },
             a::Kind::Expired(m) => Accepted::Expired { holds: m.holds, orders: m.orders, more: m.more },
+            a::Kind::WaitingRoomConfigured(m) => Accepted::WaitingRoomConfigured { event: EventId(m.event) },
+            a::Kind::WaitingRoomJoined(m) => {
+                Accepted::WaitingRoomJoined { event: EventId(m.event), position: m.position }
+            }
         })
     }
 }
@@ -654,6 +713,10 @@ impl From<&InvalidInput> for v1::InvalidInput {
             InvalidInput::Quantity => (Kind::Quantity, 0),
             InvalidInput::Ttl => (Kind::Ttl, 0),
             InvalidInput::Secret => (Kind::Secret, 0),
+            InvalidInput::NotInHold { item } => (Kind::NotInHold, item.0),
+            InvalidInput::ContactName => (Kind::ContactName, 0),
+            InvalidInput::Email => (Kind::Email, 0),
+            InvalidInput::WaitingRoom => (Kind::WaitingRoom, 0),
         };
         v1::InvalidInput { kind: kind as i32, item }
     }
@@ -677,6 +740,10 @@ impl TryFrom<v1::InvalidInput> for InvalidInput {
             Ok(Kind::Quantity) => InvalidInput::Quantity,
             Ok(Kind::Ttl) => InvalidInput::Ttl,
             Ok(Kind::Secret) => InvalidInput::Secret,
+            Ok(Kind::NotInHold) => InvalidInput::NotInHold { item: ItemId(wire.item) },
+            Ok(Kind::ContactName) => InvalidInput::ContactName,
+            Ok(Kind::Email) => InvalidInput::Email,
+            Ok(Kind::WaitingRoom) => InvalidInput::WaitingRoom,
             Ok(Kind::Unspecified) | Err(_) => {
                 return Err(ConvertError::UnknownEnum { field: "invalid_input.kind", value: wire.kind });
             }
@@ -695,6 +762,7 @@ impl From<&ObjectRef> for v1::ObjectRef {
             ObjectRef::Hold(id) => (Kind::Hold, id.0),
             ObjectRef::Order(id) => (Kind::Order, id.0),
             ObjectRef::CheckinList(id) => (Kind::CheckinList, id.0),
+            ObjectRef::WaitingRoom(event) => (Kind::WaitingRoom, event.0),
         };
         v1::ObjectRef { kind: kind as i32, id }
     }
@@ -714,6 +782,7 @@ impl TryFrom<v1::ObjectRef> for ObjectRef {
             Ok(Kind::Hold) => ObjectRef::Hold(HoldId(id)),
             Ok(Kind::Order) => ObjectRef::Order(OrderId(id)),
             Ok(Kind::CheckinList) => ObjectRef::CheckinList(CheckinListId(id)),
+            Ok(Kind::WaitingRoom) => ObjectRef::WaitingRoom(EventId(id)),
             Ok(Kind::Unspecified) | Err(_) => {
                 return Err(ConvertError::UnknownEnum { field: "object_ref.kind", value: wire.kind });
             }
@@ -908,7 +977,20 @@ impl From<&Order> for v1::Order {
             payment_deadline_ms: order.payment_deadline_ms,
             status: v1::OrderStatus::from(order.status) as i32,
             tickets: order.tickets.iter().map(v1::Ticket::from).collect(),
+            contact: order.contact.as_ref().map(v1::Contact::from),
         }
+    }
+}
+
+impl From<&Contact> for v1::Contact {
+    fn from(contact: &Contact) -> Self {
+        v1::Contact { name: contact.name.clone(), email: contact.email.clone() }
+    }
+}
+
+impl From<v1::Contact> for Contact {
+    fn from(wire: v1::Contact) -> Self {
+        Contact { name: wire.name, email: wire.email }
     }
 }
 
@@ -936,6 +1018,7 @@ impl TryFrom<v1::Order> for Order {
             payment_deadline_ms: wire.payment_deadline_ms,
             status: order_status("order.status", wire.status)?,
             tickets: wire.tickets.into_iter().map(Ticket::from).collect(),
+            contact: wire.contact.map(Contact::from),
         })
     }
 }
@@ -947,6 +1030,56 @@ impl From<&EventDef> for v1::EventInfo {
             organizer: event.organizer.0,
             slug: event.slug.clone(),
             name: event.name.clone(),
+        }
+    }
+}
+
+impl From<v1::EventInfo> for EventDef {
+    fn from(wire: v1::EventInfo) -> Self {
+        EventDef {
+            id: EventId(wire.id),
+            organizer: OrganizerId(wire.organizer),
+            slug: wire.slug,
+            name: wire.name,
+        }
+    }
+}
+
+impl From<&CheckinList> for v1::CheckinListInfo {
+    /// The list's settings; the scans it has seen stay on the server.
+    fn from(list: &CheckinList) -> Self {
+        v1::CheckinListInfo {
+            id: list.id.0,
+            event: list.event.0,
+            name: list.name.clone(),
+            allow_multiple_entries: list.allow_multiple_entries,
+            allow_entry_after_exit: list.allow_entry_after_exit,
+        }
+    }
+}
+
+impl From<&WaitingRoomView> for v1::WaitingRoom {
+    fn from(room: &WaitingRoomView) -> Self {
+        v1::WaitingRoom {
+            admit_per_minute: room.admit_per_minute,
+            arrivals_per_second_max: room.arrivals_per_second_max,
+            in_flight_max: room.in_flight_max,
+            dry_run: room.dry_run,
+            joined: room.joined,
+            admitted: room.admitted,
+        }
+    }
+}
+
+impl From<v1::WaitingRoom> for WaitingRoomView {
+    fn from(wire: v1::WaitingRoom) -> Self {
+        WaitingRoomView {
+            admit_per_minute: wire.admit_per_minute,
+            arrivals_per_second_max: wire.arrivals_per_second_max,
+            in_flight_max: wire.in_flight_max,
+            dry_run: wire.dry_run,
+            joined: wire.joined,
+            admitted: wire.admitted,
         }
     }
 }

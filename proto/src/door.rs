@@ -105,6 +105,18 @@ pub fn describe_invalid(invalid: &InvalidInput) -> String {
         InvalidInput::Secret => {
             format!("a ticket secret may be at most {CHECKIN_SECRET_BYTES_MAX} bytes")
         }
+        InvalidInput::NotInHold { item } => format!("the hold has less of item {item} than that to remove"),
+        InvalidInput::ContactName => format!(
+            "a buyer's name must be 1 to {CONTACT_NAME_BYTES_MAX} bytes, not blank, without control characters"
+        ),
+        InvalidInput::Email => format!(
+            "an e-mail address must be at most {EMAIL_BYTES_MAX} bytes with exactly one @ and text on both \
+             sides, without spaces or control characters"
+        ),
+        InvalidInput::WaitingRoom => format!(
+            "a waiting room admits 1 to {ROOM_ADMIT_PER_MINUTE_MAX} a minute, with 1 to \
+             {ROOM_ARRIVALS_PER_SECOND_MAX} arrivals a second and 1 to {ROOM_IN_FLIGHT_MAX} in flight"
+        ),
     }
 }
 
@@ -208,6 +220,44 @@ mod tests {
         let bytes = codec::encode_envelope(&envelope).unwrap().len();
         assert!(bytes * 8 < COMMAND_BYTES_MAX, "{bytes} bytes");
         assert!(check(RequestId(u128::MAX), quota).is_ok());
+    }
+
+    #[test]
+    fn a_bad_buyer_contact_or_room_setting_is_refused_at_the_door_with_the_domains_reason() {
+        use boxoffice_engine::domain::HoldId;
+        let checkout = |name: &str, email: &str| Command::CheckoutWithContact {
+            hold: HoldId(5),
+            payment_ttl_ms: 60_000,
+            name: name.into(),
+            email: email.into(),
+        };
+        assert!(check(RequestId(1), checkout("Ada", "ada@example.org")).is_ok());
+        let refusal = check(RequestId(1), checkout("Ada", "ada.example.org")).unwrap_err();
+        assert_eq!(refusal, Refusal::Invalid(InvalidInput::Email));
+        assert!(refusal.to_string().contains("exactly one @"), "{refusal}");
+        assert_eq!(
+            check(RequestId(1), checkout("\u{7}", "ada@example.org")),
+            Err(Refusal::Invalid(InvalidInput::ContactName))
+        );
+        let wire = wire_request(RequestId(1), &checkout("Ada", "a@b@c"));
+        assert_eq!(submit_request(wire), Err(Refusal::Invalid(InvalidInput::Email)));
+        let room = Command::ConfigureWaitingRoom {
+            event: EventId(2),
+            admit_per_minute: 0,
+            arrivals_per_second_max: 1,
+            in_flight_max: 1,
+            dry_run: false,
+        };
+        assert_eq!(check(RequestId(1), room), Err(Refusal::Invalid(InvalidInput::WaitingRoom)));
+        // The largest valid contact is far below the command byte limit.
+        let name = "n".repeat(CONTACT_NAME_BYTES_MAX);
+        let email = format!("{}@x", "e".repeat(EMAIL_BYTES_MAX - 2));
+        let envelope = Envelope {
+            time_ms: u64::MAX,
+            request_id: RequestId(u128::MAX),
+            command: checkout(&name, &email),
+        };
+        assert!(codec::encode_envelope(&envelope).unwrap().len() * 8 < COMMAND_BYTES_MAX);
     }
 
     #[test]

@@ -9,8 +9,9 @@
 //!
 //! - [`v1`]: the generated prost messages and tonic clients and servers of
 //!   package `boxoffice.v1`: service `Inventory` (the client API: submit
-//!   commands, query availability, holds, orders and the catalog, tail the
-//!   event log), service `Admin` (cluster status and membership) and service
+//!   commands, query availability, holds, orders, the catalog, an
+//!   organizer's events and an event's waiting room, tail the event log),
+//!   service `Admin` (cluster status and membership) and service
 //!   `Raft` (the node-to-node transport, whose payloads are opaque bytes),
 //!   and service `Faults` (switches for the fault harness, served only by
 //!   nodes built with the `fault-injection` feature).

@@ -481,6 +481,7 @@ impl v1::inventory_server::Inventory for InventoryService {
                     .filter(|q| q.event == event)
                     .map(|q| (&q.availability(now.max(state.now_ms))).into())
                     .collect();
+                let checkin_lists = state.checkin_lists_of(event).map(Into::into).collect();
                 let (applied_index, last_seq) = positions(applied);
                 Ok(v1::ListCatalogResponse {
                     event: Some(found.into()),
@@ -488,6 +489,7 @@ impl v1::inventory_server::Inventory for InventoryService {
                     quotas,
                     applied_index,
                     last_seq,
+                    checkin_lists,
                 })
             })
             .await?;
@@ -513,6 +515,68 @@ impl v1::inventory_server::Inventory for InventoryService {
                     applied_index,
                     last_seq,
                 })
+            })
+            .await?;
+        Ok(Response::new(reply))
+    }
+
+    async fn list_events(
+        &self,
+        request: Request<v1::ListEventsRequest>,
+    ) -> Result<Response<v1::ListEventsResponse>, Status> {
+        let deadline = handler_deadline(request.metadata());
+        let request = request.into_inner();
+        let organizer = boxoffice_engine::domain::OrganizerId(request.organizer);
+        let reply = self
+            .read(deadline, request.consistency, |applied, _| {
+                let state = &applied.state;
+                state
+                    .organizer(organizer)
+                    .ok_or_else(|| Status::not_found(format!("no organizer {organizer}")))?;
+                let events = state.events_of(organizer).into_iter().map(Into::into).collect();
+                let (applied_index, last_seq) = positions(applied);
+                Ok(v1::ListEventsResponse { events, applied_index, last_seq })
+            })
+            .await?;
+        Ok(Response::new(reply))
+    }
+
+    async fn find_event(
+        &self,
+        request: Request<v1::FindEventRequest>,
+    ) -> Result<Response<v1::FindEventResponse>, Status> {
+        let deadline = handler_deadline(request.metadata());
+        let request = request.into_inner();
+        let organizer = boxoffice_engine::domain::OrganizerId(request.organizer);
+        let reply = self
+            .read(deadline, request.consistency, |applied, _| {
+                let event = applied.state.event_by_slug(organizer, &request.slug).ok_or_else(|| {
+                    Status::not_found(format!(
+                        "organizer {organizer} has no event with slug `{}`",
+                        request.slug
+                    ))
+                })?;
+                let (applied_index, last_seq) = positions(applied);
+                Ok(v1::FindEventResponse { event: Some(event.into()), applied_index, last_seq })
+            })
+            .await?;
+        Ok(Response::new(reply))
+    }
+
+    async fn get_waiting_room(
+        &self,
+        request: Request<v1::GetWaitingRoomRequest>,
+    ) -> Result<Response<v1::GetWaitingRoomResponse>, Status> {
+        let deadline = handler_deadline(request.metadata());
+        let request = request.into_inner();
+        let event = boxoffice_engine::domain::EventId(request.event);
+        let reply = self
+            .read(deadline, request.consistency, |applied, now| {
+                let state = &applied.state;
+                state.event(event).ok_or_else(|| Status::not_found(format!("no event {event}")))?;
+                let room = state.waiting_room(event, now).map(|room| (&room).into());
+                let (applied_index, last_seq) = positions(applied);
+                Ok(v1::GetWaitingRoomResponse { room, now_ms: now, applied_index, last_seq })
             })
             .await?;
         Ok(Response::new(reply))

@@ -139,13 +139,15 @@ pub enum Command {
     ///   boxoffice --data-dir ./bo-data organizer find --slug acme
     #[command(subcommand, verbatim_doc_comment)]
     Organizer(OrganizerCmd),
-    /// Create events
+    /// Create, list and find events
     ///
     /// An event (a concert, a festival) belongs to an organizer and holds
-    /// items, quotas and check-in lists.
+    /// items, quotas, check-in lists and maybe a waiting room.
     ///
-    /// Example:
+    /// Examples:
     ///   boxoffice --data-dir ./bo-data event create --organizer org-1 --slug jazz-night --name "Jazz Night"
+    ///   boxoffice --data-dir ./bo-data event list --organizer org-1
+    ///   boxoffice --data-dir ./bo-data event find --organizer org-1 --slug jazz-night
     #[command(subcommand, verbatim_doc_comment)]
     Event(EventCmd),
     /// Create items (ticket types)
@@ -168,13 +170,14 @@ pub enum Command {
     ///   boxoffice --data-dir ./bo-data quota close --quota quota-6
     #[command(subcommand, verbatim_doc_comment)]
     Quota(QuotaCmd),
-    /// Place, grow, extend, release and show holds (carts)
+    /// Place, grow, shrink, extend, release and show holds (carts)
     ///
     /// A hold reserves tickets until it expires (30 minutes by default);
     /// checkout turns it into an order. Holds are all or nothing.
     ///
     /// Examples:
     ///   boxoffice --data-dir ./bo-data hold place --event ev-2 --line item-3:2
+    ///   boxoffice --data-dir ./bo-data hold remove --hold hold-9 --line item-3:1
     ///   boxoffice --data-dir ./bo-data hold extend --hold hold-9 --ttl-secs 1800
     ///   boxoffice --data-dir ./bo-data hold show --hold hold-9
     #[command(subcommand, verbatim_doc_comment)]
@@ -183,11 +186,13 @@ pub enum Command {
     ///
     /// A live hold cannot fail for lack of capacity: it already reserved its
     /// tickets. A lapsed hold re-checks capacity. Prints the order, its total,
-    /// its payment deadline and the secrets of its tickets.
+    /// its payment deadline and the secrets of its tickets. With --name and
+    /// --email, the buyer's contact is stored on the order.
     ///
     /// Examples:
     ///   boxoffice --data-dir ./bo-data checkout --hold hold-9
     ///   boxoffice --data-dir ./bo-data checkout --hold 9 --payment-ttl-secs 3600
+    ///   boxoffice --data-dir ./bo-data checkout --hold 9 --name "Ada Lovelace" --email ada@example.org
     #[command(verbatim_doc_comment)]
     Checkout(CheckoutArgs),
     /// Record full payment of an order
@@ -247,12 +252,26 @@ pub enum Command {
     ///   boxoffice --endpoints 127.0.0.11:50051 --stale availability --quota 6
     #[command(verbatim_doc_comment)]
     Availability(AvailabilityArgs),
-    /// Show an event's items and quotas with their availability
+    /// Show an event's items, quotas (with their availability) and check-in lists
     ///
     /// Example:
     ///   boxoffice --data-dir ./bo-data catalog --event ev-2
     #[command(verbatim_doc_comment)]
     Catalog(EventArg),
+    /// Configure, join and show an event's waiting room
+    ///
+    /// A waiting room is one queue per event that every shop in front of the
+    /// cluster shares: joins get positions 1, 2, 3, ... in log order, and
+    /// admit-per-minute positions are admitted per minute of log time. A
+    /// join repeated with the same --request-id gets the same position.
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data room configure --event ev-2 --admit-per-minute 600 \
+    ///     --arrivals-per-second-max 100 --in-flight-max 2000
+    ///   boxoffice --data-dir ./bo-data room join --event ev-2
+    ///   boxoffice --data-dir ./bo-data room show --event ev-2
+    #[command(subcommand, verbatim_doc_comment)]
+    Room(RoomCmd),
     /// Read the event log
     ///
     /// Every write leaves one record in the log: its seq, time, request id,
@@ -343,6 +362,29 @@ pub enum EventCmd {
         /// Display name
         #[arg(long)]
         name: String,
+    },
+    /// List an organizer's events, in creation order
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data event list --organizer org-1
+    #[command(verbatim_doc_comment)]
+    List {
+        /// The organizer (3 or org-3)
+        #[arg(long, value_parser = parse::organizer_id)]
+        organizer: OrganizerId,
+    },
+    /// Find an organizer's event by its slug
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data event find --organizer org-1 --slug summer-fest
+    #[command(verbatim_doc_comment)]
+    Find {
+        /// The organizer (3 or org-3)
+        #[arg(long, value_parser = parse::organizer_id)]
+        organizer: OrganizerId,
+        /// The event's slug
+        #[arg(long)]
+        slug: String,
     },
 }
 
@@ -516,6 +558,24 @@ pub enum HoldCmd {
         #[arg(long = "line", required = true, value_delimiter = ',', value_parser = parse::line, value_name = "ITEM:QTY")]
         lines: Vec<Line>,
     },
+    /// Take tickets out of a live hold; its expiry is unchanged
+    ///
+    /// Each line must be covered by what the hold has of that item (or
+    /// nothing is removed, exit status 1). The tickets are free for others
+    /// at once. Removing everything leaves an empty live hold: it can be
+    /// added to again, but not checked out.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data hold remove --hold hold-9 --line item-3:1
+    #[command(verbatim_doc_comment)]
+    Remove {
+        /// The hold (3 or hold-3)
+        #[arg(long, value_parser = parse::hold_id)]
+        hold: HoldId,
+        /// What to take out: ITEM:QTY, repeatable
+        #[arg(long = "line", required = true, value_delimiter = ',', value_parser = parse::line, value_name = "ITEM:QTY")]
+        lines: Vec<Line>,
+    },
     /// Push a live hold's expiry to now + TTL (capped at 3 hours after placement)
     ///
     /// Example:
@@ -552,6 +612,60 @@ pub struct CheckoutArgs {
     /// Payment deadline from now, in seconds
     #[arg(long, default_value_t = 86_400, value_name = "SECS")]
     pub payment_ttl_secs: u64,
+    /// The buyer's name, stored on the order (needs --email)
+    #[arg(long, requires = "email")]
+    pub name: Option<String>,
+    /// The buyer's e-mail address, stored on the order (needs --name)
+    #[arg(long, requires = "name")]
+    pub email: Option<String>,
+}
+
+/// `room ...`
+#[derive(Debug, Subcommand)]
+pub enum RoomCmd {
+    /// Create or change an event's waiting room
+    ///
+    /// A change keeps every position and everyone admitted so far, and
+    /// admits at the new rate from now on. The arrival and in-flight limits
+    /// are kept for the shops, which enforce them; --dry-run tells shops to
+    /// let everyone in and only record whom they would have queued.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data room configure --event ev-2 --admit-per-minute 600 \
+    ///     --arrivals-per-second-max 100 --in-flight-max 2000
+    #[command(verbatim_doc_comment)]
+    Configure {
+        /// The event (3 or ev-3)
+        #[arg(long, value_parser = parse::event_id)]
+        event: EventId,
+        /// Buyers admitted per minute of log time (1 to 1000000)
+        #[arg(long, value_name = "N")]
+        admit_per_minute: u32,
+        /// New arrivals a shop lets join per second (1 to 1000000)
+        #[arg(long, value_name = "N")]
+        arrivals_per_second_max: u32,
+        /// Admitted buyers a shop lets shop at once (1 to 10000000)
+        #[arg(long, value_name = "N")]
+        in_flight_max: u32,
+        /// Only record: shops let everyone in
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Take the next place in an event's waiting room
+    ///
+    /// Prints the position. Run it again with the --request-id it printed
+    /// to get the same position back instead of a new one.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data room join --event ev-2
+    #[command(verbatim_doc_comment)]
+    Join(EventArg),
+    /// Show an event's waiting room: its settings, how many joined and how many are admitted now
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data room show --event ev-2
+    #[command(verbatim_doc_comment)]
+    Show(EventArg),
 }
 
 /// `order ...`
@@ -782,6 +896,27 @@ mod tests {
         .unwrap_err();
         assert_eq!(error.exit_code(), 2);
         assert!(Cli::try_parse_from(["boxoffice", "availability"]).is_err());
+    }
+
+    #[test]
+    fn checkout_takes_a_name_only_with_an_email() {
+        let cli = Cli::try_parse_from([
+            "boxoffice",
+            "checkout",
+            "--hold",
+            "9",
+            "--name",
+            "Ada",
+            "--email",
+            "ada@example.org",
+        ])
+        .unwrap();
+        let Command::Checkout(args) = cli.command else { panic!() };
+        assert_eq!((args.name.as_deref(), args.email.as_deref()), (Some("Ada"), Some("ada@example.org")));
+        let error =
+            Cli::try_parse_from(["boxoffice", "checkout", "--hold", "9", "--name", "Ada"]).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(Cli::try_parse_from(["boxoffice", "checkout", "--hold", "9"]).is_ok());
     }
 
     #[test]

@@ -133,6 +133,10 @@ pub fn accepted(accepted: &Accepted) -> String {
             "{holds} hold(s) and {orders} order(s) recorded as expired{}",
             if *more { ", more remain" } else { "" }
         ),
+        Accepted::WaitingRoomConfigured { event } => format!("waiting room of event {event} configured"),
+        Accepted::WaitingRoomJoined { event, position } => {
+            format!("joined the waiting room of event {event} at position {position}")
+        }
     }
 }
 
@@ -145,6 +149,7 @@ fn object(object: &ObjectRef) -> String {
         ObjectRef::Hold(id) => format!("hold {id}"),
         ObjectRef::Order(id) => format!("order {id}"),
         ObjectRef::CheckinList(id) => format!("check-in list {id}"),
+        ObjectRef::WaitingRoom(event) => format!("waiting room of event {event}"),
     }
 }
 
@@ -195,7 +200,7 @@ pub fn rejection(rejection: &Rejection) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use boxoffice_engine::domain::{HoldId, ItemId, QuotaId};
+    use boxoffice_engine::domain::{EventId, HoldId, ItemId, QuotaId};
 
     #[test]
     fn rfc3339_formats_utc_with_optional_millis() {
@@ -249,5 +254,9 @@ mod tests {
         assert_eq!(accepted(&live), "hold hold-12 expires at 2026-11-23T10:30:00Z");
         assert_eq!(lines(&[Line { item: ItemId(3), quantity: 2 }]), "item-3 x2");
         assert_eq!(list(Vec::<ItemId>::new()), "none");
+        let joined = Accepted::WaitingRoomJoined { event: EventId(2), position: 7 };
+        assert_eq!(accepted(&joined), "joined the waiting room of event ev-2 at position 7");
+        let no_room = Rejection::NotFound(ObjectRef::WaitingRoom(EventId(2)));
+        assert_eq!(rejection(&no_room), "not found — no waiting room of event ev-2");
     }
 }

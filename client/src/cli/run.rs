@@ -3,14 +3,15 @@
 
 use super::args::{
     AvailabilityArgs, CheckinListCmd, Cli, ClusterCmd, Command as Cmd, EventCmd, EventsCmd, HoldCmd, ItemCmd,
-    OrderCmd, OrganizerCmd, QuotaCmd,
+    OrderCmd, OrganizerCmd, QuotaCmd, RoomCmd,
 };
 use super::format as fmt;
 use super::{Exit, emit, emit_json};
 use boxoffice_client::{Client, ClientError, ReadConsistency, Submitted, new_request_id};
 use boxoffice_engine::domain::{
-    Accepted, Command, Direction, Event, EventId, Hold, HoldStatus, ItemAvailability, ItemId, Nonce, Order,
-    OrganizerId, Outcome, QuotaAvailability, QuotaId, Record, RequestId,
+    Accepted, CheckinListId, Command, Direction, Event, EventDef, EventId, Hold, HoldStatus,
+    ItemAvailability, ItemId, Nonce, Order, OrganizerId, Outcome, QuotaAvailability, QuotaId, Record,
+    RequestId, WaitingRoomView,
 };
 use boxoffice_engine::node::wall_clock_ms;
 use boxoffice_proto::v1;
@@ -22,9 +23,6 @@ use std::time::Duration;
 
 /// How long `events tail` without `--follow` waits for one more record.
 const TAIL_IDLE_MS: u64 = 1_000;
-/// How many ids after organizer `demo` to look for its event `summer-fest`
-/// (the library has no lookup of events by slug).
-const DEMO_EVENT_SEARCH_IDS: u64 = 64;
 
 /// A call that got no answer, with the request id of the write it was.
 pub struct Fail {
@@ -112,6 +110,29 @@ async fn dispatch(ctx: &Ctx<'_>, command: Cmd) -> Res {
             let detail = format!(" — {slug} \"{name}\" of organizer {organizer}");
             ctx.write("create_event", Command::CreateEvent { organizer, slug, name }, &detail).await
         }
+        Cmd::Event(EventCmd::List { organizer }) => {
+            let events = ctx.client.events(organizer, ctx.consistency).await?;
+            if ctx.json {
+                emit_json(
+                    &json!({ "organizer": organizer.0, "events": events.iter().map(to_json).collect::<Vec<_>>() }),
+                );
+            } else {
+                emit(&format!("events of organizer {organizer} ({}):", events.len()));
+                for event in &events {
+                    emit(&format!("  {}", event_line(event)));
+                }
+            }
+            Ok(Exit::Ok)
+        }
+        Cmd::Event(EventCmd::Find { organizer, slug }) => {
+            let event = ctx.client.event_by_slug(organizer, &slug, ctx.consistency).await?;
+            if ctx.json {
+                emit_json(&to_json(&event));
+            } else {
+                emit(&event_line(&event));
+            }
+            Ok(Exit::Ok)
+        }
         Cmd::Item(ItemCmd::Create { event, name, price_cents }) => {
             let detail = format!(" — \"{name}\" at {} in event {event}", fmt::money(price_cents));
             ctx.write("create_item", Command::CreateItem { event, name, price_cents }, &detail).await
@@ -147,6 +168,10 @@ async fn dispatch(ctx: &Ctx<'_>, command: Cmd) -> Res {
             let detail = format!(" — added {}", fmt::lines(&lines));
             ctx.write("add_to_hold", Command::AddToHold { hold, lines }, &detail).await
         }
+        Cmd::Hold(HoldCmd::Remove { hold, lines }) => {
+            let detail = format!(" — removed {}", fmt::lines(&lines));
+            ctx.write("remove_from_hold", Command::RemoveFromHold { hold, lines }, &detail).await
+        }
         Cmd::Hold(HoldCmd::Extend { hold, ttl_secs }) => {
             ctx.write("extend_hold", Command::ExtendHold { hold, ttl_ms: secs_to_ms(ttl_secs) }, "").await
         }
@@ -159,8 +184,15 @@ async fn dispatch(ctx: &Ctx<'_>, command: Cmd) -> Res {
             Ok(Exit::Ok)
         }
         Cmd::Checkout(c) => {
-            let command = Command::Checkout { hold: c.hold, payment_ttl_ms: secs_to_ms(c.payment_ttl_secs) };
-            ctx.write("checkout", command, "").await
+            let (hold, payment_ttl_ms) = (c.hold, secs_to_ms(c.payment_ttl_secs));
+            match (c.name, c.email) {
+                (Some(name), Some(email)) => {
+                    let detail = format!(" — for {name} <{email}>");
+                    let command = Command::CheckoutWithContact { hold, payment_ttl_ms, name, email };
+                    ctx.write("checkout_with_contact", command, &detail).await
+                }
+                _ => ctx.write("checkout", Command::Checkout { hold, payment_ttl_ms }, "").await,
+            }
         }
         Cmd::Pay(o) => ctx.write("pay", Command::Pay { order: o.order }, "").await,
         Cmd::Cancel(o) => ctx.write("cancel_order", Command::CancelOrder { order: o.order }, "").await,
@@ -212,6 +244,35 @@ async fn dispatch(ctx: &Ctx<'_>, command: Cmd) -> Res {
             ctx.show_catalog(&catalog);
             Ok(Exit::Ok)
         }
+        Cmd::Room(RoomCmd::Configure {
+            event,
+            admit_per_minute,
+            arrivals_per_second_max,
+            in_flight_max,
+            dry_run,
+        }) => {
+            let detail = format!(
+                " — {admit_per_minute} a minute, at most {arrivals_per_second_max} arrivals a second and \
+                 {in_flight_max} in flight{}",
+                if dry_run { ", dry run" } else { "" }
+            );
+            let command = Command::ConfigureWaitingRoom {
+                event,
+                admit_per_minute,
+                arrivals_per_second_max,
+                in_flight_max,
+                dry_run,
+            };
+            ctx.write("configure_waiting_room", command, &detail).await
+        }
+        Cmd::Room(RoomCmd::Join(e)) => {
+            ctx.write("join_waiting_room", Command::JoinWaitingRoom { event: e.event }, "").await
+        }
+        Cmd::Room(RoomCmd::Show(e)) => {
+            let room = ctx.client.waiting_room(e.event, ctx.consistency).await?;
+            ctx.show_room(e.event, room.as_ref());
+            Ok(Exit::Ok)
+        }
         Cmd::Events(EventsCmd::Tail { from, follow, limit }) => ctx.tail(from, follow, limit).await,
         Cmd::Cluster(command) => ctx.cluster(command).await,
         Cmd::Demo => ctx.demo().await,
@@ -241,6 +302,7 @@ fn accepted_id(accepted: &Accepted) -> Option<u64> {
         | Accepted::OrderCanceled { order, .. }
         | Accepted::CheckedIn { order, .. } => order.0,
         Accepted::CheckinListCreated { list } => list.0,
+        Accepted::WaitingRoomConfigured { event } | Accepted::WaitingRoomJoined { event, .. } => event.0,
         Accepted::Expired { .. } => return None,
     })
 }
@@ -354,9 +416,33 @@ impl Ctx<'_> {
             fmt::rfc3339(order.payment_deadline_ms),
             fmt::lines(&order.lines)
         ));
+        if let Some(contact) = &order.contact {
+            emit(&format!("  bought by {} <{}>", contact.name, contact.email));
+        }
         for ticket in &order.tickets {
             emit(&format!("  ticket {}: {} secret {}", ticket.position, ticket.item, ticket.secret));
         }
+    }
+
+    fn show_room(&self, event: EventId, room: Option<&WaitingRoomView>) {
+        if self.json {
+            emit_json(&json!({ "event": event.0, "room": room.map(to_json) }));
+            return;
+        }
+        match room {
+            None => emit(&format!("event {event} has no waiting room")),
+            Some(room) => emit(&format!(
+                "waiting room of event {event}: {} joined, {} admitted, {} waiting; admits {} a minute, \
+                 at most {} arrivals a second and {} in flight{}",
+                room.joined,
+                room.admitted,
+                room.joined - room.admitted,
+                room.admit_per_minute,
+                room.arrivals_per_second_max,
+                room.in_flight_max,
+                if room.dry_run { " (dry run: shops only record)" } else { "" }
+            )),
+        };
     }
 
     fn show_item_availability(&self, a: &ItemAvailability) {
@@ -392,6 +478,10 @@ impl Ctx<'_> {
                     "id": i.id, "name": i.name, "price_cents": i.price_cents, "quotas": i.quotas,
                 })).collect::<Vec<_>>(),
                 "quotas": quotas.iter().map(to_json).collect::<Vec<_>>(),
+                "checkin_lists": catalog.checkin_lists.iter().map(|l| json!({
+                    "id": l.id, "name": l.name, "allow_multiple_entries": l.allow_multiple_entries,
+                    "allow_entry_after_exit": l.allow_entry_after_exit,
+                })).collect::<Vec<_>>(),
                 "applied_index": catalog.applied_index,
                 "last_seq": catalog.last_seq,
             }));
@@ -430,6 +520,15 @@ impl Ctx<'_> {
         for quota in &quotas {
             let items = covers.get(&quota.quota.0).map(|i| i.join(", ")).unwrap_or_else(|| "none".into());
             emit(&format!("  {}; covers {items}", quota_line(quota)));
+        }
+        emit(&format!("check-in lists ({}):", catalog.checkin_lists.len()));
+        for list in &catalog.checkin_lists {
+            let rules = match (list.allow_multiple_entries, list.allow_entry_after_exit) {
+                (true, _) => "multiple entries allowed",
+                (false, true) => "re-entry after exit allowed",
+                (false, false) => "one entry per ticket",
+            };
+            emit(&format!("  {} \"{}\": {rules}", CheckinListId(list.id), list.name));
         }
     }
 
@@ -662,35 +761,36 @@ impl Ctx<'_> {
 
     /// Organizer `demo` exists: find its event `summer-fest` and show it.
     async fn demo_already_loaded(&self, organizer: OrganizerId, name: &str) -> Res {
-        for id in organizer.0 + 1..=organizer.0 + DEMO_EVENT_SEARCH_IDS {
-            let catalog = match self.client.catalog(EventId(id), self.consistency).await {
-                Ok(catalog) => catalog,
-                Err(ClientError::NotFound(_)) => continue,
-                Err(error) => return Err(error.into()),
-            };
-            let Some(event) = &catalog.event else { continue };
-            if event.organizer != organizer.0 || event.slug != "summer-fest" {
-                continue;
+        let event = match self.client.event_by_slug(organizer, "summer-fest", self.consistency).await {
+            Ok(event) => event,
+            Err(ClientError::NotFound(_)) => {
+                return Err(ClientError::NotFound(format!(
+                    "demo data is already loaded (organizer {organizer} \"{name}\"), but it has no event \
+                     summer-fest"
+                ))
+                .into());
             }
-            if self.json {
-                emit_json(&json!({
-                    "demo": "already_loaded", "organizer": organizer.0, "name": name, "event": event.id,
-                }));
-            } else {
-                emit(&format!(
-                    "Demo data is already loaded (organizer {organizer} \"{name}\", event {}).",
-                    EventId(event.id)
-                ));
-            }
-            self.show_catalog(&catalog);
-            return Ok(Exit::Ok);
+            Err(error) => return Err(error.into()),
+        };
+        let catalog = self.client.catalog(event.id, self.consistency).await?;
+        if self.json {
+            emit_json(&json!({
+                "demo": "already_loaded", "organizer": organizer.0, "name": name, "event": event.id.0,
+            }));
+        } else {
+            emit(&format!(
+                "Demo data is already loaded (organizer {organizer} \"{name}\", event {}).",
+                event.id
+            ));
         }
-        Err(ClientError::NotFound(format!(
-            "demo data is already loaded (organizer {organizer} \"{name}\"), but its event summer-fest \
-             is not among the next {DEMO_EVENT_SEARCH_IDS} ids"
-        ))
-        .into())
+        self.show_catalog(&catalog);
+        Ok(Exit::Ok)
     }
+}
+
+/// `ev-2: summer-fest "Summer Festival" of organizer org-1`.
+fn event_line(event: &EventDef) -> String {
+    format!("{}: {} \"{}\" of organizer {}", event.id, event.slug, event.name, event.organizer)
 }
 
 /// `quota quota-6: Ok, 998 left — size 1000, paid 0, pending 0, held 2`.
@@ -853,7 +953,7 @@ fn status_short(s: &v1::ClusterStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use boxoffice_engine::domain::{CheckinListId, OrderId};
+    use boxoffice_engine::domain::OrderId;
 
     #[test]
     fn records_print_as_one_line_of_text_or_json() {

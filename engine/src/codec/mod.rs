@@ -32,10 +32,26 @@
 //! |---|---|
 //! | 1 | the first format |
 //! | 2 | records and snapshots keep each request id's command digest (`Record::command_digest`) |
+//! | 3 | snapshots: orders keep the buyer's contact (`Order::contact`), the state keeps waiting rooms |
+//!
+//! **Appended enum variants are not a new version.** bincode writes an enum
+//! variant as its position, so a variant added at the end of `Command`,
+//! `Event`, `Accepted`, `InvalidInput` or `ObjectRef` leaves the bytes of
+//! every existing value as they were: old records and envelopes decode
+//! unchanged, and nothing is rewritten. Bytes that use a new variant cannot
+//! be read by an older build; that is the ordinary upgrade rule (upgrade
+//! every node before anyone sends the new commands), the same as for a new
+//! command in a log entry. So version 3 moved only snapshots (whose layout
+//! changed); records stay at version 2 and envelopes, log entries and Raft
+//! messages at version 1. Keeping records at 2 matters beyond the old
+//! build: replicas are compared by a digest of their stored record frames,
+//! and each node writes its own frames, so a record version bumped without
+//! a layout change would make nodes that applied the same records under
+//! different builds (a rolling upgrade) disagree forever.
 //!
 //! bincode (pinned at 1.3.3) is used only here, so swapping it is local.
 
-use crate::domain::compat::{RecordV1, StateV1};
+use crate::domain::compat::{RecordV1, StateV1, StateV2};
 use crate::domain::{Envelope, Record, State};
 use bincode::Options;
 use serde::{Serialize, de::DeserializeOwned};
@@ -45,10 +61,10 @@ mod tests;
 
 /// The newest format version, the one this build writes for kinds whose
 /// layout it changed (see [`Kind::write_version`]).
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 
 /// Every format version this build can read.
-pub const SUPPORTED_VERSIONS: &[u16] = &[1, 2];
+pub const SUPPORTED_VERSIONS: &[u16] = &[1, 2, 3];
 
 /// Bytes of the frame header: length and CRC.
 pub const FRAME_HEADER_BYTES: usize = 8;
@@ -99,7 +115,8 @@ impl Kind {
     /// version that changed the kind's layout.
     pub fn write_version(self) -> u16 {
         match self {
-            Kind::Record | Kind::Snapshot => 2,
+            Kind::Snapshot => 3,
+            Kind::Record => 2,
             Kind::Envelope
             | Kind::LogEntry
             | Kind::Vote
@@ -263,7 +280,7 @@ fn body<T: DeserializeOwned>(kind: Kind, body: &[u8]) -> Result<T, CodecError> {
 /// Decode a payload (kind, version, body) of `kind`, as returned by
 /// [`read_frame`], for kinds whose layout is the same in every supported
 /// version (everything but records and snapshots, which have their own
-/// functions because version 1 of them converts).
+/// functions because their older versions convert).
 pub fn decode_payload<T: DeserializeOwned>(kind: Kind, payload: &[u8]) -> Result<T, CodecError> {
     let (version, bytes) = versioned(kind, payload)?;
     if matches!(kind, Kind::Record | Kind::Snapshot) && version < kind.write_version() {
@@ -286,6 +303,7 @@ pub fn decode_record_payload(payload: &[u8]) -> Result<Record, CodecError> {
 pub fn decode_snapshot_payload(payload: &[u8]) -> Result<State, CodecError> {
     match versioned(Kind::Snapshot, payload)? {
         (1, bytes) => Ok(body::<StateV1>(Kind::Snapshot, bytes)?.into()),
+        (2, bytes) => Ok(body::<StateV2>(Kind::Snapshot, bytes)?.into()),
         (_, bytes) => body(Kind::Snapshot, bytes),
     }
 }

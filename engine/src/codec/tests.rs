@@ -9,6 +9,10 @@ use proptest::prelude::*;
 const GOLDEN_V1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/codec/golden/v1");
 /// Golden bytes of format version 2, the kinds it changed.
 const GOLDEN_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/codec/golden/v2");
+/// Golden bytes of format version 3: the snapshot (whose layout changed),
+/// and the bytes of the variants it appended (records at version 2,
+/// envelopes at version 1: their layout did not change) and their digests.
+const GOLDEN_V3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/codec/golden/v3");
 
 /// One value of every event, outcome, rejection and command variant.
 fn sample_records() -> Vec<Record> {
@@ -111,6 +115,83 @@ fn sample_records() -> Vec<Record> {
     records
 }
 
+/// One value of every event, outcome and rejection variant added by format
+/// version 3 (appended to their enums).
+fn sample_records_v3() -> Vec<Record> {
+    let (ev, item, hold, order) = (EventId(2), ItemId(3), HoldId(5), OrderId(6));
+    let contact = Contact { name: "Ada Lovelace".into(), email: "ada@example.org".into() };
+    let events = vec![
+        Event::HoldLinesRemoved { hold, lines: vec![Line { item, quantity: 1 }] },
+        Event::OrderContactSet { order, contact },
+        Event::WaitingRoomConfigured {
+            event: ev,
+            admit_per_minute: 600,
+            arrivals_per_second_max: 50,
+            in_flight_max: 2_000,
+            dry_run: true,
+            base: 12,
+        },
+        Event::WaitingRoomJoined { event: ev, position: 13, rebased: false },
+        Event::WaitingRoomJoined { event: ev, position: u64::MAX, rebased: true },
+    ];
+    let outcomes = vec![
+        Outcome::Accepted(Accepted::WaitingRoomConfigured { event: ev }),
+        Outcome::Accepted(Accepted::WaitingRoomJoined { event: ev, position: 13 }),
+        Outcome::Rejected(Rejection::Invalid(InvalidInput::NotInHold { item })),
+        Outcome::Rejected(Rejection::Invalid(InvalidInput::ContactName)),
+        Outcome::Rejected(Rejection::Invalid(InvalidInput::Email)),
+        Outcome::Rejected(Rejection::Invalid(InvalidInput::WaitingRoom)),
+        Outcome::Rejected(Rejection::NotFound(ObjectRef::WaitingRoom(ev))),
+    ];
+    let mut records: Vec<Record> = outcomes
+        .into_iter()
+        .enumerate()
+        .map(|(i, outcome)| Record {
+            seq: 100 + i as u64,
+            time_ms: 1_800_000_000_000 + i as u64,
+            request_id: RequestId(0xfeed_0000_0000_0000_0000_0000_0000_0000 + i as u128),
+            events: vec![],
+            outcome,
+            command_digest: Some(CommandDigest([0xa0 + i as u8; COMMAND_DIGEST_BYTES])),
+        })
+        .collect();
+    records[0].events = events;
+    records
+}
+
+/// One envelope of every command added by format version 3.
+fn sample_envelopes_v3() -> Vec<Envelope> {
+    let commands = vec![
+        Command::RemoveFromHold {
+            hold: HoldId(5),
+            lines: vec![Line { item: ItemId(3), quantity: 1 }, Line { item: ItemId(8), quantity: 2 }],
+        },
+        Command::CheckoutWithContact {
+            hold: HoldId(5),
+            payment_ttl_ms: 86_400_000,
+            name: "Ada Lovelace".into(),
+            email: "ada@example.org".into(),
+        },
+        Command::ConfigureWaitingRoom {
+            event: EventId(2),
+            admit_per_minute: 600,
+            arrivals_per_second_max: 50,
+            in_flight_max: 2_000,
+            dry_run: false,
+        },
+        Command::JoinWaitingRoom { event: EventId(2) },
+    ];
+    commands
+        .into_iter()
+        .enumerate()
+        .map(|(i, command)| Envelope {
+            time_ms: 1_800_000_000_000 + i as u64,
+            request_id: RequestId(1_000 + i as u128),
+            command,
+        })
+        .collect()
+}
+
 fn sample_envelopes() -> Vec<Envelope> {
     let lines = vec![Line { item: ItemId(3), quantity: 1 }, Line { item: ItemId(8), quantity: 4 }];
     let commands = vec![
@@ -208,6 +289,47 @@ fn sample_state() -> State {
     state
 }
 
+/// [`sample_state`] and then what format version 3 added: lines removed
+/// from a hold, an order with a contact, and a waiting room with a queue.
+fn sample_state_v3() -> State {
+    let mut state = sample_state();
+    let t = state.now_ms;
+    let mut request = 1_000u128;
+    let mut run = |state: &mut State, time_ms: u64, command: Command| {
+        request += 1;
+        match apply(state, &Envelope { time_ms, request_id: RequestId(request), command }).outcome {
+            Outcome::Accepted(accepted) => accepted,
+            rejected => panic!("{rejected:?}"),
+        }
+    };
+    let lines = vec![Line { item: ItemId(3), quantity: 3 }];
+    let Accepted::HoldLive { hold, .. } =
+        run(&mut state, t, Command::PlaceHold { event: EventId(2), lines, ttl_ms: 60_000 })
+    else {
+        unreachable!()
+    };
+    let removed = vec![Line { item: ItemId(3), quantity: 1 }];
+    run(&mut state, t + 1, Command::RemoveFromHold { hold, lines: removed });
+    let checkout = Command::CheckoutWithContact {
+        hold,
+        payment_ttl_ms: 60_000,
+        name: "Ada Lovelace".into(),
+        email: "ada@example.org".into(),
+    };
+    run(&mut state, t + 2, checkout);
+    let room = Command::ConfigureWaitingRoom {
+        event: EventId(2),
+        admit_per_minute: 60,
+        arrivals_per_second_max: 10,
+        in_flight_max: 100,
+        dry_run: false,
+    };
+    run(&mut state, t + 3, room);
+    run(&mut state, t + 4, Command::JoinWaitingRoom { event: EventId(2) });
+    run(&mut state, t + 5, Command::JoinWaitingRoom { event: EventId(2) });
+    state
+}
+
 /// Compare encodings with the golden file in `dir`, or write it when
 /// `BOXOFFICE_BLESS=1` (only for a deliberate new format version: never for
 /// a version that has shipped).
@@ -277,10 +399,55 @@ fn envelopes_encode_to_the_pinned_v1_bytes_and_golden_bytes_decode() {
 }
 
 #[test]
-fn snapshot_encodes_to_the_pinned_v2_bytes_and_golden_bytes_decode() {
-    let state = sample_state();
-    let golden = check_golden(GOLDEN_V2, "snapshot", &[encode_snapshot(&state).unwrap()]);
+fn records_with_the_variants_of_v3_encode_to_pinned_bytes_at_record_version_2() {
+    let samples = sample_records_v3();
+    let encoded: Vec<_> = samples.iter().map(|r| encode_record(r).unwrap()).collect();
+    for (bytes, sample) in check_golden(GOLDEN_V3, "records", &encoded).iter().zip(&samples) {
+        assert_eq!(u16::from_le_bytes([bytes[9], bytes[10]]), 2, "a record's layout did not change in v3");
+        assert_eq!(&decode_record(bytes).unwrap(), sample);
+    }
+}
+
+#[test]
+fn envelopes_of_the_commands_of_v3_encode_to_pinned_bytes_at_envelope_version_1() {
+    let samples = sample_envelopes_v3();
+    let encoded: Vec<_> = samples.iter().map(|e| encode_envelope(e).unwrap()).collect();
+    for (bytes, sample) in check_golden(GOLDEN_V3, "envelopes", &encoded).iter().zip(&samples) {
+        assert_eq!(u16::from_le_bytes([bytes[9], bytes[10]]), 1, "an envelope's layout did not change");
+        assert_eq!(&decode_envelope(bytes).unwrap(), sample);
+    }
+}
+
+#[test]
+fn snapshot_encodes_to_the_pinned_v3_bytes_and_golden_bytes_decode() {
+    let state = sample_state_v3();
+    assert!(state.waiting_room(EventId(2), state.now_ms).is_some());
+    assert_eq!(state.orders().filter(|order| order.contact.is_some()).count(), 1);
+    let golden = check_golden(GOLDEN_V3, "snapshot", &[encode_snapshot(&state).unwrap()]);
+    assert_eq!(u16::from_le_bytes([golden[0][9], golden[0][10]]), 3);
     assert_eq!(decode_snapshot(&golden[0]).unwrap(), state);
+}
+
+#[test]
+fn a_v2_snapshot_still_decodes_with_no_contacts_and_no_rooms() {
+    let golden = read_golden(GOLDEN_V2, "snapshot");
+    let decoded = decode_snapshot(&golden[0]).unwrap();
+    assert_eq!(decoded, sample_state());
+    assert!(decoded.orders().all(|order| order.contact.is_none()));
+    // The kept copy of the v2 layout still writes exactly these bytes.
+    let v2 = crate::domain::compat::StateV2::from_current(&decoded);
+    assert_eq!(hex::encode(encode_at(Kind::Snapshot, 2, &v2)), hex::encode(&golden[0]));
+    // And the state goes on: a v3 feature on top of a v2 snapshot.
+    let mut state = decoded;
+    let room = Command::ConfigureWaitingRoom {
+        event: EventId(2),
+        admit_per_minute: 1,
+        arrivals_per_second_max: 1,
+        in_flight_max: 1,
+        dry_run: false,
+    };
+    let envelope = Envelope { time_ms: state.now_ms, request_id: RequestId(77), command: room };
+    assert!(apply(&mut state, &envelope).outcome.is_accepted());
 }
 
 #[test]
@@ -302,8 +469,52 @@ fn a_v1_snapshot_still_decodes_with_its_request_ids_kept_without_digests() {
 fn command_digests_are_pinned() {
     let digests: Vec<Vec<u8>> = sample_envelopes().iter().map(|e| e.command.digest().0.to_vec()).collect();
     check_golden(GOLDEN_V2, "command_digests", &digests);
-    let distinct: std::collections::BTreeSet<_> = digests.iter().collect();
-    assert_eq!(distinct.len(), digests.len(), "every sample command has its own digest");
+    let new: Vec<Vec<u8>> = sample_envelopes_v3().iter().map(|e| e.command.digest().0.to_vec()).collect();
+    check_golden(GOLDEN_V3, "command_digests", &new);
+    let distinct: std::collections::BTreeSet<_> = digests.iter().chain(&new).collect();
+    assert_eq!(distinct.len(), digests.len() + new.len(), "every sample command has its own digest");
+}
+
+#[test]
+fn every_field_of_the_commands_of_v3_is_in_their_digest() {
+    let base = sample_envelopes_v3();
+    let changed = [
+        Command::RemoveFromHold { hold: HoldId(5), lines: vec![Line { item: ItemId(3), quantity: 1 }] },
+        Command::RemoveFromHold {
+            hold: HoldId(6),
+            lines: vec![Line { item: ItemId(3), quantity: 1 }, Line { item: ItemId(8), quantity: 2 }],
+        },
+        Command::CheckoutWithContact {
+            hold: HoldId(5),
+            payment_ttl_ms: 86_400_000,
+            name: "Ada Lovelace".into(),
+            email: "ada@example.com".into(),
+        },
+        Command::CheckoutWithContact {
+            hold: HoldId(5),
+            payment_ttl_ms: 86_400_000,
+            name: "Ada Byron".into(),
+            email: "ada@example.org".into(),
+        },
+        Command::ConfigureWaitingRoom {
+            event: EventId(2),
+            admit_per_minute: 600,
+            arrivals_per_second_max: 50,
+            in_flight_max: 2_000,
+            dry_run: true,
+        },
+        Command::ConfigureWaitingRoom {
+            event: EventId(2),
+            admit_per_minute: 601,
+            arrivals_per_second_max: 50,
+            in_flight_max: 2_000,
+            dry_run: false,
+        },
+        Command::JoinWaitingRoom { event: EventId(3) },
+    ];
+    for command in changed {
+        assert!(base.iter().all(|e| e.command.digest() != command.digest()), "{command:?}");
+    }
 }
 
 #[test]
@@ -405,7 +616,7 @@ proptest! {
     #[test]
     fn random_bodies_behind_a_valid_frame_never_panic(
         kind in 1u8..=3,
-        version in 1u16..=2,
+        version in 1u16..=3,
         body in proptest::collection::vec(any::<u8>(), 0..512),
     ) {
         let mut payload = vec![kind];
@@ -419,13 +630,13 @@ proptest! {
 
     #[test]
     fn mutated_valid_payloads_decode_or_fail_cleanly(
-        which in 0usize..64,
+        which in 0usize..96,
         edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
         cut in any::<prop::sample::Index>(),
         truncate in any::<bool>(),
     ) {
-        let records = sample_records();
-        let envelopes = sample_envelopes();
+        let records: Vec<Record> = sample_records().into_iter().chain(sample_records_v3()).collect();
+        let envelopes: Vec<Envelope> = sample_envelopes().into_iter().chain(sample_envelopes_v3()).collect();
         let (bytes, is_record) = if which % 2 == 0 {
             (encode_record(&records[which / 2 % records.len()]).unwrap(), true)
         } else {

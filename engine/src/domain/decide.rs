@@ -45,7 +45,7 @@ pub(super) fn decide(state: &State, now_ms: u64, command: &Command) -> Decision 
         Command::AddToHold { hold, lines } => add_to_hold(state, now_ms, *hold, lines),
         Command::ExtendHold { hold, ttl_ms } => extend_hold(state, now_ms, *hold, *ttl_ms),
         Command::ReleaseHold { hold } => release_hold(state, *hold),
-        Command::Checkout { hold, payment_ttl_ms } => checkout(state, now_ms, *hold, *payment_ttl_ms),
+        Command::Checkout { hold, payment_ttl_ms } => checkout(state, now_ms, *hold, *payment_ttl_ms, None),
         Command::Pay { order } => pay(state, now_ms, *order),
         Command::CancelOrder { order } => cancel_order(state, now_ms, *order),
         Command::CreateCheckinList { event, name, allow_multiple_entries, allow_entry_after_exit } => {
@@ -55,6 +55,31 @@ pub(super) fn decide(state: &State, now_ms: u64, command: &Command) -> Decision 
             return check_in(state, now_ms, *list, secret, *nonce, *direction);
         }
         Command::Expire => Ok(expire(state, now_ms)),
+        Command::RemoveFromHold { hold, lines } => remove_from_hold(state, now_ms, *hold, lines),
+        Command::CheckoutWithContact { hold, payment_ttl_ms, name, email } => {
+            // The state-free checks in the door's order: time to live, then contact.
+            valid_ttl(*payment_ttl_ms, PAYMENT_TTL_MS_MAX)
+                .and_then(|()| valid_contact(name, email))
+                .and_then(|contact| checkout(state, now_ms, *hold, *payment_ttl_ms, Some(contact)))
+        }
+        Command::ConfigureWaitingRoom {
+            event,
+            admit_per_minute,
+            arrivals_per_second_max,
+            in_flight_max,
+            dry_run,
+        } => configure_waiting_room(
+            state,
+            now_ms,
+            *event,
+            RoomConfig {
+                admit_per_minute: *admit_per_minute,
+                arrivals_per_second_max: *arrivals_per_second_max,
+                in_flight_max: *in_flight_max,
+                dry_run: *dry_run,
+            },
+        ),
+        Command::JoinWaitingRoom { event } => join_waiting_room(state, now_ms, *event),
     };
     decided.unwrap_or_else(reject)
 }
@@ -73,6 +98,11 @@ fn valid_ttl(ttl_ms: u64, max_ms: u64) -> Check {
 
 fn valid_size(size: Option<u64>) -> Check {
     validate::size(size).map_err(Rejection::Invalid)
+}
+
+fn valid_contact(name: &str, email: &str) -> Check<Contact> {
+    validate::contact(name, email).map_err(Rejection::Invalid)?;
+    Ok(Contact { name: name.to_owned(), email: email.to_owned() })
 }
 
 fn find<'a, K: Ord, V>(map: &'a BTreeMap<K, V>, key: &K, missing: ObjectRef) -> Check<&'a V> {
@@ -289,6 +319,29 @@ fn add_to_hold(state: &State, now_ms: u64, hold_id: HoldId, lines: &[Line]) -> C
     Ok(accept(vec![added], Accepted::HoldLive { hold: hold_id, expires_at_ms: hold.expires_at_ms }))
 }
 
+/// Take lines out of a live hold. State-free checks come first (as at the
+/// door); then the hold must be live, and hold at least what is taken of
+/// each item. Removing everything is allowed: the hold stays live and empty
+/// (a cart emptied and filled again keeps its id and expiry); checkout
+/// refuses an empty hold.
+fn remove_from_hold(state: &State, now_ms: u64, hold_id: HoldId, lines: &[Line]) -> Check<Decision> {
+    validate::lines(lines).map_err(Rejection::Invalid)?;
+    let hold = live_hold(state, now_ms, hold_id)?;
+    let mut asked: BTreeMap<ItemId, u64> = BTreeMap::new();
+    for line in lines {
+        *asked.entry(line.item).or_default() += u64::from(line.quantity);
+    }
+    for (item, quantity) in asked {
+        let held: u64 = hold.lines.iter().filter(|l| l.item == item).map(|l| u64::from(l.quantity)).sum();
+        if quantity > held {
+            // The lowest item id that is not covered.
+            return Err(Rejection::Invalid(InvalidInput::NotInHold { item }));
+        }
+    }
+    let removed = Event::HoldLinesRemoved { hold: hold_id, lines: lines.to_vec() };
+    Ok(accept(vec![removed], Accepted::HoldLive { hold: hold_id, expires_at_ms: hold.expires_at_ms }))
+}
+
 fn extend_hold(state: &State, now_ms: u64, hold_id: HoldId, ttl_ms: u64) -> Check<Decision> {
     valid_ttl(ttl_ms, HOLD_TTL_MS_MAX)?;
     let hold = live_hold(state, now_ms, hold_id)?;
@@ -327,15 +380,28 @@ pub fn ticket_secret(secret_key: &[u8; 32], order: OrderId, position: u32) -> St
     hex::encode(&hash.as_bytes()[..TICKET_SECRET_CHARS / 2])
 }
 
-fn checkout(state: &State, now_ms: u64, hold_id: HoldId, payment_ttl_ms: u64) -> Check<Decision> {
+/// Check a hold out into a pending order; `contact`, if given, is stored on
+/// the order (`CheckoutWithContact`, whose contact is checked before).
+fn checkout(
+    state: &State,
+    now_ms: u64,
+    hold_id: HoldId,
+    payment_ttl_ms: u64,
+    contact: Option<Contact>,
+) -> Check<Decision> {
     valid_ttl(payment_ttl_ms, PAYMENT_TTL_MS_MAX)?;
     let hold = find(&state.holds, &hold_id, ObjectRef::Hold(hold_id))?;
-    match hold.status {
-        // A live hold already reserved its capacity: checkout cannot fail for lack of it.
-        HoldStatus::Active if hold.expires_at_ms > now_ms => {}
+    if matches!(hold.status, HoldStatus::Released | HoldStatus::CheckedOut) {
+        return Err(Rejection::HoldClosed { hold: hold_id, status: hold.status });
+    }
+    // Only `RemoveFromHold` empties a hold; an order of nothing is not an order.
+    if hold.lines.is_empty() {
+        return Err(Rejection::Invalid(InvalidInput::Lines));
+    }
+    if !hold.is_live(now_ms) {
         // A lapsed hold reserves nothing any more: re-check, fail cleanly.
-        HoldStatus::Active | HoldStatus::Expired => check_capacity(state, now_ms, &hold.lines)?,
-        status => return Err(Rejection::HoldClosed { hold: hold_id, status }),
+        // (A live hold already reserved its capacity: checkout cannot fail for lack of it.)
+        check_capacity(state, now_ms, &hold.lines)?;
     }
     let order = OrderId(next_id(state));
     let secret_key = &state.organizers[&state.events[&hold.event].organizer].secret_key;
@@ -360,6 +426,9 @@ fn checkout(state: &State, now_ms: u64, hold_id: HoldId, payment_ttl_ms: u64) ->
         total_cents,
         tickets: tickets.clone(),
     }];
+    if let Some(contact) = contact {
+        events.push(Event::OrderContactSet { order, contact });
+    }
     events.extend(auto_close(state, now_ms, &hold.lines, true));
     Ok(accept(events, Accepted::OrderPlaced { order, payment_deadline_ms, total_cents, tickets }))
 }
@@ -492,4 +561,43 @@ fn expire(state: &State, now_ms: u64) -> Decision {
     let count = |n: usize| u32::try_from(n).expect("EXPIRE_EVENTS_MAX fits u32");
     let orders = events.len() - holds;
     accept(events, Accepted::Expired { holds: count(holds), orders: count(orders), more })
+}
+
+/// A waiting room's settings, as a command gives them.
+struct RoomConfig {
+    admit_per_minute: u32,
+    arrivals_per_second_max: u32,
+    in_flight_max: u32,
+    dry_run: bool,
+}
+
+/// Create or change a room. A change rebases at what is admitted now: every
+/// position and every admission so far stand, and the new rate counts from now.
+fn configure_waiting_room(state: &State, now_ms: u64, event: EventId, config: RoomConfig) -> Check<Decision> {
+    find(&state.events, &event, ObjectRef::Event(event))?;
+    validate::room(config.admit_per_minute, config.arrivals_per_second_max, config.in_flight_max)
+        .map_err(Rejection::Invalid)?;
+    let base = state.rooms.get(&event).map_or(0, |room| room.admitted(now_ms));
+    let configured = Event::WaitingRoomConfigured {
+        event,
+        admit_per_minute: config.admit_per_minute,
+        arrivals_per_second_max: config.arrivals_per_second_max,
+        in_flight_max: config.in_flight_max,
+        dry_run: config.dry_run,
+        base,
+    };
+    Ok(accept(vec![configured], Accepted::WaitingRoomConfigured { event }))
+}
+
+/// The next position in a room, first come first served in log order. A
+/// join that finds the queue empty rebases the room (see `WaitingRoom`).
+fn join_waiting_room(state: &State, now_ms: u64, event: EventId) -> Check<Decision> {
+    find(&state.events, &event, ObjectRef::Event(event))?;
+    let room = find(&state.rooms, &event, ObjectRef::WaitingRoom(event))?;
+    // Positions are counted per record, so this cannot overflow in practice;
+    // if it ever could, it is refused rather than wrapped.
+    let position = room.joined.checked_add(1).ok_or(Rejection::Invalid(InvalidInput::WaitingRoom))?;
+    let rebased = room.admitted(now_ms) >= room.joined;
+    let joined = Event::WaitingRoomJoined { event, position, rebased };
+    Ok(accept(vec![joined], Accepted::WaitingRoomJoined { event, position }))
 }

@@ -151,6 +151,30 @@ impl Command {
             Command::Expire => {
                 canon.tag(17);
             }
+            Command::RemoveFromHold { hold, lines } => {
+                canon.tag(18).u64(hold.0).lines(lines);
+            }
+            Command::CheckoutWithContact { hold, payment_ttl_ms, name, email } => {
+                canon.tag(19).u64(hold.0).u64(*payment_ttl_ms).str(name).str(email);
+            }
+            Command::ConfigureWaitingRoom {
+                event,
+                admit_per_minute,
+                arrivals_per_second_max,
+                in_flight_max,
+                dry_run,
+            } => {
+                canon
+                    .tag(20)
+                    .u64(event.0)
+                    .u64(u64::from(*admit_per_minute))
+                    .u64(u64::from(*arrivals_per_second_max))
+                    .u64(u64::from(*in_flight_max))
+                    .bool(*dry_run);
+            }
+            Command::JoinWaitingRoom { event } => {
+                canon.tag(21).u64(event.0);
+            }
         }
         let hash = canon.0.finalize();
         let mut digest = [0; COMMAND_DIGEST_BYTES];

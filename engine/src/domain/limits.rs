@@ -74,3 +74,30 @@ pub const CHECKIN_SECRET_BYTES_MAX: usize = 128;
 
 /// Length of a ticket secret, in characters (hex of 128 bits).
 pub const TICKET_SECRET_CHARS: usize = 32;
+
+/// Longest buyer name given at checkout ([`Contact::name`](super::Contact::name)), in bytes.
+pub const CONTACT_NAME_BYTES_MAX: usize = 200;
+
+/// Longest buyer e-mail address given at checkout, in bytes: 254, the most
+/// an address can carry in SMTP's `MAIL FROM` / `RCPT TO` path (RFC 5321,
+/// 4.5.3.1.3, 256 octets with the angle brackets).
+pub const EMAIL_BYTES_MAX: usize = 254;
+
+/// Highest admission rate of a waiting room, in buyers per minute (about
+/// 16 700 a second, beyond what one Raft group sells). The lowest is 1.
+/// With any rate up to this and any log time, the admission arithmetic
+/// cannot overflow (it is done in `u128`).
+pub const ROOM_ADMIT_PER_MINUTE_MAX: u32 = 1_000_000;
+
+/// Highest value a waiting room's `arrivals_per_second_max` may be set to,
+/// in arrivals per second (new buyers a shop lets join, per second, before
+/// it turns them away). The lowest is 1.
+pub const ROOM_ARRIVALS_PER_SECOND_MAX: u32 = 1_000_000;
+
+/// Highest value a waiting room's `in_flight_max` may be set to, in buyers
+/// (admitted buyers a shop lets shop at once). The lowest is 1.
+pub const ROOM_IN_FLIGHT_MAX: u32 = 10_000_000;
+
+/// The period of a waiting room's admission rate (`admit_per_minute`), in
+/// milliseconds.
+pub const ROOM_RATE_PERIOD_MS: u64 = 60 * 1000;

@@ -48,7 +48,7 @@ pub use digest::{COMMAND_DIGEST_BYTES, CommandDigest};
 pub use model::*;
 pub use state::{
     CheckinList, EventDef, Hold, Item, Order, Organizer, Quota, Retained, RetentionMap, ScanState, State,
-    Tally,
+    Tally, WaitingRoom, WaitingRoomView,
 };
 
 /// The result of applying one envelope.
@@ -143,6 +143,35 @@ impl State {
     /// A ticketed event.
     pub fn event(&self, id: EventId) -> Option<&EventDef> {
         self.events.get(&id)
+    }
+
+    /// An organizer's events, in id (creation) order.
+    pub fn events_of(&self, organizer: OrganizerId) -> Vec<&EventDef> {
+        let from = (organizer, String::new());
+        let mut events: Vec<&EventDef> = self
+            .event_slugs
+            .range(from..)
+            .take_while(|((owner, _), _)| *owner == organizer)
+            .map(|(_, id)| &self.events[id])
+            .collect();
+        events.sort_unstable_by_key(|event| event.id);
+        events
+    }
+
+    /// An organizer's event by its slug.
+    pub fn event_by_slug(&self, organizer: OrganizerId, slug: &str) -> Option<&EventDef> {
+        self.event_slugs.get(&(organizer, slug.to_owned())).map(|id| &self.events[id])
+    }
+
+    /// An event's check-in lists, in id order.
+    pub fn checkin_lists_of(&self, event: EventId) -> impl Iterator<Item = &CheckinList> {
+        self.lists.values().filter(move |list| list.event == event)
+    }
+
+    /// An event's waiting room as it stands at `now_ms` (positions
+    /// `1..=admitted` are admitted); `None` if the event has none.
+    pub fn waiting_room(&self, event: EventId, now_ms: u64) -> Option<WaitingRoomView> {
+        self.rooms.get(&event).map(|room| room.view(now_ms))
     }
 
     /// An item.

@@ -6,7 +6,9 @@
 //! the [`Event`]s it caused and its [`Outcome`]. All of them are encoded by
 //! [`crate::codec`], whose golden tests pin their byte layout: adding a field
 //! or reordering a variant here is a format change and needs a new codec
-//! version, never a silent edit.
+//! version, never a silent edit. A variant appended at the end of an enum
+//! is not (bincode writes a variant as its position, so old bytes never
+//! name it); that is how new commands, events and outcomes are added.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -244,6 +246,59 @@ pub enum Command {
     /// events. Proposed periodically by the leader; correctness never waits
     /// for it, since lapsed holds stop counting at once.
     Expire,
+    // New variants go at the end: a command's bincode tag is its position,
+    // and envelopes in the Raft log must decode forever.
+    /// Take items out of a live hold (a cart's quantities go down). Each
+    /// removed line must be covered by what the hold has of its item; the
+    /// capacity is freed at once. Removing everything leaves an empty live
+    /// hold, which can be added to again but not checked out.
+    RemoveFromHold {
+        /// The hold.
+        hold: HoldId,
+        /// What to take out.
+        lines: Vec<Line>,
+    },
+    /// [`Command::Checkout`], with the buyer's contact stored on the order.
+    CheckoutWithContact {
+        /// The hold.
+        hold: HoldId,
+        /// Payment deadline from now, in milliseconds.
+        payment_ttl_ms: u64,
+        /// The buyer's name: 1 to
+        /// [`CONTACT_NAME_BYTES_MAX`](super::limits::CONTACT_NAME_BYTES_MAX)
+        /// bytes, not blank, no control characters.
+        name: String,
+        /// The buyer's e-mail address: at most
+        /// [`EMAIL_BYTES_MAX`](super::limits::EMAIL_BYTES_MAX) bytes, one
+        /// `@` with text on both sides, no spaces or control characters.
+        email: String,
+    },
+    /// Create or change an event's waiting room: the queue that shops in
+    /// front of the inventory share, first come first served. A change
+    /// keeps every position and what was admitted so far, and admits at the
+    /// new rate from now on.
+    ConfigureWaitingRoom {
+        /// The event.
+        event: EventId,
+        /// Buyers admitted per minute of log time, 1 to
+        /// [`ROOM_ADMIT_PER_MINUTE_MAX`](super::limits::ROOM_ADMIT_PER_MINUTE_MAX).
+        admit_per_minute: u32,
+        /// New arrivals a shop lets join per second (the shop enforces it;
+        /// the domain only keeps it), 1 to
+        /// [`ROOM_ARRIVALS_PER_SECOND_MAX`](super::limits::ROOM_ARRIVALS_PER_SECOND_MAX).
+        arrivals_per_second_max: u32,
+        /// Admitted buyers a shop lets shop at once (the shop enforces it),
+        /// 1 to [`ROOM_IN_FLIGHT_MAX`](super::limits::ROOM_IN_FLIGHT_MAX).
+        in_flight_max: u32,
+        /// Only record: shops let everyone in and log whom they would have queued.
+        dry_run: bool,
+    },
+    /// Take the next place in an event's waiting room. A retry with the same
+    /// request id gets the same position.
+    JoinWaitingRoom {
+        /// The event.
+        event: EventId,
+    },
 }
 
 impl Command {
@@ -267,8 +322,21 @@ impl Command {
             Command::CreateCheckinList { .. } => "create_checkin_list",
             Command::CheckIn { .. } => "check_in",
             Command::Expire => "expire",
+            Command::RemoveFromHold { .. } => "remove_from_hold",
+            Command::CheckoutWithContact { .. } => "checkout_with_contact",
+            Command::ConfigureWaitingRoom { .. } => "configure_waiting_room",
+            Command::JoinWaitingRoom { .. } => "join_waiting_room",
         }
     }
+}
+
+/// Who bought an order, as given at checkout.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// The buyer's name.
+    pub name: String,
+    /// The buyer's e-mail address.
+    pub email: String,
 }
 
 /// One ticket of an order: a position with an unguessable secret.
@@ -464,6 +532,48 @@ pub enum Event {
         /// Why.
         reason: CheckinRejection,
     },
+    // New variants go at the end (records decode forever).
+    /// Items were taken out of a live hold.
+    HoldLinesRemoved {
+        /// The hold.
+        hold: HoldId,
+        /// What was taken out.
+        lines: Vec<Line>,
+    },
+    /// The buyer's contact was stored on an order (right after its `OrderPlaced`).
+    OrderContactSet {
+        /// The order.
+        order: OrderId,
+        /// Who bought it.
+        contact: Contact,
+    },
+    /// An event's waiting room was created or changed. Its admissions are
+    /// counted from `base` at this record's time, at the new rate.
+    WaitingRoomConfigured {
+        /// The event.
+        event: EventId,
+        /// Buyers admitted per minute of log time.
+        admit_per_minute: u32,
+        /// New arrivals a shop lets join per second.
+        arrivals_per_second_max: u32,
+        /// Admitted buyers a shop lets shop at once.
+        in_flight_max: u32,
+        /// Only record, do not queue.
+        dry_run: bool,
+        /// How many were admitted at this moment (0 for a new room).
+        base: u64,
+    },
+    /// Someone joined an event's waiting room.
+    WaitingRoomJoined {
+        /// The event.
+        event: EventId,
+        /// Their place, from 1.
+        position: u64,
+        /// True if the queue was empty when they came: admissions are then
+        /// counted from `position - 1` at this record's time, so that idle
+        /// time does not bank admissions.
+        rebased: bool,
+    },
 }
 
 impl Event {
@@ -490,6 +600,10 @@ impl Event {
             Event::CheckinListCreated { .. } => "CheckinListCreated",
             Event::CheckedIn { .. } => "CheckedIn",
             Event::CheckInRefused { .. } => "CheckInRefused",
+            Event::HoldLinesRemoved { .. } => "HoldLinesRemoved",
+            Event::OrderContactSet { .. } => "OrderContactSet",
+            Event::WaitingRoomConfigured { .. } => "WaitingRoomConfigured",
+            Event::WaitingRoomJoined { .. } => "WaitingRoomJoined",
         }
     }
 }
@@ -548,6 +662,8 @@ impl Outcome {
                 Accepted::CheckinListCreated { .. } => "accepted/checkin_list_created",
                 Accepted::CheckedIn { .. } => "accepted/checked_in",
                 Accepted::Expired { .. } => "accepted/expired",
+                Accepted::WaitingRoomConfigured { .. } => "accepted/waiting_room_configured",
+                Accepted::WaitingRoomJoined { .. } => "accepted/waiting_room_joined",
             },
             Outcome::Rejected(rejection) => match rejection {
                 Rejection::Invalid(_) => "rejected/invalid",
@@ -598,7 +714,7 @@ pub enum Accepted {
         /// The quota.
         quota: QuotaId,
     },
-    /// A hold was placed, added to or extended.
+    /// A hold was placed, added to, removed from or extended.
     HoldLive {
         /// The hold.
         hold: HoldId,
@@ -664,6 +780,20 @@ pub enum Accepted {
         /// True if more remain lapsed than one command may record.
         more: bool,
     },
+    // New variants go at the end (records decode forever).
+    /// A waiting room was created or changed.
+    WaitingRoomConfigured {
+        /// Its event.
+        event: EventId,
+    },
+    /// A place in a waiting room. The holder is admitted once the room's
+    /// `admitted` count (see `State::waiting_room`) reaches `position`.
+    WaitingRoomJoined {
+        /// The event.
+        event: EventId,
+        /// The place, from 1.
+        position: u64,
+    },
 }
 
 /// A kind of object, to say which one was not found.
@@ -683,6 +813,8 @@ pub enum ObjectRef {
     Order(OrderId),
     /// A check-in list.
     CheckinList(CheckinListId),
+    /// The waiting room of an event (the event exists; it has no room).
+    WaitingRoom(EventId),
 }
 
 /// Why a command changed nothing.
@@ -720,7 +852,7 @@ pub enum Rejection {
         /// The closed quota.
         quota: QuotaId,
     },
-    /// The hold has lapsed (extend, add to).
+    /// The hold has lapsed (extend, add to, remove from).
     HoldExpired {
         /// The hold.
         hold: HoldId,
@@ -785,6 +917,20 @@ pub enum InvalidInput {
     Ttl,
     /// A check-in secret is longer than any real one.
     Secret,
+    // New variants go at the end (records decode forever).
+    /// A line removed from a hold asks for more of an item than the hold
+    /// has of it (or for an item it does not have).
+    NotInHold {
+        /// The item.
+        item: ItemId,
+    },
+    /// A buyer's name is blank, too long, or has control characters.
+    ContactName,
+    /// An e-mail address is too long, has no `@` or more than one, nothing
+    /// before or after it, or a space or control character.
+    Email,
+    /// A waiting room's rate or limits are 0 or above their maximum.
+    WaitingRoom,
 }
 
 /// Why a scan was refused (pretix's reasons).

@@ -170,6 +170,9 @@ pub struct Order {
     pub status: OrderStatus,
     /// Its tickets.
     pub tickets: Vec<Ticket>,
+    /// The buyer, if given at checkout (`CheckoutWithContact`); `None` for
+    /// a plain `Checkout` and for every order of format versions 1 and 2.
+    pub contact: Option<Contact>,
 }
 
 impl Order {
@@ -206,6 +209,85 @@ pub struct ScanState {
     pub entries: u32,
     /// The last accepted scan's direction.
     pub last: Direction,
+}
+
+/// An event's waiting room: a queue in log order and an admission count
+/// that grows with log time.
+///
+/// Positions are 1, 2, 3, ... in the order joins are recorded. How many are
+/// admitted at `now` is [`WaitingRoom::admitted`]:
+///
+/// ```text
+/// admitted(now) = min(joined, base + floor((now - base_at_ms) * admit_per_minute / 60 000))
+/// ```
+///
+/// `base` and `base_at_ms` move (a *rebase*) only when a record says so: a
+/// configure rebases at `admitted(now)`, so the new rate counts from now; a
+/// join that finds the queue empty (`admitted(now) >= joined`) rebases at
+/// `joined`, so idle time does not bank admissions for a later crowd. The
+/// new arrival then waits one admission interval (`60 000 / admit_per_minute`
+/// ms). Both are decided by `decide` and carried in the events, so replaying
+/// old records never depends on this formula.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingRoom {
+    /// Its event.
+    pub event: EventId,
+    /// Buyers admitted per minute of log time (at least 1).
+    pub admit_per_minute: u32,
+    /// New arrivals a shop lets join per second (kept for the shops).
+    pub arrivals_per_second_max: u32,
+    /// Admitted buyers a shop lets shop at once (kept for the shops).
+    pub in_flight_max: u32,
+    /// Shops only record, they do not queue.
+    pub dry_run: bool,
+    /// Positions handed out so far (the last one).
+    pub joined: u64,
+    /// Admitted at `base_at_ms`.
+    pub base: u64,
+    /// When admissions were last rebased, in log milliseconds.
+    pub base_at_ms: u64,
+}
+
+impl WaitingRoom {
+    /// How many of the queue are admitted at `now_ms`: positions `1..=admitted`.
+    /// Exact for every input (`u128`), never above `joined`; a time before
+    /// the last rebase counts as no time.
+    pub fn admitted(&self, now_ms: u64) -> u64 {
+        let elapsed_ms = u128::from(now_ms.saturating_sub(self.base_at_ms));
+        let grown =
+            elapsed_ms * u128::from(self.admit_per_minute) / u128::from(super::limits::ROOM_RATE_PERIOD_MS);
+        let admitted = (u128::from(self.base) + grown).min(u128::from(self.joined));
+        u64::try_from(admitted).expect("admitted is at most joined, a u64")
+    }
+
+    /// What a shop needs to know at `now_ms`.
+    pub fn view(&self, now_ms: u64) -> WaitingRoomView {
+        WaitingRoomView {
+            admit_per_minute: self.admit_per_minute,
+            arrivals_per_second_max: self.arrivals_per_second_max,
+            in_flight_max: self.in_flight_max,
+            dry_run: self.dry_run,
+            joined: self.joined,
+            admitted: self.admitted(now_ms),
+        }
+    }
+}
+
+/// An event's waiting room as seen at one moment (see [`WaitingRoom`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingRoomView {
+    /// Buyers admitted per minute of log time.
+    pub admit_per_minute: u32,
+    /// New arrivals a shop lets join per second.
+    pub arrivals_per_second_max: u32,
+    /// Admitted buyers a shop lets shop at once.
+    pub in_flight_max: u32,
+    /// Shops only record, they do not queue.
+    pub dry_run: bool,
+    /// Positions handed out so far.
+    pub joined: u64,
+    /// Positions `1..=admitted` are admitted.
+    pub admitted: u64,
 }
 
 /// A map whose entries are forgotten a fixed time after insertion, by log
@@ -303,6 +385,8 @@ pub struct State {
     pub(super) orders_by_deadline: BTreeSet<(u64, OrderId)>,
     pub(super) requests: RetentionMap<RequestId, Retained>,
     pub(super) nonces: RetentionMap<(CheckinListId, Nonce), Outcome>,
+    /// Waiting rooms, by event (format version 3).
+    pub(super) rooms: BTreeMap<EventId, WaitingRoom>,
 }
 
 /// Which tally of a quota a quantity moves in or out of.
@@ -311,6 +395,25 @@ enum Bucket {
     Held { expires_at_ms: u64 },
     Pending { deadline_ms: u64 },
     Paid,
+}
+
+/// Take `removed` out of a hold's lines: from the last line of its item
+/// backwards, dropping lines that reach zero (the line count only shrinks).
+///
+/// # Panics
+/// If the lines do not cover it (`decide` checked that they do).
+fn take_from_lines(lines: &mut Vec<Line>, removed: Line) {
+    let mut left = removed.quantity;
+    for line in lines.iter_mut().rev().filter(|line| line.item == removed.item) {
+        let taken = left.min(line.quantity);
+        line.quantity -= taken;
+        left -= taken;
+        if left == 0 {
+            break;
+        }
+    }
+    assert_eq!(left, 0, "evolve: removing more of {} than the hold has", removed.item);
+    lines.retain(|line| line.quantity > 0);
 }
 
 impl State {
@@ -546,6 +649,7 @@ impl State {
                         payment_deadline_ms: *payment_deadline_ms,
                         status: OrderStatus::Pending,
                         tickets: tickets.clone(),
+                        contact: None,
                     },
                 );
             }
@@ -618,6 +722,55 @@ impl State {
             Event::CheckInRefused { list, nonce, reason } => {
                 let outcome = Outcome::Rejected(Rejection::CheckIn(*reason));
                 self.nonces.insert(now_ms, (*list, *nonce), outcome);
+            }
+            Event::HoldLinesRemoved { hold, lines } => {
+                let entry = self.holds.get_mut(hold).expect("evolve: hold exists");
+                assert_eq!(entry.status, HoldStatus::Active, "evolve: removing from an ended hold");
+                for removed in lines {
+                    take_from_lines(&mut entry.lines, *removed);
+                }
+                let expires_at_ms = entry.expires_at_ms;
+                self.count(lines, Bucket::Held { expires_at_ms }, false);
+            }
+            Event::OrderContactSet { order, contact } => {
+                let entry = self.orders.get_mut(order).expect("evolve: order exists");
+                entry.contact = Some(contact.clone());
+            }
+            Event::WaitingRoomConfigured {
+                event,
+                admit_per_minute,
+                arrivals_per_second_max,
+                in_flight_max,
+                dry_run,
+                base,
+            } => {
+                assert!(*admit_per_minute >= 1, "evolve: a waiting room admits at least one a minute");
+                let room = self.rooms.entry(*event).or_insert(WaitingRoom {
+                    event: *event,
+                    admit_per_minute: *admit_per_minute,
+                    arrivals_per_second_max: *arrivals_per_second_max,
+                    in_flight_max: *in_flight_max,
+                    dry_run: *dry_run,
+                    joined: 0,
+                    base: 0,
+                    base_at_ms: now_ms,
+                });
+                assert!(*base <= room.joined, "evolve: a room cannot admit more than joined");
+                room.admit_per_minute = *admit_per_minute;
+                room.arrivals_per_second_max = *arrivals_per_second_max;
+                room.in_flight_max = *in_flight_max;
+                room.dry_run = *dry_run;
+                room.base = *base;
+                room.base_at_ms = now_ms;
+            }
+            Event::WaitingRoomJoined { event, position, rebased } => {
+                let room = self.rooms.get_mut(event).expect("evolve: waiting room exists");
+                assert_eq!(Some(*position), room.joined.checked_add(1), "evolve: positions are 1, 2, 3, ...");
+                if *rebased {
+                    room.base = room.joined;
+                    room.base_at_ms = now_ms;
+                }
+                room.joined = *position;
             }
         }
     }

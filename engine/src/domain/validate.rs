@@ -43,6 +43,43 @@ pub(super) fn lines(lines: &[Line]) -> Result<(), InvalidInput> {
     if quantity > HOLD_QUANTITY_MAX { Err(InvalidInput::Quantity) } else { Ok(()) }
 }
 
+/// A buyer's name: not blank, at most [`CONTACT_NAME_BYTES_MAX`] bytes, no
+/// control characters (it is printed on tickets and in e-mails).
+fn contact_name(name: &str) -> Result<(), InvalidInput> {
+    let ok = !name.trim().is_empty()
+        && name.len() <= CONTACT_NAME_BYTES_MAX
+        && !name.chars().any(char::is_control);
+    if ok { Ok(()) } else { Err(InvalidInput::ContactName) }
+}
+
+/// An e-mail address, checked only as far as a shop can without sending
+/// mail: at most [`EMAIL_BYTES_MAX`] bytes, exactly one `@` with something
+/// on both sides, no whitespace or control characters.
+fn email(email: &str) -> Result<(), InvalidInput> {
+    let ok = email.len() <= EMAIL_BYTES_MAX
+        && !email.chars().any(|c| c.is_control() || c.is_whitespace())
+        && matches!(email.split_once('@'), Some((local, domain))
+            if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
+    if ok { Ok(()) } else { Err(InvalidInput::Email) }
+}
+
+/// A buyer's contact: name, then e-mail.
+pub(super) fn contact(name: &str, email_address: &str) -> Result<(), InvalidInput> {
+    contact_name(name).and_then(|()| email(email_address))
+}
+
+/// A waiting room's settings: each at least 1 and at most its maximum.
+pub(super) fn room(
+    admit_per_minute: u32,
+    arrivals_per_second_max: u32,
+    in_flight_max: u32,
+) -> Result<(), InvalidInput> {
+    let ok = (1..=ROOM_ADMIT_PER_MINUTE_MAX).contains(&admit_per_minute)
+        && (1..=ROOM_ARRIVALS_PER_SECOND_MAX).contains(&arrivals_per_second_max)
+        && (1..=ROOM_IN_FLIGHT_MAX).contains(&in_flight_max);
+    if ok { Ok(()) } else { Err(InvalidInput::WaitingRoom) }
+}
+
 impl Command {
     /// Check what can be checked without the state. `Err` means the domain
     /// would certainly reject the command as [`Rejection::Invalid`] with
@@ -82,8 +119,19 @@ impl Command {
                     Ok(())
                 }
             }
+            Command::RemoveFromHold { lines: l, .. } => lines(l),
+            Command::CheckoutWithContact { payment_ttl_ms, name, email, .. } => {
+                ttl(*payment_ttl_ms, PAYMENT_TTL_MS_MAX).and_then(|()| contact(name, email))
+            }
+            Command::ConfigureWaitingRoom {
+                admit_per_minute,
+                arrivals_per_second_max,
+                in_flight_max,
+                ..
+            } => room(*admit_per_minute, *arrivals_per_second_max, *in_flight_max),
             Command::CloseQuota { .. }
             | Command::ReopenQuota { .. }
+            | Command::JoinWaitingRoom { .. }
             | Command::ReleaseHold { .. }
             | Command::Pay { .. }
             | Command::CancelOrder { .. }

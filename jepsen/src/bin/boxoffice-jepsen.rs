@@ -174,6 +174,15 @@ const NEMESES: &[&str] = &[
     "snapshot-crash",
 ];
 
+/// The nemeses that destroy a node's data (wipe it, or flip a byte and so
+/// make it rebuild): each waits until the cluster is whole before it starts.
+const DESTROYS_DATA: &[&str] =
+    &["wipe-node", "membership", "bitflip-log", "bitflip-snapshot", "snapshot-crash"];
+
+/// Longest a data-destroying nemesis waits for the cluster to be whole,
+/// in seconds; it is skipped (and says so) if it is not.
+const WHOLE_WAIT_SECS: u64 = 120;
+
 /// The snapshot interval the nodes run with, in Raft entries: small, so
 /// that snapshots are built every few seconds under load and a rebuilt node
 /// catches up by installing one.
@@ -511,6 +520,18 @@ async fn inject(
     rng: &mut StdRng,
 ) -> anyhow::Result<()> {
     let mut c = cluster.lock().await;
+    // A nemesis that destroys a node's data waits until the last rebuild has
+    // finished: one disk lost at a time is the failure model (see `Cluster::whole`).
+    if DESTROYS_DATA.contains(&nemesis) && !c.wait_whole(Duration::from_secs(WHOLE_WAIT_SECS)).await {
+        note(
+            recorder,
+            format!(
+                "{NOTE_PREFIX}{nemesis} skipped: the cluster was not whole (a rebuild still under way, or a \
+                 node not a voter) within {WHOLE_WAIT_SECS} s"
+            ),
+        );
+        return Ok(());
+    }
     let ids = c.ids();
     let leader = c.leader().await.unwrap_or(ids[0]);
     let other =

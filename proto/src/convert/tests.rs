@@ -74,6 +74,35 @@ fn sample_commands() -> Vec<Command> {
             direction: Direction::Exit,
         },
         Command::Expire,
+        Command::RemoveFromHold { hold: HoldId(5), lines: lines.clone() },
+        Command::RemoveFromHold { hold: HoldId(5), lines: vec![] },
+        Command::CheckoutWithContact {
+            hold: HoldId(5),
+            payment_ttl_ms: 86_400_000,
+            name: "Ada Lovelace".into(),
+            email: "ada@example.org".into(),
+        },
+        Command::CheckoutWithContact {
+            hold: HoldId(5),
+            payment_ttl_ms: 0,
+            name: String::new(),
+            email: "é".into(),
+        },
+        Command::ConfigureWaitingRoom {
+            event: EventId(2),
+            admit_per_minute: 600,
+            arrivals_per_second_max: 50,
+            in_flight_max: 2_000,
+            dry_run: true,
+        },
+        Command::ConfigureWaitingRoom {
+            event: EventId(2),
+            admit_per_minute: 0,
+            arrivals_per_second_max: u32::MAX,
+            in_flight_max: 0,
+            dry_run: false,
+        },
+        Command::JoinWaitingRoom { event: EventId(2) },
     ]
 }
 
@@ -106,6 +135,9 @@ fn sample_outcomes() -> Vec<Outcome> {
         Accepted::CheckedIn { order, position: 2, direction: Direction::Exit },
         Accepted::Expired { holds: 6, orders: 7, more: true },
         Accepted::Expired { holds: 0, orders: u32::MAX, more: false },
+        Accepted::WaitingRoomConfigured { event: ev },
+        Accepted::WaitingRoomJoined { event: ev, position: 1 },
+        Accepted::WaitingRoomJoined { event: ev, position: u64::MAX },
     ];
     let invalid = vec![
         InvalidInput::Slug,
@@ -120,6 +152,10 @@ fn sample_outcomes() -> Vec<Outcome> {
         InvalidInput::Quantity,
         InvalidInput::Ttl,
         InvalidInput::Secret,
+        InvalidInput::NotInHold { item },
+        InvalidInput::ContactName,
+        InvalidInput::Email,
+        InvalidInput::WaitingRoom,
     ];
     let not_found = vec![
         ObjectRef::Organizer(org),
@@ -129,6 +165,7 @@ fn sample_outcomes() -> Vec<Outcome> {
         ObjectRef::Hold(hold),
         ObjectRef::Order(order),
         ObjectRef::CheckinList(list),
+        ObjectRef::WaitingRoom(ev),
         ObjectRef::Order(OrderId(0)),
     ];
     let states = [
@@ -202,7 +239,7 @@ fn sample_quota_availabilities() -> Vec<QuotaAvailability> {
 fn every_command_variant_round_trips_through_the_wire() {
     let commands = sample_commands();
     let kinds: BTreeSet<&str> = commands.iter().map(Command::kind).collect();
-    assert_eq!(kinds.len(), 17, "the samples cover every command variant");
+    assert_eq!(kinds.len(), 21, "the samples cover every command variant");
     for (i, command) in commands.into_iter().enumerate() {
         let wire = through_bytes(&v1::Command::from(&command));
         assert_eq!(Command::try_from(wire), Ok(command.clone()), "command {i}");
@@ -218,7 +255,7 @@ fn every_command_variant_round_trips_through_the_wire() {
 fn every_outcome_variant_round_trips_through_the_wire_with_its_label() {
     let outcomes = sample_outcomes();
     let labels: BTreeSet<&str> = outcomes.iter().map(Outcome::label).collect();
-    assert_eq!(labels.len(), 29, "the samples cover every outcome label (rejected/conflict included)");
+    assert_eq!(labels.len(), 31, "the samples cover every outcome label (rejected/conflict included)");
     for outcome in outcomes {
         let wire = through_bytes(&v1::Outcome::from(&outcome));
         assert_eq!(wire.label, outcome.label());
@@ -331,11 +368,78 @@ fn negative_prices_sizes_and_ttls_are_typed_errors() {
             c::Kind::AddToHold(c::AddToHold { hold: 5, lines: vec![v1::Line { item: 3, quantity: -5 }] }),
             "add_to_hold.lines.quantity",
         ),
+        (
+            c::Kind::RemoveFromHold(c::RemoveFromHold {
+                hold: 5,
+                lines: vec![v1::Line { item: 3, quantity: -5 }],
+            }),
+            "remove_from_hold.lines.quantity",
+        ),
+        (
+            c::Kind::CheckoutWithContact(c::CheckoutWithContact {
+                hold: 5,
+                payment_ttl_ms: -5,
+                ..Default::default()
+            }),
+            "checkout_with_contact.payment_ttl_ms",
+        ),
+        (
+            c::Kind::ConfigureWaitingRoom(c::ConfigureWaitingRoom {
+                event: 2,
+                admit_per_minute: -5,
+                arrivals_per_second_max: 1,
+                in_flight_max: 1,
+                dry_run: false,
+            }),
+            "configure_waiting_room.admit_per_minute",
+        ),
+        (
+            c::Kind::ConfigureWaitingRoom(c::ConfigureWaitingRoom {
+                event: 2,
+                admit_per_minute: 1,
+                arrivals_per_second_max: -5,
+                in_flight_max: 1,
+                dry_run: false,
+            }),
+            "configure_waiting_room.arrivals_per_second_max",
+        ),
+        (
+            c::Kind::ConfigureWaitingRoom(c::ConfigureWaitingRoom {
+                event: 2,
+                admit_per_minute: 1,
+                arrivals_per_second_max: 1,
+                in_flight_max: -5,
+                dry_run: false,
+            }),
+            "configure_waiting_room.in_flight_max",
+        ),
     ];
     for (kind, field) in cases {
         let command = v1::Command { kind: Some(kind) };
         assert_eq!(Command::try_from(command), Err(ConvertError::Negative { field, value: -5 }));
     }
+}
+
+#[test]
+fn a_waiting_room_rate_above_u32_max_is_out_of_range_and_passes_to_the_domain_below() {
+    use v1::command as c;
+    let room = |admit_per_minute| v1::Command {
+        kind: Some(c::Kind::ConfigureWaitingRoom(c::ConfigureWaitingRoom {
+            event: 2,
+            admit_per_minute,
+            arrivals_per_second_max: 1,
+            in_flight_max: 1,
+            dry_run: false,
+        })),
+    };
+    let too_big = i64::from(u32::MAX) + 1;
+    assert_eq!(
+        Command::try_from(room(too_big)),
+        Err(ConvertError::OutOfRange { field: "configure_waiting_room.admit_per_minute", value: too_big })
+    );
+    // Over the domain's limit but representable: the domain refuses it with its own reason.
+    let Ok(command) = Command::try_from(room(i64::from(u32::MAX))) else { panic!() };
+    assert_eq!(command.validate(), Err(InvalidInput::WaitingRoom));
 }
 
 #[test]
@@ -416,10 +520,15 @@ fn broken_outcomes_from_the_wire_are_typed_errors() {
         Rejection::try_from(rejected(v1::rejection::Reason::Invalid(invalid))),
         Err(ConvertError::UnknownEnum { field: "invalid_input.kind", value: 0 })
     );
-    let not_found = v1::ObjectRef { kind: 8, id: 1 };
+    let not_found = v1::ObjectRef { kind: 9, id: 1 };
     assert_eq!(
         Rejection::try_from(rejected(v1::rejection::Reason::NotFound(not_found))),
-        Err(ConvertError::UnknownEnum { field: "object_ref.kind", value: 8 })
+        Err(ConvertError::UnknownEnum { field: "object_ref.kind", value: 9 })
+    );
+    let invalid = v1::InvalidInput { kind: 16, item: 0 };
+    assert_eq!(
+        Rejection::try_from(rejected(v1::rejection::Reason::Invalid(invalid))),
+        Err(ConvertError::UnknownEnum { field: "invalid_input.kind", value: 16 })
     );
     assert_eq!(
         Rejection::try_from(rejected(v1::rejection::Reason::CheckIn(0))),
@@ -492,7 +601,8 @@ fn availability_round_trips_both_ways() {
 }
 
 /// A state with an organizer, an event, an item in a quota of 10, a live
-/// hold and a pending order, built through the domain.
+/// hold, two pending orders (one with the buyer's contact), a check-in list
+/// and a waiting room one buyer joined, built through the domain.
 fn sample_state() -> State {
     let mut state = State::default();
     let t = 1_700_000_000_000;
@@ -518,6 +628,31 @@ fn sample_state() -> State {
             ttl_ms: 60_000,
         },
         Command::Checkout { hold: HoldId(6), payment_ttl_ms: 60_000 },
+        Command::PlaceHold {
+            event: EventId(2),
+            lines: vec![Line { item: ItemId(3), quantity: 1 }],
+            ttl_ms: 60_000,
+        },
+        Command::CheckoutWithContact {
+            hold: HoldId(8),
+            payment_ttl_ms: 60_000,
+            name: "Ada Lovelace".into(),
+            email: "ada@example.org".into(),
+        },
+        Command::CreateCheckinList {
+            event: EventId(2),
+            name: "Door".into(),
+            allow_multiple_entries: false,
+            allow_entry_after_exit: true,
+        },
+        Command::ConfigureWaitingRoom {
+            event: EventId(2),
+            admit_per_minute: 60,
+            arrivals_per_second_max: 5,
+            in_flight_max: 50,
+            dry_run: true,
+        },
+        Command::JoinWaitingRoom { event: EventId(2) },
     ];
     for (i, command) in commands.into_iter().enumerate() {
         let envelope = Envelope { time_ms: t + i as u64, request_id: RequestId(i as u128), command };
@@ -557,9 +692,33 @@ fn holds_orders_and_catalog_views_mirror_the_state() {
     let wire = v1::ItemAvailability::from(&availability);
     assert_eq!(
         (wire.remaining, wire.binding_quota, wire.quotas[0].held, wire.quotas[0].pending),
-        (Some(5), Some(4), 2, 3)
+        (Some(4), Some(4), 2, 4)
     );
     assert_eq!(ItemAvailability::try_from(wire), Ok(availability));
+
+    // An order checked out with a contact carries it over the wire; one without has none.
+    assert_eq!(wire_order_contact(&state, OrderId(7)), None);
+    let contact = v1::Contact { name: "Ada Lovelace".into(), email: "ada@example.org".into() };
+    assert_eq!(wire_order_contact(&state, OrderId(9)), Some(contact));
+    let order = state.order(OrderId(9)).unwrap();
+    assert_eq!(Order::try_from(through_bytes(&v1::Order::from(order))).as_ref(), Ok(order));
+
+    let list = state.checkin_lists_of(EventId(2)).next().expect("a check-in list");
+    let wire = through_bytes(&v1::CheckinListInfo::from(list));
+    assert_eq!((wire.id, wire.event, wire.name.as_str()), (10, 2, "Door"));
+    assert!(!wire.allow_multiple_entries && wire.allow_entry_after_exit);
+
+    let room = state.waiting_room(EventId(2), state.now_ms).expect("a room");
+    let wire = through_bytes(&v1::WaitingRoom::from(&room));
+    assert_eq!((wire.joined, wire.admitted, wire.admit_per_minute, wire.dry_run), (1, 0, 60, true));
+    assert_eq!(WaitingRoomView::from(wire), room);
+
+    let event = EventDef::from(through_bytes(&v1::EventInfo::from(state.event(EventId(2)).unwrap())));
+    assert_eq!(Some(&event), state.event(EventId(2)));
+}
+
+fn wire_order_contact(state: &State, order: OrderId) -> Option<v1::Contact> {
+    through_bytes(&v1::Order::from(state.order(order).expect("order"))).contact
 }
 
 #[test]
@@ -707,6 +866,22 @@ fn any_command() -> impl Strategy<Value = Command> {
             Command::CheckIn { list: CheckinListId(l), secret, nonce: Nonce(nonce), direction }
         }),
         Just(Command::Expire),
+        (any::<u64>(), any_lines()).prop_map(|(h, lines)| Command::RemoveFromHold { hold: HoldId(h), lines }),
+        (any::<u64>(), 0..=i64::MAX as u64, text, text).prop_map(|(h, payment_ttl_ms, name, email)| {
+            Command::CheckoutWithContact { hold: HoldId(h), payment_ttl_ms, name, email }
+        }),
+        (any::<u64>(), any::<u32>(), any::<u32>(), any::<u32>(), any::<bool>()).prop_map(
+            |(e, admit_per_minute, arrivals_per_second_max, in_flight_max, dry_run)| {
+                Command::ConfigureWaitingRoom {
+                    event: EventId(e),
+                    admit_per_minute,
+                    arrivals_per_second_max,
+                    in_flight_max,
+                    dry_run,
+                }
+            }
+        ),
+        any::<u64>().prop_map(|e| Command::JoinWaitingRoom { event: EventId(e) }),
     ]
 }
 
@@ -739,6 +914,9 @@ fn decode_and_convert_everything(bytes: &[u8]) {
     }
     if let Ok(order) = v1::Order::decode(bytes) {
         let _ = Order::try_from(order);
+    }
+    if let Ok(room) = v1::GetWaitingRoomResponse::decode(bytes) {
+        let _ = room.room.map(WaitingRoomView::from);
     }
     if let Ok(record) = v1::RecordMessage::decode(bytes) {
         let _ = Record::try_from(&record);

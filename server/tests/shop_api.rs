@@ -1,0 +1,214 @@
+//! What the HTTP shop needs from the client, on both transports: the same
+//! scenario against an engine embedded in the test and against a real
+//! `boxoffice-server` process. Removing from a hold, checkout with the
+//! buyer's contact, the waiting room (positions, a retried join, admissions
+//! growing with time), and the queries (an organizer's events, an event by
+//! slug, the check-in lists in the catalog, the waiting room). It uses the
+//! client crate's re-exports only, as the shop does.
+
+mod support;
+
+use boxoffice_client::domain::*;
+use boxoffice_client::{Client, ClientError, ClientOptions, ReadConsistency, new_request_id, v1};
+use std::time::{Duration, Instant};
+use support::Cluster;
+use tonic::Code;
+
+/// How long the scenario waits for the room to admit its second buyer (at
+/// one a second, about two seconds).
+const ADMIT_WAIT_MS: u64 = 10_000;
+
+/// Submit and require an accepted outcome.
+async fn ok(client: &Client, command: Command) -> Accepted {
+    match client.submit(command.clone()).await.expect("answered").outcome {
+        Outcome::Accepted(accepted) => accepted,
+        Outcome::Rejected(rejection) => panic!("{command:?} was rejected: {rejection:?}"),
+    }
+}
+
+async fn scenario(client: &Client) {
+    let linearizable = ReadConsistency::Linearizable;
+    let create = Command::CreateOrganizer { slug: "shop".into(), name: "Shop".into(), secret_key: [4; 32] };
+    let Accepted::OrganizerCreated { organizer } = ok(client, create).await else { panic!() };
+    let mut events = Vec::new();
+    for (slug, name) in [("spring", "Spring"), ("autumn", "Autumn")] {
+        let create = Command::CreateEvent { organizer, slug: slug.into(), name: name.into() };
+        let Accepted::EventCreated { event } = ok(client, create).await else { panic!() };
+        events.push(event);
+    }
+    let event = events[0];
+    let Accepted::ItemCreated { item } =
+        ok(client, Command::CreateItem { event, name: "GA".into(), price_cents: 2_000 }).await
+    else {
+        panic!()
+    };
+    let quota = Command::CreateQuota {
+        event,
+        name: "GA".into(),
+        size: Some(10),
+        items: vec![item],
+        close_when_sold_out: false,
+    };
+    let Accepted::QuotaCreated { quota } = ok(client, quota).await else { panic!() };
+    let list = Command::CreateCheckinList {
+        event,
+        name: "Door".into(),
+        allow_multiple_entries: false,
+        allow_entry_after_exit: true,
+    };
+    let Accepted::CheckinListCreated { list } = ok(client, list).await else { panic!() };
+
+    // The organizer's events, one by slug, and what is not there.
+    let listed = client.events(organizer, linearizable).await.unwrap();
+    let slugs: Vec<(EventId, &str)> = listed.iter().map(|e| (e.id, e.slug.as_str())).collect();
+    assert_eq!(slugs, vec![(events[0], "spring"), (events[1], "autumn")]);
+    assert!(listed.iter().all(|e| e.organizer == organizer));
+    assert_eq!(client.events(organizer, ReadConsistency::Stale).await.unwrap(), listed);
+    let found = client.event_by_slug(organizer, "autumn", linearizable).await.unwrap();
+    assert_eq!((found.id, found.name.as_str()), (events[1], "Autumn"));
+    assert!(matches!(
+        client.event_by_slug(organizer, "winter", linearizable).await,
+        Err(ClientError::NotFound(_))
+    ));
+    assert!(matches!(
+        client.events(OrganizerId(u64::MAX), linearizable).await,
+        Err(ClientError::NotFound(_))
+    ));
+
+    // The catalog carries the check-in lists.
+    let catalog = client.catalog(event, linearizable).await.unwrap();
+    let lists: Vec<(u64, &str, bool)> =
+        catalog.checkin_lists.iter().map(|l| (l.id, l.name.as_str(), l.allow_entry_after_exit)).collect();
+    assert_eq!(lists, vec![(list.0, "Door", true)]);
+
+    // A cart whose quantities go down, freeing capacity at once.
+    let place = Command::PlaceHold { event, lines: vec![Line { item, quantity: 3 }], ttl_ms: 600_000 };
+    let Accepted::HoldLive { hold, expires_at_ms } = ok(client, place).await else { panic!() };
+    let remove = Command::RemoveFromHold { hold, lines: vec![Line { item, quantity: 1 }] };
+    assert_eq!(ok(client, remove).await, Accepted::HoldLive { hold, expires_at_ms });
+    assert_eq!(client.hold(hold, linearizable).await.unwrap().lines, vec![Line { item, quantity: 2 }]);
+    assert_eq!(client.quota_availability(quota, linearizable).await.unwrap().held, 2);
+    let too_many = Command::RemoveFromHold { hold, lines: vec![Line { item, quantity: 3 }] };
+    assert_eq!(
+        client.submit(too_many).await.unwrap().outcome,
+        Outcome::Rejected(Rejection::Invalid(InvalidInput::NotInHold { item }))
+    );
+
+    // Checkout with the buyer's contact; a bad address never reaches the log.
+    let checkout = |email: &str| Command::CheckoutWithContact {
+        hold,
+        payment_ttl_ms: 3_600_000,
+        name: "Ada Lovelace".into(),
+        email: email.into(),
+    };
+    let refused = client.submit(checkout("ada@@example.org")).await;
+    assert!(matches!(&refused, Err(ClientError::Invalid(m)) if m.contains("e-mail")), "{refused:?}");
+    let Accepted::OrderPlaced { order, tickets, .. } = ok(client, checkout("ada@example.org")).await else {
+        panic!()
+    };
+    assert_eq!(tickets.len(), 2);
+    let placed = client.order(order, linearizable).await.unwrap();
+    assert_eq!(
+        placed.contact,
+        Some(Contact { name: "Ada Lovelace".into(), email: "ada@example.org".into() })
+    );
+
+    // The waiting room: none yet, then one a second.
+    assert_eq!(client.waiting_room(event, linearizable).await.unwrap(), None);
+    assert!(matches!(
+        client.waiting_room(EventId(u64::MAX), linearizable).await,
+        Err(ClientError::NotFound(_))
+    ));
+    let no_room = client.submit(Command::JoinWaitingRoom { event }).await.unwrap().outcome;
+    assert_eq!(no_room, Outcome::Rejected(Rejection::NotFound(ObjectRef::WaitingRoom(event))));
+    let configure = Command::ConfigureWaitingRoom {
+        event,
+        admit_per_minute: 60,
+        arrivals_per_second_max: 20,
+        in_flight_max: 200,
+        dry_run: false,
+    };
+    assert_eq!(ok(client, configure).await, Accepted::WaitingRoomConfigured { event });
+    let first_id = new_request_id();
+    let first = client.submit_with_id(first_id, Command::JoinWaitingRoom { event }).await.unwrap();
+    assert_eq!(first.outcome, Outcome::Accepted(Accepted::WaitingRoomJoined { event, position: 1 }));
+    assert_eq!(
+        ok(client, Command::JoinWaitingRoom { event }).await,
+        Accepted::WaitingRoomJoined { event, position: 2 }
+    );
+    // A shop that lost the answer, or restarted, asks again with the same request id.
+    let retried = client.submit_with_id(first_id, Command::JoinWaitingRoom { event }).await.unwrap();
+    assert!(retried.duplicate);
+    assert_eq!(retried.outcome, first.outcome);
+    let room = client.waiting_room(event, linearizable).await.unwrap().expect("a room");
+    assert_eq!(
+        (room.admit_per_minute, room.arrivals_per_second_max, room.in_flight_max, room.dry_run, room.joined),
+        (60, 20, 200, false, 2)
+    );
+    assert!(room.admitted <= 2);
+    let deadline = Instant::now() + Duration::from_millis(ADMIT_WAIT_MS);
+    loop {
+        let room = client.waiting_room(event, ReadConsistency::Stale).await.unwrap().expect("a room");
+        assert!(room.admitted <= room.joined);
+        if room.admitted == 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the room admitted only {} of 2 in {ADMIT_WAIT_MS} ms",
+            room.admitted
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        ok(client, Command::JoinWaitingRoom { event }).await,
+        Accepted::WaitingRoomJoined { event, position: 3 }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shops_calls_work_on_an_embedded_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = Client::embedded(dir.path(), ClientOptions::default()).await.unwrap();
+    scenario(&client).await;
+    client.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shops_calls_work_against_a_real_server() {
+    let cluster = Cluster::start(56, 1, 1_000);
+    cluster.leader().await;
+    let client = cluster.client();
+    scenario(&client).await;
+
+    // At the door of the real server: a bad e-mail is INVALID_ARGUMENT before anything is proposed.
+    let before = cluster.status_of(1, false).await.unwrap().last_seq;
+    let checkout = Command::CheckoutWithContact {
+        hold: HoldId(1),
+        payment_ttl_ms: 60_000,
+        name: "Ada".into(),
+        email: "no-at-sign".into(),
+    };
+    let mut inventory =
+        v1::inventory_client::InventoryClient::new(support::channel(&cluster.nodes[0].grpc).await);
+    let refused = inventory
+        .submit(boxoffice_proto::convert::submit_request(new_request_id(), &checkout))
+        .await
+        .expect_err("refused at the door");
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert!(refused.message().contains("e-mail"), "{}", refused.message());
+    // The raw answers of the new queries.
+    let room = inventory
+        .get_waiting_room(v1::GetWaitingRoomRequest { event: 2, consistency: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(room.room.map(|r| r.joined), Some(3));
+    assert!(room.now_ms > 0 && room.last_seq >= before);
+    let missing = inventory
+        .find_event(v1::FindEventRequest { organizer: 1, slug: "winter".into(), consistency: 0 })
+        .await
+        .expect_err("no such event");
+    assert_eq!(missing.code(), Code::NotFound);
+    assert_eq!(cluster.status_of(1, false).await.unwrap().last_seq, before, "nothing was recorded");
+}

@@ -1,0 +1,628 @@
+//! The buyer's and the admin's pages over real HTTP: every page, the whole
+//! purchase, and what a hostile or unlucky visitor meets.
+
+mod common;
+
+use boxoffice_shop::config::ShopConfig;
+use common::{Browser, TestShop, demo, http, items};
+
+#[tokio::test]
+async fn the_root_redirects_to_the_default_organizer_and_lists_its_events() {
+    let shop = TestShop::start().await;
+    let browser = shop.browser();
+    let root = browser.get("/").await;
+    assert_eq!((root.status, root.location.as_deref()), (303, Some("/demo/")));
+    let events = browser.get("/demo/").await;
+    assert_eq!(events.status, 200);
+    assert!(events.has("Summer Festival 2026") && events.has("/demo/jazz-night/"), "{}", events.body);
+    let no_slash = browser.get("/demo").await;
+    assert_eq!(no_slash.location.as_deref(), Some("/demo/"));
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_organizers_events_and_paths_are_404_pages_not_traces() {
+    let shop = TestShop::start().await;
+    let browser = shop.browser();
+    for path in
+        ["/nobody/", "/demo/no-such-event/", "/demo/NOT_A_SLUG/", "/demo/summer-festival/nope", "/x/y/z/w/v"]
+    {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, 404, "{path}");
+        assert!(page.has("We could not find") && page.has("<html"), "{path}: {}", page.body);
+        assert!(!page.has("panicked") && !page.has("Error {"), "{path}");
+    }
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn the_event_page_shows_items_with_live_availability_and_sold_out() {
+    let shop = TestShop::start().await;
+    let browser = shop.browser();
+    let page = browser.get(demo::JAZZ).await;
+    assert_eq!(page.status, 200);
+    assert!(page.has("Standing") && page.has("200 left") && page.has("20 left"), "{}", page.body);
+    assert!(page.has("name=\"csrf\"") && page.has("action=\"/demo/jazz-night/cart/add\""));
+    // Another buyer takes the whole balcony.
+    let ids = items(&shop.base, "jazz-night").await;
+    let balcony = ids["Balcony"].0;
+    let other = shop.browser();
+    let added = other.add_to_cart(demo::JAZZ, balcony, 10).await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let added = other.add_to_cart(demo::JAZZ, balcony, 10).await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let page = browser.get(demo::JAZZ).await;
+    assert!(page.has("sold out"), "{}", page.body);
+    assert!(!page.has(&format!("name=\"item_{balcony}\"")), "no quantity field for a sold-out item");
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn a_buyer_browses_buys_pays_sees_qr_codes_and_is_checked_in_once() {
+    let shop = TestShop::start().await;
+    let buyer = shop.browser();
+    let ids = items(&shop.base, "summer-festival").await;
+    let saturday = ids["Saturday"].0;
+    let added = buyer.add_to_cart(demo::FESTIVAL, saturday, 2).await;
+    assert_eq!((added.status, added.location.as_deref()), (303, Some("/demo/summer-festival/cart")));
+    let cart = buyer.get("/demo/summer-festival/cart").await;
+    assert_eq!(cart.status, 200);
+    assert!(cart.has("id=\"countdown\"") && cart.has("€90.00"), "{}", cart.body);
+    let form = buyer.get("/demo/summer-festival/checkout").await;
+    assert_eq!(form.status, 200);
+    let (csrf, idem) = (form.field("csrf"), form.field("idem"));
+    let placed = buyer
+        .post(
+            "/demo/summer-festival/checkout",
+            &[("csrf", &csrf), ("idem", &idem), ("name", "Ada Lovelace"), ("email", "ada@example.org")],
+        )
+        .await;
+    assert_eq!(placed.status, 303, "{}", placed.body);
+    let order_url = placed.location.clone().unwrap();
+    assert!(order_url.starts_with("/demo/summer-festival/order/"), "{order_url}");
+    assert!(buyer.cookie(&format!("bo_cart_{}", 2)).is_none(), "the cart cookie is gone after checkout");
+    let order = buyer.get(&order_url).await;
+    assert_eq!(order.status, 200);
+    assert!(
+        order.has("Waiting for payment") && order.has("id=\"pay\"") && !order.has("<svg"),
+        "{}",
+        order.body
+    );
+    let pay = buyer
+        .post(&format!("{order_url}/pay"), &[("csrf", &order.field("csrf")), ("idem", &order.field("idem"))])
+        .await;
+    assert_eq!(pay.status, 303, "{}", pay.body);
+    let paid = buyer.get(pay.location.as_deref().unwrap()).await;
+    assert!(paid.has("Paid") && paid.has("Thank you"), "{}", paid.body);
+    assert_eq!(paid.body.matches("<svg").count(), 2, "one QR code per ticket");
+    let secrets: Vec<String> = paid
+        .body
+        .match_indices("<code class=\"secret\">")
+        .map(|(i, m)| paid.body[i + m.len()..i + m.len() + 32].to_owned())
+        .collect();
+    assert_eq!(secrets.len(), 2);
+
+    // The door.
+    let door = shop.browser();
+    let login = door.get("/demo/summer-festival/checkin").await;
+    assert_eq!(login.status, 303, "check-in needs a login");
+    assert!(login.location.unwrap().starts_with("/admin/login?next=/demo/summer-festival/checkin"));
+    door.login().await;
+    let scan = |secret: String| {
+        let door = door.clone();
+        async move {
+            let page = door.get("/demo/summer-festival/checkin").await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            let list = {
+                let start = page.body.find("<option value=\"").unwrap() + "<option value=\"".len();
+                page.body[start..start + page.body[start..].find('"').unwrap()].to_owned()
+            };
+            door.post(
+                "/demo/summer-festival/checkin",
+                &[
+                    ("csrf", &page.field("csrf")),
+                    ("idem", &page.field("idem")),
+                    ("list", &list),
+                    ("secret", &secret),
+                ],
+            )
+            .await
+        }
+    };
+    let first = scan(secrets[0].clone()).await;
+    assert!(first.has("id=\"checkin-result\">VALID<"), "{}", first.body);
+    let again = scan(secrets[0].clone()).await;
+    assert!(again.has(">ALREADY USED<"), "{}", again.body);
+    let other = scan(secrets[1].to_uppercase()).await;
+    assert!(other.has(">VALID<"), "secrets are case-insensitive: {}", other.body);
+    let junk = scan("0".repeat(32)).await;
+    assert!(junk.has(">INVALID<"), "{}", junk.body);
+    let huge = scan("a".repeat(500)).await;
+    assert!(huge.has(">INVALID<"), "{}", huge.body);
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn an_unpaid_ticket_is_refused_at_the_door() {
+    let shop = TestShop::start().await;
+    let api = http();
+    let ids = items(&shop.base, "jazz-night").await;
+    let cart: serde_json::Value = api
+        .post(shop.url("/api/v1/organizers/demo/events/jazz-night/carts/"))
+        .json(&serde_json::json!({"lines": [{"item": ids["Standing"].0, "quantity": 1}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let order: serde_json::Value = api
+        .post(shop.url("/api/v1/organizers/demo/events/jazz-night/orders/"))
+        .json(&serde_json::json!({"cart": cart["id"], "name": "B", "email": "b@example.org"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // A pending order's secrets are not shown; read one from the engine to play a forger who guessed it.
+    let full = shop
+        .client
+        .order(
+            boxoffice_shop::inventory::domain::OrderId(order["id"].as_u64().unwrap()),
+            boxoffice_shop::inventory::Consistency::Linearizable,
+        )
+        .await
+        .unwrap();
+    let door = shop.browser();
+    door.login().await;
+    let page = door.get("/demo/jazz-night/checkin").await;
+    let start = page.body.find("<option value=\"").unwrap() + "<option value=\"".len();
+    let list = page.body[start..start + page.body[start..].find('"').unwrap()].to_owned();
+    let result = door
+        .post(
+            "/demo/jazz-night/checkin",
+            &[
+                ("csrf", &page.field("csrf")),
+                ("idem", &page.field("idem")),
+                ("list", &list),
+                ("secret", &full.tickets[0].secret),
+            ],
+        )
+        .await;
+    assert!(result.has(">UNPAID<"), "{}", result.body);
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn forged_forms_without_a_valid_csrf_token_are_refused_with_403() {
+    let shop = TestShop::start().await;
+    let buyer = shop.browser();
+    let ids = items(&shop.base, "summer-festival").await;
+    let field = format!("item_{}", ids["Saturday"].0);
+    let page = buyer.get(demo::FESTIVAL).await;
+    let idem = page.field("idem");
+    // No token at all.
+    let forged = buyer.post("/demo/summer-festival/cart/add", &[("idem", &idem), (&field, "1")]).await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert!(forged.has("did not come from this shop"));
+    // Another session's token.
+    let other = shop.browser();
+    let other_csrf = other.get(demo::FESTIVAL).await.field("csrf");
+    let forged = buyer.post("/demo/summer-festival/cart/add", &[("csrf", &other_csrf), (&field, "1")]).await;
+    assert_eq!(forged.status, 403);
+    // A token but no session cookie (a cross-site post from a fresh browser).
+    let fresh = Browser::new(&shop.base);
+    let forged =
+        fresh.post("/demo/summer-festival/cart/add", &[("csrf", &page.field("csrf")), (&field, "1")]).await;
+    assert_eq!(forged.status, 403);
+    // A tampered session cookie.
+    let session = buyer.cookie("bo_session").unwrap();
+    buyer.set_cookie("bo_session", &session.replacen(|c: char| c.is_ascii_hexdigit(), "f", 1));
+    let forged =
+        buyer.post("/demo/summer-festival/cart/add", &[("csrf", &page.field("csrf")), (&field, "1")]).await;
+    assert_eq!(forged.status, 403);
+    for path in ["/admin/login", "/admin/logout", "/admin/events", "/demo/summer-festival/checkout"] {
+        let forged = fresh.post(path, &[("name", "x")]).await;
+        assert_eq!(forged.status, 403, "{path}");
+    }
+    // Nothing was reserved.
+    let page = buyer.get(demo::FESTIVAL).await;
+    assert!(page.has("500 left"), "{}", page.body);
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn a_tampered_cart_cookie_is_treated_as_no_cart() {
+    let shop = TestShop::start().await;
+    let buyer = shop.browser();
+    let ids = items(&shop.base, "summer-festival").await;
+    buyer.add_to_cart(demo::FESTIVAL, ids["Sunday"].0, 1).await;
+    let (name, value) = {
+        let jar = buyer.jar.lock().unwrap();
+        let (name, value) = jar.iter().find(|(k, _)| k.starts_with("bo_cart_")).unwrap();
+        (name.clone(), value.clone())
+    };
+    // Point the cookie at another hold id, keeping the MAC.
+    let (_, mac) = value.split_once('.').unwrap();
+    buyer.set_cookie(&name, &format!("1.{mac}"));
+    let cart = buyer.get("/demo/summer-festival/cart").await;
+    assert_eq!(cart.status, 200);
+    assert!(cart.has("Your cart is empty"), "{}", cart.body);
+    buyer.set_cookie(&name, "garbage");
+    let cart = buyer.get("/demo/summer-festival/cart").await;
+    assert!(cart.has("Your cart is empty"));
+    let checkout = buyer.get("/demo/summer-festival/checkout").await;
+    assert!(checkout.has("Your cart is empty"));
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn an_order_page_needs_its_token_and_a_tampered_one_is_not_found() {
+    let shop = TestShop::start().await;
+    let buyer = shop.browser();
+    let ids = items(&shop.base, "summer-festival").await;
+    buyer.add_to_cart(demo::FESTIVAL, ids["Saturday"].0, 1).await;
+    let form = buyer.get("/demo/summer-festival/checkout").await;
+    let placed = buyer
+        .post(
+            "/demo/summer-festival/checkout",
+            &[
+                ("csrf", &form.field("csrf")),
+                ("idem", &form.field("idem")),
+                ("name", "A"),
+                ("email", "a@b.c"),
+            ],
+        )
+        .await;
+    let url = placed.location.unwrap();
+    let (prefix, token) = url.rsplit_once('/').unwrap();
+    let mut flipped = token.to_owned().into_bytes();
+    flipped[0] = if flipped[0] == b'a' { b'b' } else { b'a' };
+    let tampered = format!("{prefix}/{}", String::from_utf8(flipped).unwrap());
+    for path in [
+        tampered.clone(),
+        format!("{prefix}/"),
+        format!("{prefix}/short"),
+        "/demo/summer-festival/order/999999/00".into(),
+        "/demo/summer-festival/order/abc/00".into(),
+    ] {
+        let page = buyer.get(&path).await;
+        assert_eq!(page.status, 404, "{path}: {}", page.body);
+    }
+    // The right token on another event's path.
+    let wrong_event = url.replace("summer-festival", "jazz-night");
+    assert_eq!(buyer.get(&wrong_event).await.status, 404);
+    let order = buyer.get(&url).await;
+    let pay = buyer.post(&format!("{tampered}/pay"), &[("csrf", &order.field("csrf"))]).await;
+    assert_eq!(pay.status, 404);
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversized_form_is_refused_with_413_before_it_is_read() {
+    let shop = TestShop::start().await;
+    let buyer = shop.browser();
+    buyer.get(demo::FESTIVAL).await;
+    let body = vec![b'a'; boxoffice_shop::config::BODY_BYTES_MAX + 1];
+    let page = buyer.post_raw("/demo/summer-festival/cart/add", body).await;
+    assert_eq!(page.status, 413, "{}", page.body);
+    assert!(page.has("too large") && page.has("<html"), "{}", page.body);
+    let just_under = vec![b'a'; boxoffice_shop::config::BODY_BYTES_MAX - 10];
+    let page = buyer.post_raw("/demo/summer-festival/cart/add", just_under).await;
+    assert_eq!(page.status, 403, "read, then refused for its missing CSRF token");
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn sold_out_while_choosing_is_a_page_that_says_so() {
+    let shop = TestShop::start().await;
+    let ids = items(&shop.base, "jazz-night").await;
+    let balcony = ids["Balcony"].0;
+    let slow = shop.browser();
+    let page = slow.get(demo::JAZZ).await;
+    // Someone else buys 15 of the 20 meanwhile.
+    let fast = shop.browser();
+    assert_eq!(fast.add_to_cart(demo::JAZZ, balcony, 10).await.status, 303);
+    assert_eq!(fast.add_to_cart(demo::JAZZ, balcony, 5).await.status, 303);
+    let field = format!("item_{balcony}");
+    let late = slow
+        .post(
+            "/demo/jazz-night/cart/add",
+            &[("csrf", &page.field("csrf")), ("idem", &page.field("idem")), (&field, "6")],
+        )
+        .await;
+    assert_eq!(late.status, 409, "{}", late.body);
+    assert!(late.has("Sold out while you were choosing: Balcony (only 5 left)"), "{}", late.body);
+    assert!(late.has("5 left"), "the page shows what is left now");
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn a_resubmitted_form_reserves_once() {
+    let shop = TestShop::start().await;
+    let buyer = shop.browser();
+    let ids = items(&shop.base, "summer-festival").await;
+    let sunday = ids["Sunday"].0;
+    let page = buyer.get(demo::FESTIVAL).await;
+    let field = format!("item_{sunday}");
+    let form = [("csrf", page.field("csrf")), ("idem", page.field("idem")), (field.as_str(), "2".into())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let first = buyer.post("/demo/summer-festival/cart/add", &form).await;
+    assert_eq!(first.status, 303);
+    // The double click: the same form again, now with the cart cookie set.
+    let second = buyer.post("/demo/summer-festival/cart/add", &form).await;
+    assert_eq!(second.status, 303, "{}", second.body);
+    // And a retry that lost the first response (no cart cookie yet).
+    let cart_cookie = buyer.jar.lock().unwrap().keys().find(|k| k.starts_with("bo_cart_")).cloned().unwrap();
+    buyer.jar.lock().unwrap().remove(&cart_cookie);
+    let third = buyer.post("/demo/summer-festival/cart/add", &form).await;
+    assert_eq!(third.status, 303);
+    let cart = buyer.get("/demo/summer-festival/cart").await;
+    assert!(cart.has("value=\"2\""), "{}", cart.body);
+    let page = buyer.get(demo::FESTIVAL).await;
+    assert!(page.has("498 left"), "reserved once: {}", page.body);
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn the_cart_grows_refuses_bad_quantities_and_can_be_released() {
+    let shop = TestShop::start().await;
+    let buyer = shop.browser();
+    let ids = items(&shop.base, "summer-festival").await;
+    let (saturday, weekend) = (ids["Saturday"].0, ids["Weekend pass"].0);
+    buyer.add_to_cart(demo::FESTIVAL, saturday, 1).await;
+    let added = buyer.add_to_cart(demo::FESTIVAL, weekend, 1).await;
+    assert_eq!(added.status, 303);
+    let cart = buyer.get("/demo/summer-festival/cart").await;
+    assert!(cart.has("Saturday") && cart.has("Weekend pass") && cart.has("€125.00"), "{}", cart.body);
+    let (csrf, idem) = (cart.field("csrf"), cart.field("idem"));
+    let (sat, wk) = (format!("item_{saturday}"), format!("item_{weekend}"));
+    let more = buyer
+        .post(
+            "/demo/summer-festival/cart/update",
+            &[("csrf", &csrf), ("idem", &idem), (&sat, "3"), (&wk, "1")],
+        )
+        .await;
+    assert_eq!(more.status, 303, "{}", more.body);
+    let cart = buyer.get("/demo/summer-festival/cart").await;
+    assert!(cart.has("€215.00"), "{}", cart.body);
+    let too_many = buyer.post("/demo/summer-festival/cart/update", &[("csrf", &csrf), (&sat, "11")]).await;
+    assert_eq!(too_many.status, 422);
+    assert!(too_many.has("at most 10"), "{}", too_many.body);
+    let nonsense = buyer.post("/demo/summer-festival/cart/update", &[("csrf", &csrf), (&sat, "lots")]).await;
+    assert_eq!(nonsense.status, 422);
+    let nothing = buyer.add_to_cart(demo::FESTIVAL, saturday, 0).await;
+    assert_eq!(nothing.status, 422);
+    assert!(nothing.has("choose at least one ticket"), "{}", nothing.body);
+    let unknown = buyer.add_to_cart(demo::FESTIVAL, 999_999, 1).await;
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    let page = buyer.get(demo::FESTIVAL).await;
+    assert!(page.has("496 left"), "3 Saturday + 1 weekend pass: {}", page.body);
+    let release = buyer.post("/demo/summer-festival/cart/release", &[("csrf", &csrf), ("idem", "r1")]).await;
+    assert_eq!((release.status, release.location.as_deref()), (303, Some(demo::FESTIVAL)));
+    let page = buyer.get(demo::FESTIVAL).await;
+    assert!(page.has("500 left"), "released: {}", page.body);
+    let cart = buyer.get("/demo/summer-festival/cart").await;
+    assert!(cart.has("Your cart is empty"));
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn an_expired_cart_says_so_and_its_tickets_are_back_on_sale() {
+    let config = ShopConfig { hold_ttl_ms: 1_000, ..ShopConfig::default() };
+    let shop = TestShop::start_with(config).await;
+    let buyer = shop.browser();
+    let ids = items(&shop.base, "jazz-night").await;
+    buyer.add_to_cart(demo::JAZZ, ids["Standing"].0, 3).await;
+    let form = buyer.get("/demo/jazz-night/checkout").await;
+    assert_eq!(form.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
+    let page = buyer.get(demo::JAZZ).await;
+    assert!(page.has("200 left"), "a lapsed hold stops counting at once: {}", page.body);
+    let cart = buyer.get("/demo/jazz-night/cart").await;
+    assert_eq!(cart.status, 409);
+    assert!(cart.has("Your cart expired"), "{}", cart.body);
+    let late = buyer
+        .post(
+            "/demo/jazz-night/checkout",
+            &[
+                ("csrf", &form.field("csrf")),
+                ("idem", &form.field("idem")),
+                ("name", "A"),
+                ("email", "a@b.c"),
+            ],
+        )
+        .await;
+    assert!(late.status == 200 || late.status == 409, "{}", late.body);
+    assert!(late.has("Your cart is empty") || late.has("expired"), "{}", late.body);
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn checkout_refuses_a_bad_name_or_email_and_keeps_what_was_typed() {
+    let shop = TestShop::start().await;
+    let buyer = shop.browser();
+    let ids = items(&shop.base, "jazz-night").await;
+    buyer.add_to_cart(demo::JAZZ, ids["Standing"].0, 1).await;
+    let form = buyer.get("/demo/jazz-night/checkout").await;
+    let csrf = form.field("csrf");
+    let long = "x".repeat(300);
+    for (name, email) in
+        [("", "a@b.c"), ("Ada", "not-an-email"), ("Ada", "a b@c.d"), (long.as_str(), "a@b.c")]
+    {
+        let page = buyer
+            .post("/demo/jazz-night/checkout", &[("csrf", &csrf), ("name", name), ("email", email)])
+            .await;
+        assert_eq!(page.status, 422, "{name:?} {email:?}: {}", page.body);
+        assert!(page.has("Please give"), "{}", page.body);
+    }
+    let page = buyer
+        .post("/demo/jazz-night/checkout", &[("csrf", &csrf), ("name", "Ada <b>"), ("email", "bad")])
+        .await;
+    assert!(page.has("value=\"Ada &") && !page.has("Ada <b>"), "escaped and kept: {}", page.body);
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn the_admin_logs_in_creates_an_event_with_items_quotas_and_a_list_and_runs_it() {
+    let shop = TestShop::start().await;
+    let admin = shop.browser();
+    let redirect = admin.get("/admin/").await;
+    assert_eq!(redirect.status, 303);
+    let login = admin.get("/admin/login").await;
+    let wrong = admin.post("/admin/login", &[("csrf", &login.field("csrf")), ("password", "guess")]).await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.has("Wrong password"));
+    let open_redirect = admin
+        .post(
+            "/admin/login",
+            &[
+                ("csrf", &login.field("csrf")),
+                ("password", common::ADMIN_PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(open_redirect.location.as_deref(), Some("/admin/"));
+    let index = admin.get("/admin/").await;
+    assert_eq!(index.status, 200);
+    assert!(index.has("Summer Festival 2026"));
+    let (csrf, idem) = (index.field("csrf"), index.field("idem"));
+    let created = admin
+        .post(
+            "/admin/events",
+            &[
+                ("csrf", &csrf),
+                ("idem", &idem),
+                ("org", "demo"),
+                ("name", "Rock Night"),
+                ("slug", "rock-night"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let event_url = created.location.unwrap();
+    let taken = admin
+        .post(
+            "/admin/events",
+            &[("csrf", &csrf), ("idem", "other"), ("org", "demo"), ("name", "Again"), ("slug", "rock-night")],
+        )
+        .await;
+    assert_eq!(taken.status, 409);
+    assert!(taken.has("already used"), "{}", taken.body);
+    let event_id: u64 = event_url.trim_start_matches("/admin/events/").trim_end_matches('/').parse().unwrap();
+    let item = admin
+        .post(
+            &format!("/admin/events/{event_id}/items"),
+            &[("csrf", &csrf), ("idem", "i1"), ("name", "Floor"), ("price_cents", "3000")],
+        )
+        .await;
+    assert_eq!(item.status, 303, "{}", item.body);
+    let page = admin.get(&event_url).await;
+    assert!(page.has("Floor"), "{}", page.body);
+    let start = page.body.find("name=\"item\" value=\"").unwrap() + "name=\"item\" value=\"".len();
+    let item_id = page.body[start..start + page.body[start..].find('"').unwrap()].to_owned();
+    let quota = admin
+        .post(
+            &format!("/admin/events/{event_id}/quotas"),
+            &[("csrf", &csrf), ("idem", "q1"), ("name", "Floor"), ("size", "2"), ("item", &item_id)],
+        )
+        .await;
+    assert_eq!(quota.status, 303, "{}", quota.body);
+    let list = admin
+        .post(
+            &format!("/admin/events/{event_id}/checkinlists"),
+            &[("csrf", &csrf), ("idem", "l1"), ("name", "Gate")],
+        )
+        .await;
+    assert_eq!(list.status, 303);
+    let shop_page = shop.browser().get("/demo/rock-night/").await;
+    assert!(shop_page.has("Floor") && shop_page.has("2 left"), "{}", shop_page.body);
+    let page = admin.get(&event_url).await;
+    let start = page.body.find("id=\"quota-").unwrap() + "id=\"quota-".len();
+    let quota_id = page.body[start..start + page.body[start..].find('"').unwrap()].to_owned();
+    let resize = admin
+        .post(
+            &format!("/admin/quotas/{quota_id}/resize"),
+            &[("csrf", &csrf), ("idem", "r1"), ("size", "5"), ("event", &event_id.to_string())],
+        )
+        .await;
+    assert_eq!(resize.status, 303, "{}", resize.body);
+    assert!(shop.browser().get("/demo/rock-night/").await.has("5 left"));
+    let close =
+        admin.post(&format!("/admin/quotas/{quota_id}/close"), &[("csrf", &csrf), ("idem", "c1")]).await;
+    assert_eq!(close.status, 303);
+    assert!(shop.browser().get("/demo/rock-night/").await.has("not on sale"));
+    let reopen =
+        admin.post(&format!("/admin/quotas/{quota_id}/reopen"), &[("csrf", &csrf), ("idem", "o1")]).await;
+    assert_eq!(reopen.status, 303);
+    assert!(shop.browser().get("/demo/rock-night/").await.has("5 left"));
+    let bad =
+        admin.post(&format!("/admin/quotas/{quota_id}/resize"), &[("csrf", &csrf), ("size", "-3")]).await;
+    assert_eq!(bad.status, 422);
+    let unknown = admin.post("/admin/quotas/999999/close", &[("csrf", &csrf)]).await;
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    // The log shows what happened, newest page first, paged.
+    let log = admin.get("/admin/log").await;
+    assert_eq!(log.status, 200);
+    assert!(log.has("accepted/event_created") && log.has("QuotaReopened"), "{}", log.body);
+    let first = admin.get("/admin/log?from=1").await;
+    assert!(first.has("OrganizerCreated") && first.has("Records 1 to"), "{}", first.body);
+    // Logging out ends it.
+    let out = admin.post("/admin/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(admin.get("/admin/").await.status, 303);
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn a_forged_or_expired_admin_cookie_is_no_login() {
+    let shop = TestShop::start().await;
+    let admin = shop.browser();
+    admin.get("/admin/login").await;
+    admin.set_cookie("bo_admin", "99999999999999.00000000000000000000000000000000");
+    assert_eq!(admin.get("/admin/").await.status, 303);
+    admin.set_cookie("bo_admin", &{
+        let keys = boxoffice_shop::tokens::Keys::new([42; 32]);
+        keys.sign("admin", "1000")
+    });
+    assert_eq!(admin.get("/admin/").await.status, 303, "expired in 1970");
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn the_queue_page_without_a_queue_cookie_sends_the_visitor_to_the_event() {
+    let shop = TestShop::start().await;
+    let buyer = shop.browser();
+    let page = buyer.get("/demo/jazz-night/queue").await;
+    assert_eq!((page.status, page.location.as_deref()), (303, Some(demo::JAZZ)));
+    buyer.set_cookie("bo_queue_9", "1.00000000000000000000000000000000");
+    let page = buyer.get("/demo/jazz-night/queue").await;
+    assert_eq!(page.status, 303, "a forged queue cookie is no place in line");
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn health_ready_and_metrics_by_route() {
+    let shop = TestShop::start().await;
+    let browser = shop.browser();
+    assert_eq!(browser.get("/health").await.status, 200);
+    assert_eq!(browser.get("/ready").await.status, 200);
+    browser.get(demo::JAZZ).await;
+    browser.get("/demo/no-such-event/").await;
+    let metrics = browser.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.has("shop_http_requests_total{method=\"GET\",route=\"/:org/:event/\",status=\"200\"}"),
+        "{}",
+        metrics.body
+    );
+    assert!(
+        metrics.has("shop_http_errors_total{code=\"not_found\",route=\"/:org/:event/\"}"),
+        "{}",
+        metrics.body
+    );
+    assert!(metrics.has("shop_http_request_duration_seconds_bucket"));
+    shop.stop().await;
+}
