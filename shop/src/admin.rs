@@ -339,25 +339,29 @@ pub async fn quota_action(
     }
 }
 
-/// `POST /admin/events/{id}/waiting-room`: configure the event's waiting room.
-///
-/// *Interim:* the client on this branch cannot configure rooms yet; the
-/// form is validated and then answered "unavailable".
+/// `POST /admin/events/{id}/waiting-room`: create or change the event's
+/// waiting room (kept in the engine, shared by every shop).
 pub async fn configure_room(
     State(state): State<Shared>,
     Path(event): Path<u64>,
     headers: HeaderMap,
     body: Bytes,
 ) -> PageResult {
-    let (_session, form) = admin_form(&state, &headers, &body)?;
+    let (session, form) = admin_form(&state, &headers, &body)?;
     admin_event_info(&state, event).await?;
-    let admit: u32 = number(&form, "admit_per_minute")?;
-    let arrivals: u32 = number(&form, "arrivals_per_second_max")?;
-    let in_flight: u32 = number(&form, "in_flight_max")?;
-    if admit == 0 || arrivals == 0 || in_flight == 0 {
-        return Err(ShopError::Invalid("every number must be at least 1".into()).into());
-    }
-    Err(ShopError::Unavailable("waiting rooms need an engine that keeps them".into()).into())
+    let command = Command::ConfigureWaitingRoom {
+        event: EventId(event),
+        admit_per_minute: number(&form, "admit_per_minute")?,
+        arrivals_per_second_max: number(&form, "arrivals_per_second_max")?,
+        in_flight_max: number(&form, "in_flight_max")?,
+        dry_run: form.checked("dry_run"),
+    };
+    let request_id =
+        state.form_request_id(&session, &form, &format!("POST /admin/events/{event}/waiting-room"));
+    state.inventory.must(request_id, command, &|i| i.to_string()).await?;
+    state.rooms.invalidate(event);
+    tracing::info!(event, "waiting room configured");
+    Ok(back_to_event(event, "waiting room saved"))
 }
 
 /// `GET /admin/log?from=N`: the event log, a page at a time.

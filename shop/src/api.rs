@@ -549,7 +549,12 @@ pub async fn create_order(
     let info = resolve(&state, &org, &event).await?;
     let hold = cart_of(&state, info.id, &request.cart).await?;
     let catalog = state.inventory.catalog(info.id, false).await?;
-    let command = Command::Checkout { hold: hold.id, payment_ttl_ms: state.config.payment_ttl_ms };
+    let command = Command::CheckoutWithContact {
+        hold: hold.id,
+        payment_ttl_ms: state.config.payment_ttl_ms,
+        name: request.name.trim().to_owned(),
+        email: request.email.trim().to_owned(),
+    };
     match accepted(&state, request_id, command, Some(&catalog)).await? {
         Accepted::OrderPlaced { order, payment_deadline_ms, total_cents, tickets } => {
             let json = placed_json(

@@ -2,30 +2,18 @@
 //! [`Client`], turning its answers into the shop's views and errors.
 //!
 //! Everything here is a call to the engine; nothing is kept. Listing
-//! reads (event pages, item availability) are stale-ok: any node's applied
-//! state, cheap and at most a moment old. Reads that decide what a buyer
-//! may do next (their cart, their order) are linearizable.
-//!
-//! *Interim:* the client on this branch cannot yet list an organizer's
-//! events, find an event by slug or list an event's check-in lists. Until it
-//! can, [`Directory`] learns them from the event log (`Client::subscribe`):
-//! events and lists are only ever created, never changed or deleted, so
-//! what it keeps is a cache of immutable facts that any shop can rebuild,
-//! not inventory state.
+//! reads (event lists, event pages, item availability, waiting rooms) are
+//! stale-ok: any node's applied state, cheap and at most a moment old.
+//! Reads that decide what a buyer may do next (their cart, their order) are
+//! linearizable.
 
 use crate::errors::ShopError;
 use crate::inventory::domain::{
-    Accepted, Command, Event, EventId, Hold, HoldId, Order, OrderId, Outcome, QuotaAvailability, QuotaId,
-    RequestId,
+    Accepted, Command, EventDef, EventId, Hold, HoldId, Order, OrderId, OrganizerId, Outcome,
+    QuotaAvailability, QuotaId, Rejection, RequestId,
 };
-use crate::inventory::{Client, Consistency, v1};
+use crate::inventory::{Client, ClientError, Consistency, v1};
 use crate::waiting_room::{RoomBackend, RoomView};
-use futures::StreamExt;
-use std::collections::BTreeMap;
-use std::time::Duration;
-
-/// How long the directory waits for one record it knows exists, in milliseconds.
-const DIRECTORY_READ_TIMEOUT_MS: u64 = 3_000;
 
 /// An event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +67,8 @@ pub struct Catalog {
     pub items: Vec<ItemInfo>,
     /// Its quotas with their availability.
     pub quotas: Vec<QuotaAvailability>,
+    /// Its check-in lists.
+    pub lists: Vec<ListInfo>,
 }
 
 impl Catalog {
@@ -112,73 +102,21 @@ fn item_info(item: v1::CatalogItem, quotas: &[QuotaAvailability]) -> ItemInfo {
     }
 }
 
-#[derive(Debug, Default)]
-struct DirectoryState {
-    seq: u64,
-    events: BTreeMap<u64, EventInfo>,
-    lists: BTreeMap<u64, ListInfo>,
-}
-
-/// Events and check-in lists, learned from the event log (see the module docs).
-#[derive(Debug, Default)]
-pub struct Directory {
-    state: tokio::sync::Mutex<DirectoryState>,
-}
-
-impl Directory {
-    async fn refresh<'a>(
-        &'a self,
-        client: &Client,
-    ) -> Result<tokio::sync::MutexGuard<'a, DirectoryState>, ShopError> {
-        let last = client.status(false).await?.last_seq;
-        let mut state = self.state.lock().await;
-        if state.seq >= last {
-            return Ok(state);
-        }
-        let mut stream = client.subscribe(state.seq + 1).await?;
-        while state.seq < last {
-            let next =
-                tokio::time::timeout(Duration::from_millis(DIRECTORY_READ_TIMEOUT_MS), stream.next()).await;
-            let record = match next {
-                Ok(Some(Ok(record))) => record,
-                Ok(Some(Err(error))) => return Err(error.into()),
-                Ok(None) | Err(_) => return Err(ShopError::TryAgain("the event log did not answer".into())),
-            };
-            for event in &record.events {
-                match event {
-                    Event::EventCreated { event, organizer, slug, name } => {
-                        let info = EventInfo {
-                            id: event.0,
-                            organizer: organizer.0,
-                            slug: slug.clone(),
-                            name: name.clone(),
-                        };
-                        state.events.insert(event.0, info);
-                    }
-                    Event::CheckinListCreated { list, event, name, .. } => {
-                        state
-                            .lists
-                            .insert(list.0, ListInfo { id: list.0, event: event.0, name: name.clone() });
-                    }
-                    _ => {}
-                }
-            }
-            state.seq = record.seq;
-        }
-        Ok(state)
+impl From<EventDef> for EventInfo {
+    fn from(event: EventDef) -> Self {
+        EventInfo { id: event.id.0, organizer: event.organizer.0, slug: event.slug, name: event.name }
     }
 }
 
 /// The shop's view of the inventory.
 pub struct Inventory {
     client: Client,
-    directory: Directory,
 }
 
 impl Inventory {
     /// Over `client`.
     pub fn new(client: Client) -> Inventory {
-        Inventory { client, directory: Directory::default() }
+        Inventory { client }
     }
 
     /// The client.
@@ -199,8 +137,8 @@ impl Inventory {
 
     /// An organizer's events, in creation order.
     pub async fn events(&self, organizer: u64) -> Result<Vec<EventInfo>, ShopError> {
-        let state = self.directory.refresh(&self.client).await?;
-        Ok(state.events.values().filter(|e| e.organizer == organizer).cloned().collect())
+        let events = self.client.events(OrganizerId(organizer), Consistency::Stale).await?;
+        Ok(events.into_iter().map(EventInfo::from).collect())
     }
 
     /// An organizer's event by slug.
@@ -208,19 +146,16 @@ impl Inventory {
         if !valid_slug(slug) {
             return Err(ShopError::NotFound(format!("event `{slug}`")));
         }
-        let state = self.directory.refresh(&self.client).await?;
-        state
-            .events
-            .values()
-            .find(|e| e.organizer == organizer && e.slug == slug)
-            .cloned()
-            .ok_or_else(|| ShopError::NotFound(format!("event `{slug}`")))
+        match self.client.event_by_slug(OrganizerId(organizer), slug, Consistency::Stale).await {
+            Ok(event) => Ok(event.into()),
+            Err(ClientError::NotFound(_)) => Err(ShopError::NotFound(format!("event `{slug}`"))),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// An event's check-in lists.
     pub async fn checkin_lists(&self, event: u64) -> Result<Vec<ListInfo>, ShopError> {
-        let state = self.directory.refresh(&self.client).await?;
-        Ok(state.lists.values().filter(|l| l.event == event).cloned().collect())
+        Ok(self.catalog(event, false).await?.lists)
     }
 
     /// An event's items and quotas, with availability now (stale-ok unless `fresh`).
@@ -235,8 +170,13 @@ impl Inventory {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ShopError::TryAgain(format!("malformed catalog: {e}")))?;
         let items = reply.items.into_iter().map(|i| item_info(i, &quotas)).collect();
+        let lists = reply
+            .checkin_lists
+            .into_iter()
+            .map(|l| ListInfo { id: l.id, event: l.event, name: l.name })
+            .collect();
         let event = EventInfo { id: info.id, organizer: info.organizer, slug: info.slug, name: info.name };
-        Ok(Catalog { event, items, quotas })
+        Ok(Catalog { event, items, quotas, lists })
     }
 
     /// A quota's availability now (stale-ok).
@@ -281,29 +221,41 @@ pub fn valid_slug(slug: &str) -> bool {
         && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-/// The waiting rooms in the engine.
-///
-/// *Interim:* the client on this branch has no waiting-room calls yet, so
-/// no event has a room; [`crate::waiting_room`] is complete and tested
-/// against a fake backend, and this is where the engine's
-/// `waiting_room(event)` and `JoinWaitingRoom` plug in.
+/// The waiting rooms in the engine: `Client::waiting_room` for the view,
+/// `JoinWaitingRoom` for a place in line.
 pub struct EngineRooms {
-    _client: Client,
+    client: Client,
 }
 
 impl EngineRooms {
     /// Over `client`.
     pub fn new(client: Client) -> EngineRooms {
-        EngineRooms { _client: client }
+        EngineRooms { client }
     }
 }
 
 impl RoomBackend for EngineRooms {
-    async fn view(&self, _event: u64) -> Result<Option<RoomView>, ShopError> {
-        Ok(None)
+    async fn view(&self, event: u64) -> Result<Option<RoomView>, ShopError> {
+        let view = self.client.waiting_room(EventId(event), Consistency::Stale).await?;
+        Ok(view.map(|v| RoomView {
+            admit_per_minute: v.admit_per_minute,
+            arrivals_per_second_max: v.arrivals_per_second_max,
+            in_flight_max: v.in_flight_max,
+            dry_run: v.dry_run,
+            joined: v.joined,
+            admitted: v.admitted,
+        }))
     }
 
-    async fn join(&self, _event: u64, _request_id: RequestId) -> Result<u64, ShopError> {
-        Err(ShopError::Unavailable("this engine has no waiting rooms".into()))
+    async fn join(&self, event: u64, request_id: RequestId) -> Result<u64, ShopError> {
+        let command = Command::JoinWaitingRoom { event: EventId(event) };
+        match self.client.submit_with_id(request_id, command).await?.outcome {
+            Outcome::Accepted(Accepted::WaitingRoomJoined { position, .. }) => Ok(position),
+            Outcome::Accepted(other) => Err(ShopError::TryAgain(format!("unexpected answer {other:?}"))),
+            Outcome::Rejected(Rejection::NotFound(_)) => {
+                Err(ShopError::Unavailable("the event's waiting room is gone".into()))
+            }
+            Outcome::Rejected(rejection) => Err(ShopError::from_rejection(&rejection, &|i| i.to_string())),
+        }
     }
 }

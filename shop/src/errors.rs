@@ -204,6 +204,7 @@ impl ShopError {
                 ObjectRef::Hold(_) => "your cart".into(),
                 ObjectRef::Order(_) => "that order".into(),
                 ObjectRef::CheckinList(_) => "that check-in list".into(),
+                ObjectRef::WaitingRoom(_) => "that event's waiting room".into(),
             }),
             Rejection::SlugTaken { slug } => ShopError::SlugTaken(slug.clone()),
             Rejection::ItemNotForSale { item } => ShopError::ItemNotForSale(name(item.0)),

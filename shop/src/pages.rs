@@ -343,9 +343,9 @@ fn cart_page(
     )
 }
 
-/// `POST /{org}/{event}/cart/update`: change quantities. Increases are
-/// added to the hold (all or nothing); decreases need the engine's
-/// `RemoveFromHold`, which this build's client does not have yet.
+/// `POST /{org}/{event}/cart/update`: change quantities. Decreases are
+/// taken out of the hold first (`RemoveFromHold`, freeing capacity at once),
+/// then increases are added (`AddToHold`, all or nothing).
 pub async fn cart_update(
     State(state): State<Shared>,
     Path((org, event)): Path<(String, String)>,
@@ -380,14 +380,23 @@ pub async fn cart_update(
             remove.push(Line { item: ItemId(*item), quantity: current - quantity });
         }
     }
+    let name = |id: u64| catalog.item_name(id);
     if !remove.is_empty() {
-        let message = "Lowering a quantity is not possible in this version of the shop: empty the cart and choose again.";
-        return Ok(show(StatusCode::UNPROCESSABLE_ENTITY, message.into(), &hold));
+        let scope = format!("POST /{org}/{event}/cart/update remove");
+        let request_id = state.form_request_id(&session, &form, &scope);
+        match state
+            .inventory
+            .must(request_id, Command::RemoveFromHold { hold: hold.id, lines: remove }, &name)
+            .await
+        {
+            Ok(_) | Err(ShopError::IdempotencyConflict) => {}
+            Err(error @ ShopError::Invalid(_)) => return Ok(show(error.status(), error.message(), &hold)),
+            Err(error) => return Err(error.into()),
+        }
     }
     if !add.is_empty() {
         let scope = format!("POST /{org}/{event}/cart/update add");
         let request_id = state.form_request_id(&session, &form, &scope);
-        let name = |id: u64| catalog.item_name(id);
         match state.inventory.must(request_id, Command::AddToHold { hold: hold.id, lines: add }, &name).await
         {
             Ok(_) | Err(ShopError::IdempotencyConflict) => {}
@@ -530,7 +539,12 @@ pub async fn checkout(
         return Ok(set.apply(response));
     }
     let request_id = state.form_request_id(&session, &form, &format!("POST /{org}/{event}/checkout"));
-    let command = Command::Checkout { hold: hold.id, payment_ttl_ms: state.config.payment_ttl_ms };
+    let command = Command::CheckoutWithContact {
+        hold: hold.id,
+        payment_ttl_ms: state.config.payment_ttl_ms,
+        name: name.clone(),
+        email: email.clone(),
+    };
     let item_name = |id: u64| catalog.item_name(id);
     match state.inventory.must(request_id, command, &item_name).await {
         Ok(Accepted::OrderPlaced { order, .. }) => {
@@ -611,7 +625,7 @@ pub async fn order(
             token,
             status: status.into(),
             status_text: status_text.into(),
-            contact: String::new(),
+            contact: order.contact.as_ref().map_or_else(String::new, |c| format!("{} <{}>", c.name, c.email)),
             lines,
             total: views::money(order.total_cents),
             deadline: views::utc(order.payment_deadline_ms),

@@ -392,6 +392,25 @@ async fn the_cart_grows_refuses_bad_quantities_and_can_be_released() {
     assert!(too_many.has("at most 10"), "{}", too_many.body);
     let nonsense = buyer.post("/demo/summer-festival/cart/update", &[("csrf", &csrf), (&sat, "lots")]).await;
     assert_eq!(nonsense.status, 422);
+    // Fewer: taken out of the cart, back on sale at once.
+    let cart = buyer.get("/demo/summer-festival/cart").await;
+    let (csrf, idem) = (cart.field("csrf"), cart.field("idem"));
+    let fewer = buyer
+        .post(
+            "/demo/summer-festival/cart/update",
+            &[("csrf", &csrf), ("idem", &idem), (&sat, "1"), (&wk, "1")],
+        )
+        .await;
+    assert_eq!(fewer.status, 303, "{}", fewer.body);
+    let cart = buyer.get("/demo/summer-festival/cart").await;
+    assert!(cart.has("€125.00"), "{}", cart.body);
+    let more = buyer
+        .post(
+            "/demo/summer-festival/cart/update",
+            &[("csrf", &csrf), ("idem", "again"), (&sat, "3"), (&wk, "1")],
+        )
+        .await;
+    assert_eq!(more.status, 303);
     let nothing = buyer.add_to_cart(demo::FESTIVAL, saturday, 0).await;
     assert_eq!(nothing.status, 422);
     assert!(nothing.has("choose at least one ticket"), "{}", nothing.body);
@@ -399,6 +418,21 @@ async fn the_cart_grows_refuses_bad_quantities_and_can_be_released() {
     assert_eq!(unknown.status, 404, "{}", unknown.body);
     let page = buyer.get(demo::FESTIVAL).await;
     assert!(page.has("496 left"), "3 Saturday + 1 weekend pass: {}", page.body);
+    let cart = buyer.get("/demo/summer-festival/cart").await;
+    let (csrf, idem) = (cart.field("csrf"), cart.field("idem"));
+    let empty = buyer
+        .post(
+            "/demo/summer-festival/cart/update",
+            &[("csrf", &csrf), ("idem", &idem), (&sat, "0"), (&wk, "0")],
+        )
+        .await;
+    assert_eq!(empty.status, 303, "{}", empty.body);
+    assert!(buyer.get("/demo/summer-festival/cart").await.has("Your cart is empty"));
+    let page = buyer.get(demo::FESTIVAL).await;
+    assert!(page.has("500 left"), "emptied: {}", page.body);
+    buyer.add_to_cart(demo::FESTIVAL, saturday, 4).await;
+    let page = buyer.get(demo::FESTIVAL).await;
+    assert!(page.has("496 left"), "{}", page.body);
     let release = buyer.post("/demo/summer-festival/cart/release", &[("csrf", &csrf), ("idem", "r1")]).await;
     assert_eq!((release.status, release.location.as_deref()), (303, Some(demo::FESTIVAL)));
     let page = buyer.get(demo::FESTIVAL).await;

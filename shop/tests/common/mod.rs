@@ -61,7 +61,14 @@ impl TestShop {
     pub async fn second(&self) -> TestShop {
         let state = boxoffice_shop::cli::state(self.client.clone(), secrets(), ShopConfig::default());
         let (base, tx, server) = serve(state.clone()).await;
-        TestShop { base, state, client: self.client.clone(), shutdown: Some(tx), server: Some(server), _dir: None }
+        TestShop {
+            base,
+            state,
+            client: self.client.clone(),
+            shutdown: Some(tx),
+            server: Some(server),
+            _dir: None,
+        }
     }
 
     /// Stop this shop's server, leaving the engine running (for a [`TestShop::second`]).
