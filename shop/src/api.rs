@@ -210,17 +210,37 @@ pub struct RedeemRequest {
     pub direction: Option<String>,
 }
 
-/// The answer to a scan (pretix's shape).
+/// The answer to a scan (pretix's shape). Refusals and malformed scans
+/// also carry the shop's error fields, so every 400, 404 and 422 of this
+/// route has this one shape.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RedeemJson {
     /// `ok` or `error`.
     pub status: String,
-    /// Why not: `invalid`, `already_redeemed`, `unpaid`, `canceled`.
+    /// Why not: `invalid`, `already_redeemed`, `unpaid`, `canceled`, or the error code of a malformed scan.
     pub reason: Option<String>,
     /// The ticket's order, if accepted.
     pub order: Option<u64>,
     /// The ticket's position, if accepted.
     pub position: Option<u32>,
+    /// The stable error code, if refused.
+    pub code: Option<String>,
+    /// What happened, for a person, if refused.
+    pub message: Option<String>,
+}
+
+fn refusal(reason: &str, message: &str, status: StatusCode) -> Response {
+    let body = RedeemJson {
+        status: "error".into(),
+        reason: Some(reason.into()),
+        order: None,
+        position: None,
+        code: Some(reason.into()),
+        message: Some(message.into()),
+    };
+    let mut response = reply(status, &body);
+    response.extensions_mut().insert(crate::errors::Rendered { code: Some("checkin_refused") });
+    response
 }
 
 /// The order token.
@@ -641,7 +661,8 @@ pub async fn pay_order(
     responses((status = 201, description = "valid: let them in", body = RedeemJson),
         (status = 400, description = "refused: already_redeemed, unpaid, canceled; or a malformed body", body = RedeemJson),
         (status = 401, body = ErrorBody), (status = 404, description = "invalid secret, or no such list", body = RedeemJson),
-        (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 409, description = "idempotency_conflict", body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, description = "a malformed scan", body = RedeemJson), (status = 503, body = ErrorBody)))]
 pub async fn redeem(
     State(state): State<Shared>,
     Path((org, event, list)): Path<(String, String, String)>,
@@ -649,30 +670,45 @@ pub async fn redeem(
     uri: Uri,
     body: Bytes,
 ) -> ApiResult {
-    if !state.bearer_ok(&headers) {
-        return Err(ShopError::Unauthorized.into());
+    match redeem_scan(&state, &org, &event, &list, &headers, &uri, &body).await {
+        Ok(response) => Ok(response),
+        Err(error) => match error.status() {
+            StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND | StatusCode::UNPROCESSABLE_ENTITY => {
+                Ok(refusal(error.code(), &error.message(), error.status()))
+            }
+            _ => Err(error.into()),
+        },
     }
-    let request_id = request_id(&state, &headers, "POST", &uri)?;
-    let request: RedeemRequest = json_body(&body)?;
-    let info = resolve(&state, &org, &event).await?;
+}
+
+async fn redeem_scan(
+    state: &Shared,
+    org: &str,
+    event: &str,
+    list: &str,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<Response, ShopError> {
+    if !state.bearer_ok(headers) {
+        return Err(ShopError::Unauthorized);
+    }
+    let request_id = request_id(state, headers, "POST", uri)?;
+    let request: RedeemRequest = json_body(body)?;
+    let info = resolve(state, org, event).await?;
     let list: u64 = list.parse().map_err(|_| ShopError::NotFound("that check-in list".into()))?;
     if !state.inventory.checkin_lists(info.id).await?.iter().any(|l| l.id == list) {
-        return Err(ShopError::NotFound("that check-in list".into()).into());
+        return Err(ShopError::NotFound("that check-in list".into()));
     }
     let direction = match request.direction.as_deref() {
         None | Some("entry") => Direction::Entry,
         Some("exit") => Direction::Exit,
-        Some(_) => return Err(ShopError::Invalid("`type` is `entry` or `exit`".into()).into()),
+        Some(_) => return Err(ShopError::Invalid("`type` is `entry` or `exit`".into())),
     };
     let secret = request.secret.trim().to_ascii_lowercase();
-    let refused = |reason: &str, status: StatusCode| {
-        reply(
-            status,
-            &RedeemJson { status: "error".into(), reason: Some(reason.into()), order: None, position: None },
-        )
-    };
+    let invalid = "No ticket of this event has this secret.";
     if secret.is_empty() || secret.len() > crate::config::CHECKIN_SECRET_BYTES_MAX {
-        return Ok(refused("invalid", StatusCode::NOT_FOUND));
+        return Ok(refusal("invalid", invalid, StatusCode::NOT_FOUND));
     }
     let nonce = match &request.nonce {
         Some(nonce) => Nonce(state.keys.request_id(&format!("nonce {list}"), nonce).0),
@@ -688,14 +724,23 @@ pub async fn redeem(
                 reason: None,
                 order: Some(order.0),
                 position: Some(*position),
+                code: None,
+                message: None,
             },
         )),
         Outcome::Rejected(crate::inventory::domain::Rejection::Conflict) => {
-            Err(ShopError::IdempotencyConflict.into())
+            Err(ShopError::IdempotencyConflict)
         }
         other => match crate::admin::checkin_code(other) {
-            Some("invalid") | None => Ok(refused("invalid", StatusCode::NOT_FOUND)),
-            Some(reason) => Ok(refused(reason, StatusCode::BAD_REQUEST)),
+            Some("invalid") | None => Ok(refusal("invalid", invalid, StatusCode::NOT_FOUND)),
+            Some(reason) => {
+                let message = match reason {
+                    "already_redeemed" => "This ticket was already checked in.",
+                    "unpaid" => "This order is not paid.",
+                    _ => "This order was canceled.",
+                };
+                Ok(refusal(reason, message, StatusCode::BAD_REQUEST))
+            }
         },
     }
 }

@@ -3,7 +3,7 @@
 //! `run(listener, state, shutdown)` serves until `shutdown` resolves, so
 //! tests start the real server on port 0 and the binary stays thin. Around
 //! every route: a body limit (413), a request timeout, panic catching, and
-//! one middleware ([`observe`]) that labels metrics by route template and
+//! one middleware (`observe`) that labels metrics by route template and
 //! turns any error the framework answered by itself (an unknown path, a
 //! body over the limit, a path segment that does not parse) into the shop's
 //! own page or JSON error, so no client ever sees a bare framework message.

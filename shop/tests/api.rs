@@ -336,6 +336,18 @@ async fn check_in_needs_the_token_admits_a_paid_ticket_once_and_repeats_a_nonce(
     assert_eq!(status, 404);
     let (status, body) = redeem(json!({"secret": secret, "type": "sideways"}), Some(API_TOKEN)).await;
     assert_eq!((status, body["code"].as_str()), (422, Some("invalid")));
+    assert_eq!(body["status"], "error", "every refusal has the scan's shape: {body}");
+    let (status, body) = send(
+        http()
+            .post(shop.url(&format!("{API}/jazz-night/checkinlists/{list}/redeem/")))
+            .header("Authorization", format!("Bearer {API_TOKEN}"))
+            .body("{\"secret\": 5}"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["status"].as_str(), body["code"].as_str()),
+        (400, Some("error"), Some("bad_request"))
+    );
     shop.stop().await;
 }
 
