@@ -529,7 +529,7 @@ pub async fn get_cart(
     params(("organizer" = String, Path, description = "Organizer slug"), ("event" = String, Path, description = "Event slug"),
         ("cart" = String, Path, description = "Cart id"),
         ("X-Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key")),
-    responses((status = 204, description = "released"), (status = 404, body = ErrorBody),
+    responses((status = 204, description = "released"), (status = 400, description = "a malformed X-Idempotency-Key", body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "cart_expired, cart_closed or idempotency_conflict", body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn delete_cart(
     State(state): State<Shared>,
@@ -627,7 +627,7 @@ pub async fn get_order(
     params(("organizer" = String, Path, description = "Organizer slug"), ("event" = String, Path, description = "Event slug"),
         ("order" = u64, Path, description = "Order id"), TokenQuery,
         ("X-Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key")),
-    responses((status = 200, body = PaymentJson), (status = 404, body = ErrorBody),
+    responses((status = 200, body = PaymentJson), (status = 400, description = "a malformed X-Idempotency-Key", body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "order_status or idempotency_conflict", body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn pay_order(
     State(state): State<Shared>,
