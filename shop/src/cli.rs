@@ -198,7 +198,10 @@ pub async fn main(args: Args) -> anyhow::Result<()> {
         "  admin:   http://{addr}/admin/   API: http://{addr}/api/v1/openapi.json   metrics: http://{addr}/metrics"
     );
     let password_from_file = env(secrets::ENV_ADMIN_PASSWORD).is_none();
-    if created && password_from_file && let Some(file) = &secret_file {
+    if created
+        && password_from_file
+        && let Some(file) = &secret_file
+    {
         println!(
             "  admin password: {} (generated once, kept in {} with the API token; shown only now)",
             secrets.admin_password,
