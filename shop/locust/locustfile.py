@@ -24,10 +24,12 @@ needed for check-in and for --setup):
 
     BOXOFFICE_ORG              organizer slug (default demo)
     BOXOFFICE_EVENT            event slug (default: the organizer's first event)
-    BOXOFFICE_CHECKIN_LIST     check-in list id (default: read from the
-                               check-in page, which needs the admin password)
+    BOXOFFICE_CHECKIN_LIST     check-in list id (default: the event's first,
+                               from GET .../checkinlists/ with the API token)
     BOXOFFICE_API_TOKEN        the shop's API token (check-in needs it)
     BOXOFFICE_ADMIN_PASSWORD   the shop's admin password
+    BOXOFFICE_THINK_SCALE      scale of the pauses between a user's tasks
+                               (default 1; 0 measures throughput)
     BOXOFFICE_LOCUST_SETUP=1   before the run, create a fresh event with one
                                item in a quota of BOXOFFICE_QUOTA_SIZE (default
                                1000000) and a check-in list, through the admin
@@ -70,6 +72,9 @@ TICKETS_PER_ORDER_MAX = 2
 SECRETS_WAITING_MAX = 100_000
 # How long a user waits for another user to finish the shared setup.
 SETUP_WAIT_S = 60
+# Scale of every user's think time between tasks (1: people; 0: no pause, to
+# measure how many purchases a second the shop sustains).
+THINK_SCALE = float(os.environ.get("BOXOFFICE_THINK_SCALE", "1"))
 
 API = "/api/v1/organizers"
 
@@ -193,13 +198,15 @@ def setup_event(user: HttpUser) -> None:
 
 
 def find_checkin_list(user: HttpUser) -> str:
-    """The first check-in list of the event, from its check-in page (admin only)."""
+    """The first check-in list of the event, from the API (needs the token)."""
     if not API_TOKEN:
         return ""  # no door staff without the token anyway
-    admin_login(user)
-    html = user.client.get(f"/{ORG}/{target['event']}/checkin", name="setup: check-in page").text
-    match = re.search(r'<select name="list">\s*<option value="(\d+)"', html)
-    return match.group(1) if match else ""
+    answer = user.client.get(
+        api("checkinlists/"), headers={"Authorization": f"Bearer {API_TOKEN}"}, name="setup: check-in lists"
+    )
+    answer.raise_for_status()
+    results = answer.json()["results"]
+    return str(results[0]["id"]) if results else ""
 
 
 class ShopUser(HttpUser):
@@ -222,7 +229,7 @@ class Browser(ShopUser):
     """Someone looking: the event page most, sometimes the events and the items API."""
 
     weight = 6
-    wait_time = between(1, 3)
+    wait_time = between(1 * THINK_SCALE, 3 * THINK_SCALE)
 
     @task(6)
     def event_page(self) -> None:
@@ -246,7 +253,7 @@ class Buyer(ShopUser):
     """Someone buying through the API: cart, order, pay, read the tickets."""
 
     weight = 3
-    wait_time = between(1, 5)
+    wait_time = between(1 * THINK_SCALE, 5 * THINK_SCALE)
 
     @task
     def buy(self) -> None:
@@ -292,7 +299,7 @@ class DoorStaff(ShopUser):
     """Scans tickets at the door; rescans some, which must be refused."""
 
     weight = 1
-    wait_time = between(0.5, 2)
+    wait_time = between(0.5 * THINK_SCALE, 2 * THINK_SCALE)
 
     def on_start(self) -> None:
         super().on_start()

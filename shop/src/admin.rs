@@ -9,7 +9,8 @@
 use crate::app::{Form, SetCookies, Shared, local_path, see_other, see_other_with};
 use crate::backend::EventInfo;
 use crate::config::{
-    CHECKIN_SECRET_BYTES_MAX, EVENT_LOG_PAGE_RECORDS, EVENT_LOG_READ_TIMEOUT_MS, PASSWORD_BYTES_MAX,
+    ADMIN_LOGIN_FAILURES_PER_MINUTE_MAX, CHECKIN_SECRET_BYTES_MAX, EVENT_LOG_PAGE_RECORDS,
+    EVENT_LOG_READ_TIMEOUT_MS, PASSWORD_BYTES_MAX,
 };
 use crate::cookies;
 use crate::errors::{PageError, ShopError, checkin_reason};
@@ -65,20 +66,53 @@ pub async fn login_form(
     ))
 }
 
+/// Failed admin logins in the current minute of wall-clock time, so that
+/// the one shared password cannot be guessed at network speed
+/// ([`ADMIN_LOGIN_FAILURES_PER_MINUTE_MAX`]).
+#[derive(Debug, Default)]
+pub struct LoginGuard(std::sync::Mutex<(u64, u32)>);
+
+impl LoginGuard {
+    /// Whether a login may be tried in the minute of `now_ms`.
+    pub fn open(&self, now_ms: u64) -> bool {
+        let (minute, failures) = *self.0.lock().unwrap_or_else(|e| e.into_inner());
+        minute != now_ms / 60_000 || failures < ADMIN_LOGIN_FAILURES_PER_MINUTE_MAX
+    }
+
+    /// Count a failed login at `now_ms`.
+    pub fn failed(&self, now_ms: u64) {
+        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let minute = now_ms / 60_000;
+        if guard.0 != minute {
+            *guard = (minute, 0);
+        }
+        guard.1 = guard.1.saturating_add(1);
+    }
+}
+
 /// `POST /admin/login`.
 pub async fn login(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> PageResult {
     let form = Form::parse(&body)?;
     let session = state.check_csrf(&headers, &form)?;
     let next = form.get("next").filter(|n| local_path(n)).unwrap_or("/admin/").to_owned();
     let password = form.get("password").unwrap_or("");
-    if password.len() > PASSWORD_BYTES_MAX || !state.password_ok(password) {
-        tracing::warn!("a failed admin login");
+    let refuse = |status, message: &str| {
         let template = AdminLoginPage {
             csrf: state.keys.csrf_token(&session),
-            next,
-            message: Some("Wrong password.".into()),
+            next: next.clone(),
+            message: Some(message.into()),
         };
-        return Ok(page(StatusCode::UNAUTHORIZED, &template));
+        Ok(page(status, &template))
+    };
+    let now_ms = wall_ms();
+    if !state.login_guard.open(now_ms) {
+        tracing::warn!("an admin login refused: too many failed logins this minute");
+        return refuse(StatusCode::TOO_MANY_REQUESTS, "Too many failed logins. Try again in a minute.");
+    }
+    if password.len() > PASSWORD_BYTES_MAX || !state.password_ok(password) {
+        tracing::warn!("a failed admin login");
+        state.login_guard.failed(now_ms);
+        return refuse(StatusCode::UNAUTHORIZED, "Wrong password.");
     }
     let mut set = SetCookies::default();
     let expires_ms = wall_ms() + state.config.admin_session_ttl_ms;

@@ -61,6 +61,24 @@ pub struct EventList {
     pub results: Vec<EventJson>,
 }
 
+/// A check-in list.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CheckinListJson {
+    /// Id (the `{list}` of `.../checkinlists/{list}/redeem/`).
+    pub id: u64,
+    /// Name.
+    pub name: String,
+}
+
+/// An event's check-in lists.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CheckinListList {
+    /// How many.
+    pub count: usize,
+    /// The lists.
+    pub results: Vec<CheckinListJson>,
+}
+
 /// An item with its availability.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ItemJson {
@@ -413,6 +431,31 @@ pub async fn list_items(
     Ok(reply(StatusCode::OK, &ItemList { count: results.len(), results }))
 }
 
+/// An event's check-in lists, for door staff's scanners (needs the API bearer token).
+#[utoipa::path(get, path = "/api/v1/organizers/{organizer}/events/{event}/checkinlists/", tag = "check-in",
+    params(("organizer" = String, Path, description = "Organizer slug"), ("event" = String, Path, description = "Event slug")),
+    security(("bearer" = [])),
+    responses((status = 200, body = CheckinListList), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub async fn list_checkin_lists(
+    State(state): State<Shared>,
+    Path((org, event)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    if !state.bearer_ok(&headers) {
+        return Err(ShopError::Unauthorized.into());
+    }
+    let info = resolve(&state, &org, &event).await?;
+    let results: Vec<CheckinListJson> = state
+        .inventory
+        .checkin_lists(info.id)
+        .await?
+        .into_iter()
+        .map(|l| CheckinListJson { id: l.id, name: l.name })
+        .collect();
+    Ok(reply(StatusCode::OK, &CheckinListList { count: results.len(), results }))
+}
+
 /// A quota's availability (stale-ok).
 #[utoipa::path(get, path = "/api/v1/organizers/{organizer}/events/{event}/quotas/{quota}/availability/", tag = "catalog",
     params(("organizer" = String, Path, description = "Organizer slug"), ("event" = String, Path, description = "Event slug"),
@@ -762,8 +805,8 @@ impl utoipa::Modify for BearerScheme {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "boxoffice shop API", description = "Carts, orders, payment and check-in over the boxoffice inventory. Every write honours X-Idempotency-Key."),
-    paths(list_events, list_items, quota_availability, create_cart, get_cart, delete_cart, create_order, get_order, pay_order, redeem),
-    components(schemas(ErrorBody, EventJson, EventList, ItemJson, ItemList, QuotaAvailabilityJson, LineJson, CartRequest,
+    paths(list_events, list_items, list_checkin_lists, quota_availability, create_cart, get_cart, delete_cart, create_order, get_order, pay_order, redeem),
+    components(schemas(ErrorBody, EventJson, EventList, CheckinListJson, CheckinListList, ItemJson, ItemList, QuotaAvailabilityJson, LineJson, CartRequest,
         CartJson, OrderRequest, PositionJson, OrderJson, PaymentJson, RedeemRequest, RedeemJson)),
     modifiers(&BearerScheme)
 )]

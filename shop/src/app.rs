@@ -38,6 +38,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Waiting rooms.
     pub rooms: WaitingRoom<EngineRooms>,
+    /// Failed admin logins this minute.
+    pub login_guard: crate::admin::LoginGuard,
 }
 
 /// The state as handlers take it.

@@ -108,7 +108,15 @@ pub fn state(client: Client, secrets: Secrets, config: ShopConfig) -> Shared {
         config.room_view_cache_ms,
         config.in_flight_per_event_max,
     );
-    Arc::new(AppState { inventory: Inventory::new(client), keys, secrets, config, metrics, rooms })
+    Arc::new(AppState {
+        inventory: Inventory::new(client),
+        keys,
+        secrets,
+        config,
+        metrics,
+        rooms,
+        login_guard: Default::default(),
+    })
 }
 
 fn init_logging(args: &Args) {

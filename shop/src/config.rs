@@ -41,6 +41,12 @@ pub const EMAIL_BYTES_MAX: usize = 254;
 /// Longest admin password accepted at login, in bytes.
 pub const PASSWORD_BYTES_MAX: usize = 256;
 
+/// Most failed admin logins one shop process answers per minute (wall
+/// clock). Past it, every login is refused (429) until the minute ends, even
+/// with the right password, so guessing costs a minute per ten tries. It is
+/// per process: N shops behind a balancer allow N times as many.
+pub const ADMIN_LOGIN_FAILURES_PER_MINUTE_MAX: u32 = 10;
+
 /// How long one HTTP request may take, in milliseconds: longer than the
 /// client's whole-call deadline (15 s), so an engine call that gives up
 /// still gets its own, more precise answer to the buyer.

@@ -44,6 +44,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/organizers/:org/events/:event/orders/", post(api::create_order))
         .route("/api/v1/organizers/:org/events/:event/orders/:order/", get(api::get_order))
         .route("/api/v1/organizers/:org/events/:event/orders/:order/pay/", post(api::pay_order))
+        .route("/api/v1/organizers/:org/events/:event/checkinlists/", get(api::list_checkin_lists))
         .route("/api/v1/organizers/:org/events/:event/checkinlists/:list/redeem/", post(api::redeem));
     let admin = Router::new()
         .route("/admin/login", get(admin::login_form).post(admin::login))

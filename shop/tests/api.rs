@@ -273,21 +273,16 @@ async fn check_in_needs_the_token_admits_a_paid_ticket_once_and_repeats_a_nonce(
         cart(&shop, "jazz-night", json!([{"item": ids["Standing"].0, "quantity": 1}]), None).await;
     let (_, placed) = order(&shop, "jazz-night", &created["id"], None).await;
     let (id, token) = (placed["id"].as_u64().unwrap(), placed["token"].as_str().unwrap().to_owned());
-    // The list: the demo's jazz list is the last object the demo created.
-    let lists = shop
-        .state
-        .inventory
-        .checkin_lists(
-            shop.state
-                .inventory
-                .event_by_slug(shop.state.inventory.organizer("demo").await.unwrap().0, "jazz-night")
-                .await
-                .unwrap()
-                .id,
-        )
-        .await
-        .unwrap();
-    let list = lists[0].id;
+    // The door's scanner finds the list through the API, with the token.
+    let lists_url = shop.url(&format!("{API}/jazz-night/checkinlists/"));
+    let (status, body) = send(http().get(&lists_url)).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")), "{body}");
+    let (status, lists) = send(http().get(&lists_url).bearer_auth(API_TOKEN)).await;
+    assert_eq!((status, lists["count"].as_u64()), (200, Some(1)), "{lists}");
+    let list = lists["results"][0]["id"].as_u64().unwrap();
+    let unknown = shop.url(&format!("{API}/no-such-event/checkinlists/"));
+    let (status, body) = send(http().get(&unknown).bearer_auth(API_TOKEN)).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")), "{body}");
     let redeem = |body: Value, auth: Option<&str>| {
         let mut request =
             http().post(shop.url(&format!("{API}/jazz-night/checkinlists/{list}/redeem/"))).json(&body);
@@ -367,6 +362,7 @@ async fn the_openapi_document_is_generated_and_served() {
         "/api/v1/organizers/{organizer}/events/{event}/orders/",
         "/api/v1/organizers/{organizer}/events/{event}/orders/{order}/",
         "/api/v1/organizers/{organizer}/events/{event}/orders/{order}/pay/",
+        "/api/v1/organizers/{organizer}/events/{event}/checkinlists/",
         "/api/v1/organizers/{organizer}/events/{event}/checkinlists/{list}/redeem/",
     ] {
         assert!(paths.contains_key(path), "{path}");

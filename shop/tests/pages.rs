@@ -664,3 +664,26 @@ async fn health_ready_and_metrics_by_route() {
     assert!(metrics.has("shop_http_request_duration_seconds_bucket"));
     shop.stop().await;
 }
+
+#[tokio::test]
+async fn guessing_the_admin_password_is_refused_for_the_rest_of_the_minute_after_ten_failures() {
+    let shop = TestShop::start().await;
+    let admin = shop.browser();
+    // The guard counts per wall-clock minute: start well inside one.
+    let into_minute_ms = boxoffice_shop::waiting_room::wall_ms() % 60_000;
+    if into_minute_ms > 50_000 {
+        tokio::time::sleep(std::time::Duration::from_millis(60_100 - into_minute_ms)).await;
+    }
+    let csrf = admin.get("/admin/login").await.field("csrf");
+    for guess in 0..boxoffice_shop::config::ADMIN_LOGIN_FAILURES_PER_MINUTE_MAX {
+        let wrong =
+            admin.post("/admin/login", &[("csrf", &csrf), ("password", &format!("guess {guess}"))]).await;
+        assert_eq!(wrong.status, 401, "{}", wrong.body);
+    }
+    let right = admin.post("/admin/login", &[("csrf", &csrf), ("password", common::ADMIN_PASSWORD)]).await;
+    assert_eq!(right.status, 429, "even the right password waits: {}", right.body);
+    assert!(right.has("Too many failed logins"), "{}", right.body);
+    assert!(!right.set_cookies.iter().any(|c| c.starts_with("bo_admin=")), "no admin cookie");
+    assert_eq!(admin.get("/admin/").await.status, 303, "still logged out");
+    shop.stop().await;
+}

@@ -223,6 +223,39 @@ impl Browser {
     }
 }
 
+/// Configure the waiting room of `event` on its admin page, as `admin`
+/// (logged in), and wait until every shop's cached read of rooms has expired.
+pub async fn configure_room(
+    admin: &Browser,
+    event: u64,
+    admit_per_minute: &str,
+    arrivals: &str,
+    dry_run: bool,
+) {
+    let page = admin.get(&format!("/admin/events/{event}/")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let mut form = vec![
+        ("csrf", page.field("csrf")),
+        ("idem", page.field("idem")),
+        ("admit_per_minute", admit_per_minute.to_owned()),
+        ("arrivals_per_second_max", arrivals.to_owned()),
+        ("in_flight_max", "1000".to_owned()),
+    ];
+    if dry_run {
+        form.push(("dry_run", "1".to_owned()));
+    }
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let saved = admin.post(&format!("/admin/events/{event}/waiting-room"), &form).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    // Each shop reads a room at most once a second.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+}
+
+/// Whether `page` sends its visitor to the jazz night's queue.
+pub fn queued(page: &Page) -> bool {
+    page.status == 303 && page.location.as_deref() == Some("/demo/jazz-night/queue")
+}
+
 /// The demo's ids (fixed by the order the demo creates them).
 pub mod demo {
     pub const FESTIVAL: &str = "/demo/summer-festival/";
