@@ -44,6 +44,12 @@ use tonic::{Code, Status};
 
 pub use boxoffice_engine::node::Consistency as ReadConsistency;
 
+mod coalesce;
+pub use coalesce::{
+    COALESCE_BATCH_BYTES_MAX, COALESCE_BATCH_COMMANDS_MAX, COALESCE_BATCHES_IN_FLIGHT_MAX,
+    COALESCE_LINGER_US, COALESCE_QUEUE_MAX,
+};
+
 /// The inventory's vocabulary: commands ([`domain::Command`]), outcomes
 /// ([`domain::Outcome`], [`domain::Accepted`], [`domain::Rejection`]), ids,
 /// limits ([`domain::limits`]) and the views the queries return.
@@ -142,6 +148,11 @@ pub struct ClientOptions {
     /// (advertised, dial) pairs: for clients behind NAT or a proxy (the
     /// fault-injection harness routes every client link through one).
     pub rewrite: Vec<(String, String)>,
+    /// Coalesce concurrent [`Client::submit`] calls of a remote client into
+    /// `SubmitBatch` requests (see the `coalesce` module); each call still
+    /// gets its own result. The batching task takes the options of the
+    /// first call that uses it.
+    pub coalesce: bool,
 }
 
 impl Default for ClientOptions {
@@ -150,6 +161,7 @@ impl Default for ClientOptions {
             attempt_timeout: Duration::from_millis(ATTEMPT_TIMEOUT_MS_DEFAULT),
             call_timeout: Duration::from_millis(CALL_TIMEOUT_MS_DEFAULT),
             rewrite: Vec::new(),
+            coalesce: true,
         }
     }
 }
@@ -172,6 +184,8 @@ struct Remote {
     rewrite: Vec<(String, String)>,
     /// Index into `endpoints` of the node believed to lead.
     leader: Mutex<Option<usize>>,
+    /// The batching of concurrent writes, started by the first write.
+    coalescer: std::sync::OnceLock<coalesce::Coalescer>,
 }
 
 fn channel(addr: &str) -> Result<Channel, ClientError> {
@@ -278,6 +292,7 @@ impl Client {
             endpoints: Mutex::new(endpoints),
             rewrite: options.rewrite.clone(),
             leader: Mutex::new(None),
+            coalescer: std::sync::OnceLock::new(),
         };
         Ok(Client { transport: Transport::Remote(Arc::new(remote)), options })
     }
@@ -398,7 +413,26 @@ impl Client {
     }
 
     /// Submit a command with the given request id (a retry of an earlier call reuses it).
+    /// On a remote client with [`ClientOptions::coalesce`], concurrent calls
+    /// go out together in batches.
     pub async fn submit_with_id(
+        &self,
+        request_id: RequestId,
+        command: Command,
+    ) -> Result<Submitted, ClientError> {
+        match &self.transport {
+            Transport::Remote(remote) if self.options.coalesce => {
+                let coalescer = remote
+                    .coalescer
+                    .get_or_init(|| coalesce::Coalescer::start(Arc::downgrade(remote), self.options.clone()));
+                coalescer.submit(request_id, command, self.options.call_timeout).await
+            }
+            _ => self.submit_direct(request_id, command).await,
+        }
+    }
+
+    /// One command in its own request, never coalesced.
+    pub(crate) async fn submit_direct(
         &self,
         request_id: RequestId,
         command: Command,

@@ -58,6 +58,10 @@ enum Mode {
         /// Commands per request (1 = one `Submit` per command; more = `SubmitBatch`).
         #[arg(long, default_value_t = 1)]
         batch: usize,
+        /// Send each command as its own request, even when the client could
+        /// coalesce concurrent ones into batches (the client's default).
+        #[arg(long)]
+        no_coalesce: bool,
     },
     /// Time from killing the leader (SIGKILL) to the next acknowledged write.
     Failover {
@@ -107,10 +111,16 @@ fn hold(event: EventId, item: ItemId) -> Command {
     Command::PlaceHold { event, lines: vec![Line { item, quantity: 1 }], ttl_ms: 60_000 }
 }
 
-async fn throughput(endpoints: Vec<String>, clients: usize, secs: u64, batch: usize) -> anyhow::Result<()> {
+async fn throughput(
+    endpoints: Vec<String>,
+    clients: usize,
+    secs: u64,
+    batch: usize,
+    coalesce: bool,
+) -> anyhow::Result<()> {
     let (clients, secs, batch) =
         (clients.clamp(1, CLIENTS_MAX), secs.clamp(1, THROUGHPUT_SECS_MAX), batch.clamp(1, 1_000));
-    let client = Client::remote(&endpoints, ClientOptions::default())?;
+    let client = Client::remote(&endpoints, ClientOptions { coalesce, ..ClientOptions::default() })?;
     let (event, item) = hot_item(&client).await?;
     println!("{clients} clients, {batch} command(s) per request, {secs} s, on {} cores here", num_cores());
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -295,8 +305,8 @@ async fn failover(bin: PathBuf, runs: usize, clients: usize) -> anyhow::Result<(
 #[tokio::main]
 async fn main() {
     let result = match Args::parse().mode {
-        Mode::Throughput { endpoints, clients, secs, batch } => {
-            throughput(endpoints, clients, secs, batch).await
+        Mode::Throughput { endpoints, clients, secs, batch, no_coalesce } => {
+            throughput(endpoints, clients, secs, batch, !no_coalesce).await
         }
         Mode::Failover { server_bin, runs, clients } => failover(server_bin, runs, clients).await,
     };
