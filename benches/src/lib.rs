@@ -6,7 +6,10 @@
 //! - `codec`: encode and decode throughput of log records and snapshots.
 //!
 //! Run them with `cargo bench -p boxoffice-benches`. This library holds the
-//! fixtures they share.
+//! fixtures they share, and [`load`]: the scenarios, loops, measurements and
+//! end-of-run check of the `boxoffice-load` load generator.
+
+pub mod load;
 
 use boxoffice_engine::domain::*;
 
