@@ -35,7 +35,7 @@ use openraft::{Config, ServerState, SnapshotPolicy};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -52,6 +52,9 @@ pub const SHUTDOWN_WAIT_MS: u64 = 5_000;
 
 /// How long a linearizable read may wait for the leader to confirm itself.
 pub const READ_TIMEOUT_MS: u64 = 5_000;
+
+/// How often a leader handing over checks its followers' progress, in milliseconds.
+pub const HANDOVER_POLL_MS: u64 = 2;
 
 /// Largest encoded command (an envelope) accepted, in bytes. The domain's
 /// limits keep real ones to a few kilobytes; this bounds what reaches the
@@ -289,6 +292,8 @@ pub struct Engine {
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
     /// The data directory held no Raft state when the engine started.
     blank: bool,
+    /// This leader is handing over before it stops: new writes are refused.
+    stepping_down: AtomicBool,
     /// Held for the engine's life: no other process opens this data directory.
     _lock: crate::lock::DataDirLock,
 }
@@ -371,6 +376,7 @@ impl Engine {
             stop,
             tasks: Default::default(),
             blank,
+            stepping_down: AtomicBool::new(false),
             _lock: lock,
         };
         let batcher = tokio::spawn(batcher(
@@ -433,6 +439,10 @@ impl Engine {
         command: Command,
     ) -> Result<AppliedOutcome, SubmitError> {
         command.validate().map_err(SubmitError::Invalid)?;
+        if self.stepping_down.load(Ordering::SeqCst) {
+            // Handing over: no leader to name yet; the caller polls for the next one.
+            return Err(SubmitError::NotLeader { leader: None });
+        }
         let envelope = Envelope { time_ms: u64::MAX, request_id, command };
         let bytes = codec::encode_envelope(&envelope)
             .map_err(|_| SubmitError::TooLarge { bytes: usize::MAX, max: ENVELOPE_BYTES_MAX })?
@@ -447,6 +457,44 @@ impl Engine {
             mpsc::error::TrySendError::Closed(_) => SubmitError::Unavailable("engine stopped".into()),
         })?;
         wait.await.map_err(|_| SubmitError::Unavailable("engine stopped".into()))?
+    }
+
+    /// Before this leader stops: refuse new writes (callers are told there
+    /// is no leader yet, and retry), and wait, at most `wait`, until a voter
+    /// has every entry of the log. Returns the most up-to-date voter other
+    /// than this node, the one to hand leadership to; `None` if this node
+    /// does not lead or leads alone.
+    pub async fn prepare_handover(&self, wait: Duration) -> Option<NodeId> {
+        if self.raft.metrics().borrow().state != ServerState::Leader {
+            return None;
+        }
+        self.stepping_down.store(true, Ordering::SeqCst);
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let metrics = self.raft.metrics().borrow().clone();
+            let voters: Vec<NodeId> = metrics.membership_config.membership().voter_ids().collect();
+            let last = metrics.last_log_index.unwrap_or(0);
+            let best = metrics.replication.as_ref().and_then(|replication| {
+                replication
+                    .iter()
+                    .filter(|(id, _)| **id != self.config.node_id && voters.contains(id))
+                    .map(|(id, matched)| (matched.map_or(0, |m| m.index), *id))
+                    .max()
+            });
+            match best {
+                None => return None,
+                Some((matched, id)) if matched >= last || tokio::time::Instant::now() >= deadline => {
+                    tracing::info!(
+                        target_node = id,
+                        matched,
+                        last,
+                        "handover: node {id} is the most up-to-date voter; it will stand for election"
+                    );
+                    return Some(id);
+                }
+                Some(_) => tokio::time::sleep(Duration::from_millis(HANDOVER_POLL_MS)).await,
+            }
+        }
     }
 
     /// Submit many commands at once; they are batched together. Results in order.

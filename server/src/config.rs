@@ -18,6 +18,10 @@ use std::path::PathBuf;
 pub const LOG_FILE_BYTES_DEFAULT: u64 = 16 * 1024 * 1024;
 /// Default number of rolled-over log files kept.
 pub const LOG_FILES_KEPT_DEFAULT: usize = 5;
+/// Default of `--proposals-in-flight` (the engine's default).
+pub const PROPOSALS_IN_FLIGHT_DEFAULT: usize = 8;
+/// Largest `--proposals-in-flight`.
+pub const PROPOSALS_IN_FLIGHT_MAX: usize = 64;
 
 /// Command line of `boxoffice-server`.
 #[derive(Parser, Debug, Default)]
@@ -105,6 +109,11 @@ pub struct Args {
     /// Build a snapshot (and purge the log) every this many Raft entries.
     #[arg(long, value_name = "N")]
     pub snapshot_every: Option<u64>,
+    /// Most Raft entries the leader has proposed and not yet applied (1 to
+    /// 64). Fewer means larger entries under load (commands queue while
+    /// entries are in flight and go together into the next one).
+    #[arg(long, value_name = "N")]
+    pub proposals_in_flight: Option<usize>,
     /// Reach node ID at HOST:PORT instead of its advertised address
     /// (`ID=HOST:PORT`, repeatable): for NAT, or a proxy per link as the
     /// fault-injection harness uses.
@@ -149,6 +158,7 @@ struct FileConfig {
     heartbeat_ms: Option<u64>,
     election_timeout_ms: Option<u64>,
     snapshot_every: Option<u64>,
+    proposals_in_flight: Option<usize>,
     disk_free_min_mib: Option<u64>,
     #[serde(default)]
     peer_routes: Vec<String>,
@@ -185,6 +195,8 @@ pub struct ServerConfig {
     pub election_timeout_ms: u64,
     /// Snapshot interval, in Raft entries.
     pub snapshot_every: u64,
+    /// Most Raft entries proposed and not yet applied.
+    pub proposals_in_flight: usize,
     /// Addresses to reach peers at instead of their advertised ones.
     pub peer_routes: BTreeMap<NodeId, String>,
     /// gRPC addresses of existing members, for a node with an empty data directory.
@@ -296,6 +308,19 @@ impl ServerConfig {
             heartbeat_ms,
             election_timeout_ms,
             snapshot_every: args.snapshot_every.or(file.snapshot_every).unwrap_or(5_000),
+            proposals_in_flight: {
+                let n = args
+                    .proposals_in_flight
+                    .or(file.proposals_in_flight)
+                    .unwrap_or(PROPOSALS_IN_FLIGHT_DEFAULT);
+                if !(1..=PROPOSALS_IN_FLIGHT_MAX).contains(&n) {
+                    return Err(ConfigError::Invalid {
+                        setting: "proposals-in-flight",
+                        message: format!("{n} is not between 1 and {PROPOSALS_IN_FLIGHT_MAX}"),
+                    });
+                }
+                n
+            },
             join: {
                 let join = if args.join.is_empty() { file.join } else { args.join };
                 for addr in &join {

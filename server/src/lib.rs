@@ -11,6 +11,7 @@
 //! committed and applied, or let malformed input reach Raft.
 
 pub mod config;
+pub mod handover;
 pub mod http;
 pub mod join;
 pub mod logging;
@@ -41,6 +42,7 @@ pub async fn run(
     engine_config.election_timeout_min_ms = config.election_timeout_ms;
     engine_config.election_timeout_max_ms = config.election_timeout_ms * 2;
     engine_config.snapshot_every_entries = config.snapshot_every;
+    engine_config.proposals_in_flight_max = config.proposals_in_flight;
     engine_config.disk_free_min_bytes = config.disk_free_min_mib << 20;
     #[cfg(feature = "fault-injection")]
     {
@@ -89,10 +91,16 @@ pub async fn run(
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
+    // Set once a signal asked the node to stop: Raft stopping is then no fault.
+    let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
-        let stop_tx = stop_tx.clone();
+        // On a signal, a leader hands over first (see `handover`).
+        let (stop_tx, engine, lease_ms) = (stop_tx.clone(), engine.clone(), config.election_timeout_ms * 2);
+        let stopping = stopping.clone();
         tokio::spawn(async move {
             shutdown.await;
+            stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+            handover::hand_over(&engine, lease_ms).await;
             let _ = stop_tx.send(true);
         });
     }
@@ -124,10 +132,16 @@ pub async fn run(
     let mut watch = engine.raft().metrics();
     let fatal = async move {
         loop {
-            if let Err(fatal) = &watch.borrow().running_state {
+            if let Err(fatal) = &watch.borrow().running_state
+                && !stopping.load(std::sync::atomic::Ordering::SeqCst)
+            {
                 return fatal.to_string();
             }
             if watch.changed().await.is_err() {
+                if stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    // Stopped on purpose (the handover): the signal ends serving.
+                    std::future::pending::<()>().await;
+                }
                 return "raft stopped".to_string();
             }
         }

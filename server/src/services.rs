@@ -63,6 +63,9 @@ pub use boxoffice_proto::door::{BATCH_REQUEST_BYTES_MAX, BATCH_REQUEST_COMMANDS_
 /// Records buffered per event-log subscriber before the stream waits for it.
 pub const SUBSCRIBE_BUFFER_RECORDS: usize = 1_024;
 
+/// Longest delay a `Campaign` request may ask for, in milliseconds.
+pub const CAMPAIGN_AFTER_MS_MAX: u64 = 10_000;
+
 /// Metadata key carrying the leader's id on a not-leader answer.
 pub const LEADER_ID_HEADER: &str = "x-boxoffice-leader-id";
 /// Metadata key carrying the leader's address on a not-leader answer.
@@ -807,6 +810,34 @@ impl v1::admin_server::Admin for AdminService {
             .ok_or_else(|| Status::deadline_exceeded(ADMIN_DEADLINE))?
             .map_err(|e| raft_status(e, &self.engine))?;
         self.reply("cluster initialized".into())
+    }
+
+    async fn campaign(
+        &self,
+        request: Request<v1::CampaignRequest>,
+    ) -> Result<Response<v1::AdminResponse>, Status> {
+        let after_ms = request.into_inner().after_ms;
+        if after_ms > CAMPAIGN_AFTER_MS_MAX {
+            return Err(Status::invalid_argument(format!("after_ms is at most {CAMPAIGN_AFTER_MS_MAX}")));
+        }
+        let voter = {
+            let metrics = self.engine.raft().metrics().borrow().clone();
+            metrics.membership_config.membership().voter_ids().any(|id| id == metrics.id)
+        };
+        if !voter {
+            return Err(Status::failed_precondition("this node is not a voter"));
+        }
+        let engine = self.engine.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(after_ms)).await;
+            if engine.raft().metrics().borrow().state != ServerState::Leader {
+                tracing::info!("handover: standing for election, as the stopping leader asked");
+                if let Err(error) = engine.raft().trigger().elect().await {
+                    tracing::warn!(%error, "handover: could not stand for election");
+                }
+            }
+        });
+        self.reply(format!("standing for election in {after_ms} ms"))
     }
 }
 

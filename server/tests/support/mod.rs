@@ -145,6 +145,11 @@ impl Cluster {
         self.signal(id, "-CONT");
     }
 
+    /// SIGTERM: ask node `id` to stop gracefully.
+    pub fn terminate(&mut self, id: u64) {
+        self.signal(id, "-TERM");
+    }
+
     fn signal(&mut self, id: u64, signal: &str) {
         let pid = self.node(id).child.as_ref().expect("node running").id().to_string();
         let sent = Process::new("kill").args([signal, &pid]).status().expect("run kill");
