@@ -502,7 +502,13 @@ impl Client {
         let mut maybe_applied = vec![false; commands.len()];
         let mut pending: Vec<usize> = (0..commands.len()).collect();
         let mut backoff = Duration::from_millis(BACKOFF_MS_INITIAL);
-        for round in 0..BATCH_ROUNDS_MAX {
+        // Rounds that met an election do not count against BATCH_ROUNDS_MAX
+        // (the call deadline still bounds them).
+        let mut counted = 0;
+        for round in 0.. {
+            if counted >= BATCH_ROUNDS_MAX {
+                break;
+            }
             let ids: Vec<RequestId> = pending.iter().map(|&i| commands[i].0).collect();
             let request = v1::SubmitBatchRequest {
                 commands: pending
@@ -540,11 +546,18 @@ impl Client {
             // Refused by a node that names the leader: resend there at once.
             match pending.iter().find_map(|&i| answers[i].leader_addr()) {
                 Some(addr) => remote.redirect(addr)?,
+                // An election is running: poll for its winner without
+                // growing the backoff, so failover costs the election only.
+                None if pending.iter().all(|&i| answers[i].in_election()) => {
+                    tokio::time::sleep(Duration::from_millis(ELECTION_POLL_MS).min(left)).await;
+                    continue;
+                }
                 None => {
                     tokio::time::sleep(backoff.min(left)).await;
                     backoff = (backoff * 2).min(Duration::from_millis(BACKOFF_MS_MAX));
                 }
             }
+            counted += 1;
         }
         Ok(answers.into_iter().zip(maybe_applied).map(|(answer, maybe)| answer.into_result(maybe)).collect())
     }
@@ -1077,8 +1090,9 @@ enum Answer {
     /// Decided: accepted or rejected by the domain.
     Applied(Submitted),
     /// Certainly not stored by that round (`error` is `NotApplied` or
-    /// `Invalid`); `retry` if resending may succeed (not the leader, busy).
-    Refused { error: ClientError, retry: bool, leader_addr: Option<String> },
+    /// `Invalid`); `retry` if resending may succeed (not the leader, busy);
+    /// `election` if the node knew no leader (poll soon, do not back off).
+    Refused { error: ClientError, retry: bool, leader_addr: Option<String>, election: bool },
     /// May or may not have taken effect.
     Unknown(String),
 }
@@ -1088,15 +1102,24 @@ impl Answer {
     fn from_request_error(error: ClientError) -> Answer {
         match error {
             ClientError::Unknown(why) => Answer::Unknown(why),
-            ClientError::Invalid(_) => Answer::Refused { error, retry: false, leader_addr: None },
-            ClientError::NotApplied(why) | ClientError::NotFound(why) => {
-                Answer::Refused { error: ClientError::NotApplied(why), retry: false, leader_addr: None }
+            ClientError::Invalid(_) => {
+                Answer::Refused { error, retry: false, leader_addr: None, election: false }
             }
+            ClientError::NotApplied(why) | ClientError::NotFound(why) => Answer::Refused {
+                error: ClientError::NotApplied(why),
+                retry: false,
+                leader_addr: None,
+                election: false,
+            },
         }
     }
 
     fn worth_resending(&self) -> bool {
         matches!(self, Answer::Unknown(_) | Answer::Refused { retry: true, .. })
+    }
+
+    fn in_election(&self) -> bool {
+        matches!(self, Answer::Refused { election: true, .. })
     }
 
     fn leader_addr(&self) -> Option<&str> {
@@ -1151,21 +1174,29 @@ fn batch_answers(ids: &[RequestId], reply: v1::SubmitBatchResponse) -> Result<Ve
             let leader_addr = Some(refusal.leader_addr).filter(|addr| !addr.is_empty());
             let message = refusal.message;
             match reason {
-                Reason::NotLeader => {
-                    Answer::Refused { error: ClientError::NotApplied(message), retry: true, leader_addr }
-                }
+                Reason::NotLeader => Answer::Refused {
+                    error: ClientError::NotApplied(message),
+                    retry: true,
+                    election: leader_addr.is_none(),
+                    leader_addr,
+                },
                 Reason::Busy => Answer::Refused {
                     error: ClientError::NotApplied(message),
                     retry: true,
                     leader_addr: None,
+                    election: false,
                 },
-                Reason::Invalid | Reason::TooLarge => {
-                    Answer::Refused { error: ClientError::Invalid(message), retry: false, leader_addr: None }
-                }
+                Reason::Invalid | Reason::TooLarge => Answer::Refused {
+                    error: ClientError::Invalid(message),
+                    retry: false,
+                    leader_addr: None,
+                    election: false,
+                },
                 Reason::Unspecified => Answer::Refused {
                     error: ClientError::NotApplied(message),
                     retry: false,
                     leader_addr: None,
+                    election: false,
                 },
             }
         }
@@ -1325,8 +1356,12 @@ mod tests {
 
     #[test]
     fn a_refused_resend_of_a_command_whose_outcome_was_unknown_stays_unknown() {
-        let busy =
-            Answer::Refused { error: ClientError::NotApplied("busy".into()), retry: true, leader_addr: None };
+        let busy = Answer::Refused {
+            error: ClientError::NotApplied("busy".into()),
+            retry: true,
+            leader_addr: None,
+            election: false,
+        };
         assert!(matches!(busy.clone().into_result(false), Err(ClientError::NotApplied(_))));
         assert!(
             matches!(busy.into_result(true), Err(ClientError::Unknown(_))),

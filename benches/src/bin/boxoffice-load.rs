@@ -70,6 +70,14 @@ enum Mode {
         /// Concurrent writing clients.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=CLIENTS_MAX))]
         clients: u64,
+        /// Stop the leader with SIGTERM (a graceful stop: it hands over first)
+        /// instead of SIGKILL, and time that pause.
+        #[arg(long)]
+        sigterm: bool,
+        /// An extra flag for every server, repeatable, e.g.
+        /// `--server-arg=--heartbeat-ms --server-arg=40`.
+        #[arg(long = "server-arg", allow_hyphen_values = true, value_name = "ARG")]
+        server_args: Vec<String>,
     },
 }
 
@@ -188,8 +196,10 @@ async fn main() -> ExitCode {
                 if report.invariant_ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_CHECK_FAILED) }
             })
         }
-        Mode::Failover { server_bin, runs, clients } => {
-            failover::failover(server_bin, runs, clients).await.map(|()| ExitCode::SUCCESS)
+        Mode::Failover { server_bin, runs, clients, sigterm, server_args } => {
+            failover::failover(server_bin, runs, clients, sigterm, server_args)
+                .await
+                .map(|()| ExitCode::SUCCESS)
         }
     };
     result.unwrap_or_else(|e| {

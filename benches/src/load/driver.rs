@@ -167,9 +167,10 @@ pub async fn run(config: RunConfig) -> anyhow::Result<Report> {
             };
             Client::embedded(dir, ClientOptions::default()).await?
         }
-        Target::Remote(endpoints) => {
-            Client::remote(endpoints, ClientOptions { coalesce: config.coalesce, ..ClientOptions::default() })?
-        }
+        Target::Remote(endpoints) => Client::remote(
+            endpoints,
+            ClientOptions { coalesce: config.coalesce, ..ClientOptions::default() },
+        )?,
     };
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let quota_count = usize::try_from(config.quota_count())?;
