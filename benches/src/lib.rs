@@ -6,7 +6,10 @@
 //! - `codec`: encode and decode throughput of log records and snapshots.
 //!
 //! Run them with `cargo bench -p boxoffice-benches`. This library holds the
-//! fixtures they share.
+//! fixtures they share, and [`peers`]: the same sale driven on PostgreSQL,
+//! Redis and etcd by the `boxoffice-peers` binary (`benches/peers/run`).
+
+pub mod peers;
 
 use boxoffice_engine::domain::*;
 
