@@ -93,7 +93,17 @@ def text_table(header, table):
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in table])
 
 
-def markdown(header, table, runs, nproc):
+def machine_lines(results_path):
+    """The lines of machine.txt beside the results (written by run), if any."""
+    path = os.path.join(os.path.dirname(os.path.abspath(results_path)), "machine.txt")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [line.rstrip("\n") for line in f if line.strip()]
+    except OSError:
+        return []
+
+
+def markdown(header, table, runs, nproc, machine):
     md = ["## Peers: the same sale on PostgreSQL, Redis and etcd", ""]
     first = min((r["started_at"] for r in runs), default="?")
     clients = sorted({r["clients"] for r in runs})
@@ -108,6 +118,13 @@ def markdown(header, table, runs, nproc):
     for r in table:
         md.append("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |")
     md.append("")
+    if machine:
+        md.append("The machine (`machine.txt`; `loadavg-before` is the 1, 5 and 15 minute load before each run):")
+        md.append("")
+        md.append("```")
+        md.extend(machine)
+        md.append("```")
+        md.append("")
     md.append("What each peer does not guarantee (more in `benches/peers/README.md`):")
     md.append("")
     for system in sorted({r["system"] for r in runs}):
@@ -122,7 +139,7 @@ def markdown(header, table, runs, nproc):
 def svg(runs, nproc):
     """Two panels of horizontal bars: throughput, and p99 latency."""
     label = lambda r: f"{r['system']} {r['scenario']} ({r['clients']} cl.)"
-    width, left, bar_w, bar_h, gap, top = 980, 260, 300, 18, 8, 56
+    width, left, bar_w, bar_h, gap, top = 1080, 260, 300, 18, 8, 56
     height = top + len(runs) * (bar_h + gap) + 40
     max_rate = max((r["per_sec"] for r in runs), default=1) or 1
     max_p99 = max((r["p99_ms"] for r in runs), default=1) or 1
@@ -174,7 +191,7 @@ def main():
         print(f"Last column: {BOXOFFICE}'s throughput divided by the row's, same scenario.")
     out_dir = os.path.dirname(os.path.abspath(args.results))
     with open(os.path.join(out_dir, "BENCHMARKS-section.md"), "w", encoding="utf-8") as f:
-        f.write(markdown(header, table, runs, args.nproc))
+        f.write(markdown(header, table, runs, args.nproc, machine_lines(args.results)))
     with open(os.path.join(out_dir, "peers.svg"), "w", encoding="utf-8") as f:
         f.write(svg(runs, args.nproc))
     print(f"wrote {out_dir}/BENCHMARKS-section.md and {out_dir}/peers.svg")
