@@ -72,21 +72,7 @@ impl Peer for Postgres {
     }
 
     async fn buyer(&self, _id: u64) -> anyhow::Result<PostgresBuyer> {
-        let client = self.connect().await?;
-        let reserve = client
-            .prepare("UPDATE quota SET taken = taken + 1 WHERE id = $1 AND taken < size RETURNING taken")
-            .await?;
-        let cart = client.prepare("INSERT INTO cart (quota_id) VALUES ($1) RETURNING id").await?;
-        let uncart = client.prepare("DELETE FROM cart WHERE id = $1").await?;
-        let order = client
-            .prepare("INSERT INTO orders (quota_id, status) VALUES ($1, 'pending') RETURNING id")
-            .await?;
-        let pay = client
-            .prepare(
-                "UPDATE orders SET status = 'paid', paid_at = now() WHERE id = $1 AND status = 'pending'",
-            )
-            .await?;
-        Ok(PostgresBuyer { client, reserve, cart, uncart, order, pay })
+        PostgresBuyer::open(self.conninfo.clone()).await
     }
 
     async fn read_back(&self, quotas: u64) -> anyhow::Result<Vec<QuotaCount>> {
@@ -112,12 +98,34 @@ impl Peer for Postgres {
 
 /// One buyer's connection and its prepared statements.
 pub struct PostgresBuyer {
+    conninfo: String,
     client: Client,
     reserve: Statement,
     cart: Statement,
     uncart: Statement,
     order: Statement,
     pay: Statement,
+}
+
+impl PostgresBuyer {
+    /// Connects and prepares the sale's statements.
+    async fn open(conninfo: String) -> anyhow::Result<Self> {
+        let client = Postgres { conninfo: conninfo.clone() }.connect().await?;
+        let reserve = client
+            .prepare("UPDATE quota SET taken = taken + 1 WHERE id = $1 AND taken < size RETURNING taken")
+            .await?;
+        let cart = client.prepare("INSERT INTO cart (quota_id) VALUES ($1) RETURNING id").await?;
+        let uncart = client.prepare("DELETE FROM cart WHERE id = $1").await?;
+        let order = client
+            .prepare("INSERT INTO orders (quota_id, status) VALUES ($1, 'pending') RETURNING id")
+            .await?;
+        let pay = client
+            .prepare(
+                "UPDATE orders SET status = 'paid', paid_at = now() WHERE id = $1 AND status = 'pending'",
+            )
+            .await?;
+        Ok(PostgresBuyer { conninfo, client, reserve, cart, uncart, order, pay })
+    }
 }
 
 /// A short kind for the errors table: the SQLSTATE when the server answered,
@@ -131,6 +139,13 @@ fn kind(step: &str, error: &tokio_postgres::Error) -> String {
 
 impl Buyer for PostgresBuyer {
     async fn sale(&mut self, quota: u64) -> Result<Sale, Failure> {
+        if self.client.is_closed() {
+            // The last sale broke the connection: a new one, else every
+            // later sale would fail at once and flood the errors table.
+            *self = PostgresBuyer::open(self.conninfo.clone())
+                .await
+                .map_err(|_| Failure::definite("reconnect"))?;
+        }
         let quota = quota as i64;
         // 1. Cart.
         let cart_id: i64 = {

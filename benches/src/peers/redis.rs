@@ -15,7 +15,7 @@
 //! fine on one node, not in Redis Cluster.
 
 use super::{Buyer, Failure, Peer, QuotaCount, Sale};
-use redis::aio::MultiplexedConnection;
+use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
 /// KEYS[1] = quota hash. Answers the new cart's id, or 0 when sold out.
@@ -80,8 +80,9 @@ impl Peer for Redis {
     }
 
     async fn buyer(&self, _id: u64) -> anyhow::Result<RedisBuyer> {
-        // A connection of its own per buyer, like the other peers' buyers.
-        let con = self.client.get_multiplexed_async_connection().await?;
+        // A connection of its own per buyer, like the other peers' buyers;
+        // a ConnectionManager reconnects after a broken connection.
+        let con = self.client.get_connection_manager().await?;
         Ok(RedisBuyer {
             con,
             reserve: Script::new(RESERVE),
@@ -104,7 +105,7 @@ impl Peer for Redis {
 
 /// One buyer's connection and the three scripts.
 pub struct RedisBuyer {
-    con: MultiplexedConnection,
+    con: ConnectionManager,
     reserve: Script,
     order: Script,
     pay: Script,
