@@ -12,8 +12,8 @@ use clap::Parser;
     about,
     long_about = "Drive PostgreSQL, Redis or etcd through the sale boxoffice is measured on \
     (reserve against a quota, order, pay), in a closed loop, then check for oversell and lost sales.\n\n\
-    Examples:\n  boxoffice-peers --system postgres-single --endpoints 127.0.0.1:55432\n  \
-    boxoffice-peers --system etcd-3 --scenario puts --endpoints 127.0.0.1:52379,127.0.0.1:52389,127.0.0.1:52399 --json"
+    Examples:\n  boxoffice-peers --system postgres-single --endpoints 127.0.0.1:15432\n  \
+    boxoffice-peers --system etcd-3 --scenario puts --endpoints 127.0.0.1:12379,127.0.0.1:12389,127.0.0.1:12399 --json"
 )]
 struct Args {
     /// The system the endpoints belong to.
