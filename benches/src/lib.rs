@@ -6,10 +6,13 @@
 //! - `codec`: encode and decode throughput of log records and snapshots.
 //!
 //! Run them with `cargo bench -p boxoffice-benches`. This library holds the
-//! fixtures they share, and [`load`]: the scenarios, loops, measurements and
-//! end-of-run check of the `boxoffice-load` load generator.
+//! fixtures they share; [`load`]: the scenarios, loops, measurements and
+//! end-of-run check of the `boxoffice-load` load generator; and [`peers`]:
+//! the same sale driven on PostgreSQL, Redis and etcd by the
+//! `boxoffice-peers` binary (`benches/peers/run`).
 
 pub mod load;
+pub mod peers;
 
 use boxoffice_engine::domain::*;
 
