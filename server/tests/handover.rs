@@ -18,7 +18,7 @@ async fn a_leader_stopped_with_sigterm_hands_over_to_a_follower_and_exits_cleanl
     let leader = cluster.leader().await;
     let client = cluster.client();
     let (event, item, quota) = support::catalog(&client, 1_000_000).await;
-    let hold = || Command::PlaceHold { event, lines: vec![Line { item, quantity: 1 }], ttl_ms: 600_000 };
+    let hold = move || Command::PlaceHold { event, lines: vec![Line { item, quantity: 1 }], ttl_ms: 600_000 };
     let mut acknowledged = 0u64;
     for _ in 0..20 {
         support::accepted(client.submit(hold()).await.unwrap());
