@@ -9,10 +9,12 @@
 //! fixtures they share; [`load`]: the scenarios, loops, measurements and
 //! end-of-run check of the `boxoffice-load` load generator; and [`peers`]:
 //! the same sale driven on PostgreSQL, Redis and etcd by the
-//! `boxoffice-peers` binary (`benches/peers/run`).
+//! `boxoffice-peers` binary (`benches/peers/run`); both print [`schema`]'s
+//! `boxoffice-bench/1` line.
 
 pub mod load;
 pub mod peers;
+pub mod schema;
 
 use boxoffice_engine::domain::*;
 

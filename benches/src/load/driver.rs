@@ -22,6 +22,7 @@ use super::config::{
     BROWSE_READ_PERCENT, DRAIN_SECS, Load, OPEN_LOOP_IN_FLIGHT_MAX, RunConfig, Scenario, Target,
 };
 use super::report::{Percentiles, Report, SCHEMA};
+use crate::schema::{BenchLine, cores};
 use super::sale::{Context, SaleEnd};
 use super::setup;
 use boxoffice_client::{Client, ClientOptions};
@@ -200,7 +201,7 @@ pub async fn run(config: RunConfig) -> anyhow::Result<Report> {
         Load::Closed { clients } => (clients, None),
         Load::Open { rate_per_sec } => (OPEN_LOOP_IN_FLIGHT_MAX, Some(rate_per_sec)),
     };
-    Ok(Report {
+    let line = BenchLine {
         schema: SCHEMA,
         system: config.target.system(),
         scenario: config.scenario.name(),
@@ -222,14 +223,12 @@ pub async fn run(config: RunConfig) -> anyhow::Result<Report> {
         invariant_ok: verdict.ok,
         cores: cores(),
         started_at,
+    };
+    Ok(Report {
+        line,
         calls: recorder.call_latency().iter().map(|(kind, h)| (*kind, Percentiles::of(h))).collect(),
         reads_per_sec: recorder.reads.load(Ordering::Relaxed) as f64 / secs,
         verdict,
         quotas: quota_count as u64,
     })
-}
-
-/// Cores of this machine.
-pub fn cores() -> u64 {
-    std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
 }

@@ -195,7 +195,7 @@ pub async fn failover(
         ms(samples[samples.len() / 2]),
         ms(samples[0]),
         ms(samples[samples.len() - 1]),
-        super::driver::cores()
+        crate::schema::cores()
     );
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! counted, and the elapsed time includes it.
 
 use super::report::Report;
+use crate::schema::{BenchLine, SCHEMA, cores};
 use super::{Buyer, Config, Failure, Peer, QuotaCount, SALE_TIMEOUT, SETUP_TIMEOUT, Sale, Scenario};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -132,11 +133,11 @@ pub async fn run<P: Peer>(peer: P, config: &Config) -> anyhow::Result<Report> {
     let commands =
         if sales { tally.completed * 3 + (tally.commands - tally.completed) } else { tally.commands };
     let ms = |q: f64| tally.latency_us.value_at_quantile(q) as f64 / 1e3;
-    Ok(Report {
-        schema: "boxoffice-bench/1",
-        system: config.system.name(),
+    let line = BenchLine {
+        schema: SCHEMA,
+        system: config.system.name().into(),
         scenario: config.scenario.name(),
-        r#loop: "closed",
+        loop_kind: "closed",
         clients: config.clients,
         rate: None,
         secs,
@@ -152,8 +153,11 @@ pub async fn run<P: Peer>(peer: P, config: &Config) -> anyhow::Result<Report> {
         quota_size: sales.then_some(config.quota_size * config.quotas),
         sold: counts.as_ref().map(|c| c.iter().map(|q| q.paid).sum()),
         invariant_ok: verdict.as_ref().is_none_or(|v| v.is_ok()),
-        cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
+        cores: cores(),
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    Ok(Report {
+        line,
         verdict: match verdict {
             None => "not checked (no sales)".into(),
             Some(Ok(v)) | Some(Err(v)) => v,
