@@ -22,9 +22,9 @@ use super::config::{
     BROWSE_READ_PERCENT, DRAIN_SECS, Load, OPEN_LOOP_IN_FLIGHT_MAX, RunConfig, Scenario, Target,
 };
 use super::report::{Percentiles, Report, SCHEMA};
-use crate::schema::{BenchLine, cores};
 use super::sale::{Context, SaleEnd};
 use super::setup;
+use crate::schema::{BenchLine, cores};
 use boxoffice_client::{Client, ClientOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;

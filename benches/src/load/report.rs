@@ -5,8 +5,8 @@
 
 use super::check::Verdict;
 use super::stats::CallKind;
-use hdrhistogram::Histogram;
 use crate::schema::BenchLine;
+use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 

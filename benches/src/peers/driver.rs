@@ -8,8 +8,8 @@
 //! counted, and the elapsed time includes it.
 
 use super::report::Report;
-use crate::schema::{BenchLine, SCHEMA, cores};
 use super::{Buyer, Config, Failure, Peer, QuotaCount, SALE_TIMEOUT, SETUP_TIMEOUT, Sale, Scenario};
+use crate::schema::{BenchLine, SCHEMA, cores};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
