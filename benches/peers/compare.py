@@ -152,7 +152,7 @@ def svg(runs, nproc):
     ]
     for i, run in enumerate(runs):
         y = top + i * (bar_h + gap)
-        colour = "#1f6feb" if run["system"] == BOXOFFICE else ("#888888" if run["units"] == "puts" else "#d97706")
+        colour = "#1f6feb" if run["system"].startswith("boxoffice") else ("#888888" if run["units"] == "puts" else "#d97706")
         if not run["invariant_ok"]:
             colour = "#dc2626"
         w1 = max(1.0, bar_w * run["per_sec"] / max_rate)
