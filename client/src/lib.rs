@@ -68,7 +68,7 @@ pub const ATTEMPTS_MAX: u32 = 100;
 /// First backoff between attempts, in milliseconds; it doubles up to the max.
 pub const BACKOFF_MS_INITIAL: u64 = 25;
 /// Pause between attempts while an election runs, in milliseconds.
-pub const ELECTION_POLL_MS: u64 = 50;
+pub const ELECTION_POLL_MS: u64 = 25;
 /// Longest backoff between attempts, in milliseconds.
 pub const BACKOFF_MS_MAX: u64 = 1_000;
 /// How long connecting to one endpoint may take, in milliseconds.

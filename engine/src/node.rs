@@ -47,6 +47,30 @@ pub const SUBMIT_QUEUE_MAX: usize = 65_536;
 /// Most log entries kept behind the last snapshot for followers that lag a little.
 pub const SNAPSHOT_LOG_KEPT_ENTRIES_MAX: u64 = 1_000;
 
+/// Above this size of the last snapshot, in bytes (16 MiB), a snapshot is
+/// built only once the records applied since are a share of it
+/// ([`SNAPSHOT_LOG_SHARE_PERCENT`]), not every `snapshot_every_entries`
+/// entries alone. Below it, the entry count decides, as before.
+pub const SNAPSHOT_ADAPTIVE_FLOOR_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Past [`SNAPSHOT_ADAPTIVE_FLOOR_BYTES`], the bytes of records applied since
+/// the last snapshot must reach this share of its size, in percent, before
+/// the next one. A snapshot costs its whole size (copy, encode, write,
+/// fsync); paying it every fixed number of entries made the cost of
+/// snapshots grow with the square of the history (a 10-minute peak flash
+/// sale built a 320 MB snapshot every 30 s on every node, and elections
+/// followed). With this rule, the bytes snapshots write stay within twice
+/// the bytes of records applied, and the log kept behind them within half
+/// a snapshot.
+pub const SNAPSHOT_LOG_SHARE_PERCENT: u64 = 50;
+
+/// How often the snapshot policy is checked, in milliseconds.
+pub const SNAPSHOT_CHECK_MS: u64 = 100;
+
+/// How long a requested snapshot may take before it is requested again, in
+/// milliseconds (openraft ignores a request while a build runs).
+pub const SNAPSHOT_REQUEST_AGAIN_MS: u64 = 30_000;
+
 /// How long `shutdown` waits for openraft's tasks to release the store, in milliseconds.
 pub const SHUTDOWN_WAIT_MS: u64 = 5_000;
 
@@ -67,10 +91,18 @@ pub const ENVELOPE_BYTES_MAX: usize = 64 * 1024;
 /// would stop Raft on every leader in turn.
 pub const PROPOSAL_BYTES_MAX: usize = 512 * 1024;
 
-/// Most log entries in one AppendEntries message: with [`PROPOSAL_BYTES_MAX`]
-/// per entry, a message stays under the codec's `RAFT_MESSAGE_BYTES_MAX`.
-pub const APPEND_ENTRIES_MAX: u64 =
-    (crate::codec::RAFT_MESSAGE_BYTES_MAX as u64 / 2) / PROPOSAL_BYTES_MAX as u64;
+/// Most log entries in one AppendEntries message: at most 4 MiB with
+/// [`PROPOSAL_BYTES_MAX`] per entry. openraft 0.9 gives each AppendEntries
+/// one heartbeat interval to be answered (the follower's fsync included),
+/// so a message must be small enough to cross and reach the disk in that
+/// time; 4 MiB does in well under the 40 ms default on loopback. (It used
+/// to be 64 entries, up to 32 MiB, which a catching-up follower could never
+/// receive inside a short heartbeat.) Under load the leader has at most
+/// `proposals_in_flight_max` new entries per round anyway.
+pub const APPEND_ENTRIES_MAX: u64 = 8;
+const _: () = assert!(
+    APPEND_ENTRIES_MAX * PROPOSAL_BYTES_MAX as u64 <= crate::codec::RAFT_MESSAGE_BYTES_MAX as u64 / 2
+);
 
 /// Tuning of one node. `Default` gives the values the server uses.
 #[derive(Clone)]
@@ -87,7 +119,9 @@ pub struct EngineConfig {
     pub election_timeout_min_ms: u64,
     /// See `election_timeout_min_ms`.
     pub election_timeout_max_ms: u64,
-    /// Build a snapshot (and purge the log before it) every this many log entries.
+    /// Build a snapshot (and purge the log before it) every this many log
+    /// entries; past [`SNAPSHOT_ADAPTIVE_FLOOR_BYTES`] of snapshot, also only
+    /// once the records since are [`SNAPSHOT_LOG_SHARE_PERCENT`] of it.
     pub snapshot_every_entries: u64,
     /// Most commands in one Raft entry.
     pub batch_commands_max: usize,
@@ -323,7 +357,8 @@ impl Engine {
             heartbeat_interval: config.heartbeat_interval_ms,
             election_timeout_min: config.election_timeout_min_ms,
             election_timeout_max: config.election_timeout_max_ms,
-            snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_every_entries),
+            // Our own policy, `snapshotter`, asks for snapshots.
+            snapshot_policy: SnapshotPolicy::Never,
             // Keep some log behind the snapshot for slow followers, but never
             // more than one snapshot interval: past that, a snapshot is cheaper.
             max_in_snapshot_log_to_keep: config.snapshot_every_entries.min(SNAPSHOT_LOG_KEPT_ENTRIES_MAX),
@@ -399,7 +434,13 @@ impl Engine {
             engine.config.expire_interval_ms,
             engine.stop.subscribe(),
         ));
-        engine.tasks.lock().expect("tasks lock").extend([batcher, expirer]);
+        let snapshotter = tokio::spawn(snapshotter(
+            engine.raft.clone(),
+            engine.shared.clone(),
+            engine.config.snapshot_every_entries,
+            engine.stop.subscribe(),
+        ));
+        engine.tasks.lock().expect("tasks lock").extend([batcher, expirer, snapshotter]);
         Ok(engine)
     }
 
@@ -702,6 +743,71 @@ async fn batcher(config: Batcher, mut queue: mpsc::Receiver<Submission>) {
     }
 }
 
+/// The snapshot policy: ask openraft for a snapshot once `every_entries`
+/// entries were applied since the last one and, when that one was large
+/// (past [`SNAPSHOT_ADAPTIVE_FLOOR_BYTES`]), once the records applied since
+/// are a share of its size ([`snapshot_share_percent`]). Every node runs it.
+async fn snapshotter(raft: Raft, shared: Arc<Shared>, every_entries: u64, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(SNAPSHOT_CHECK_MS));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The snapshot index at the last request, and when it was made.
+    let mut requested: Option<(u64, tokio::time::Instant)> = None;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let (applied, snapshot, id, leading) = {
+            let watch = raft.metrics();
+            let metrics = watch.borrow();
+            (
+                metrics.last_applied.map_or(0, |id| id.index),
+                metrics.snapshot.map_or(0, |id| id.index),
+                metrics.id,
+                metrics.state == ServerState::Leader,
+            )
+        };
+        let (since_bytes, last_bytes) = shared.snapshot_sizes();
+        let share = snapshot_share_percent(id, leading);
+        if !snapshot_due(applied - applied.min(snapshot), every_entries, since_bytes, last_bytes, share) {
+            continue;
+        }
+        if let Some((at, when)) = requested
+            && at == snapshot
+            && when.elapsed() < Duration::from_millis(SNAPSHOT_REQUEST_AGAIN_MS)
+        {
+            continue;
+        }
+        if let Err(error) = raft.trigger().snapshot().await {
+            tracing::debug!(%error, "snapshot request refused");
+        }
+        requested = Some((snapshot, tokio::time::Instant::now()));
+    }
+}
+
+/// The share of its last (large) snapshot's size that a node waits for,
+/// in percent: [`SNAPSHOT_LOG_SHARE_PERCENT`], plus half of it for each step
+/// of `id % 3`, so that the nodes of a cluster (which apply the same records)
+/// do not all build at once; doubled on the leader, so that followers build
+/// first and the leader, whose stall would stop every write, builds least.
+fn snapshot_share_percent(id: NodeId, leading: bool) -> u64 {
+    let share = SNAPSHOT_LOG_SHARE_PERCENT + SNAPSHOT_LOG_SHARE_PERCENT / 2 * (id % 3);
+    if leading { 2 * share } else { share }
+}
+
+/// Whether a snapshot is due (see [`snapshotter`]).
+fn snapshot_due(
+    entries_since: u64,
+    every_entries: u64,
+    since_bytes: u64,
+    last_bytes: u64,
+    share_percent: u64,
+) -> bool {
+    entries_since >= every_entries.max(1)
+        && (last_bytes < SNAPSHOT_ADAPTIVE_FLOOR_BYTES
+            || since_bytes.saturating_mul(100) >= last_bytes.saturating_mul(share_percent))
+}
+
 async fn expirer(
     raft: Raft,
     shared: Arc<Shared>,
@@ -784,5 +890,34 @@ impl RaftNetwork<TypeConfig> for NoNetwork {
         _option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, NodeInfo, RaftError<NodeId>>> {
         Err(unreachable_peer())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+
+    #[test]
+    fn a_small_snapshot_is_rebuilt_every_so_many_entries() {
+        assert!(!snapshot_due(4_999, 5_000, 0, MIB, 50));
+        assert!(snapshot_due(5_000, 5_000, 0, MIB, 50));
+        assert!(snapshot_due(1, 0, 0, 0, 50), "an interval of 0 means every entry");
+    }
+
+    #[test]
+    fn a_large_snapshot_waits_until_the_records_since_are_half_its_size() {
+        let last = 320 * MIB;
+        assert!(!snapshot_due(50_000, 5_000, last / 2 - 1, last, 50), "entries alone are not enough");
+        assert!(snapshot_due(50_000, 5_000, last / 2, last, 50));
+        assert!(!snapshot_due(4_999, 5_000, last, last, 50), "and never before the entry interval");
+    }
+
+    #[test]
+    fn the_nodes_of_a_cluster_wait_for_different_shares_and_the_leader_for_the_most() {
+        let followers: Vec<u64> = (1..=3).map(|id| snapshot_share_percent(id, false)).collect();
+        assert_eq!(followers, [75, 100, 50]);
+        assert_eq!(snapshot_share_percent(2, true), 200);
     }
 }

@@ -19,15 +19,26 @@
 //!
 //! # Snapshots
 //!
-//! A snapshot's data is the domain state followed by the whole event log,
-//! as codec frames: a node rebuilt from an empty disk gets the full event
-//! history, not just the current counts. On disk, each snapshot is **one
-//! self-describing file**, `snapshot-<term>-<index>.snap`: its metadata
-//! frame, then the data. It is written to a temporary file, fsynced,
-//! renamed, and the directory fsynced; only then are older snapshot files
-//! removed. A file is never replaced by an older snapshot: building and
+//! A snapshot as sent to a follower is the domain state followed by the
+//! whole event log, as codec frames: a node rebuilt from an empty disk gets
+//! the full event history, not just the current counts. On disk, each
+//! snapshot is **one self-describing file**, `snapshot-<term>-<index>.snap`:
+//! its metadata frame, then the data. It is written to a temporary file,
+//! fsynced, renamed, and the directory fsynced; only then are older snapshot
+//! files removed. A file is never replaced by an older snapshot: building and
 //! installing take the same lock, and a snapshot older than the newest on
 //! disk is not written.
+//!
+//! **A snapshot this node builds is written as the state alone.** The tree
+//! already holds every record up to the state's seq (sled is flushed before
+//! the file is written), so [`RaftStateMachine::get_current_snapshot`]
+//! appends them from the tree when a follower needs the whole snapshot. A
+//! snapshot *installed* from the leader is kept whole, because its file is
+//! the install's commit point and the tree may not hold its records yet.
+//! Rewriting the whole event log at every build made each snapshot as large
+//! as the history (66 MB after 30 s of a flash sale, growing every build),
+//! and a build on the runtime's threads held a node past its election
+//! timeout. Builds also run on a blocking thread, for the same reason.
 //!
 //! # Installing, and crashing while installing
 //!
@@ -80,6 +91,11 @@ const KEY_MEMBERSHIP: &[u8] = b"m:membership";
 /// of `snapshot.data` anyway. Removed on open.
 const KEY_OLD_CHECKPOINT: &[u8] = b"c:checkpoint";
 const EVENT_PREFIX: u8 = b'e';
+
+/// Bytes of a snapshot file written between two syncs (4 MiB), so that
+/// writing a large snapshot never leaves more than this much dirty in the
+/// page cache for the Raft log's fsync to wait behind.
+pub const SNAPSHOT_SYNC_CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
 /// Most records one event-log read returns.
 pub const EVENTS_READ_MAX: usize = 10_000;
@@ -148,6 +164,10 @@ pub struct Shared {
     applied: RwLock<Applied>,
     tree: sled::Tree,
     last_seq: watch::Sender<u64>,
+    /// Bytes of records applied since the state the last build copied.
+    record_bytes_since_build: AtomicU64,
+    /// Bytes of the last snapshot this node built (its state), 0 before one.
+    last_build_bytes: AtomicU64,
 }
 
 impl Shared {
@@ -173,6 +193,38 @@ impl Shared {
         Ok(records)
     }
 
+    /// (bytes of records applied since the last build copied the state,
+    /// bytes of that build's snapshot): what the engine's snapshot policy
+    /// weighs (`node::SNAPSHOT_LOG_SHARE_PERCENT`).
+    pub fn snapshot_sizes(&self) -> (u64, u64) {
+        (self.record_bytes_since_build.load(Ordering::Relaxed), self.last_build_bytes.load(Ordering::Relaxed))
+    }
+
+    /// A snapshot's data as a follower installs it: the state, then every
+    /// record up to its seq. A file this node built holds the state alone,
+    /// and the records come from the tree; an installed one is whole already.
+    fn whole_snapshot(&self, mut data: Vec<u8>) -> Result<Vec<u8>, StoreOpenError> {
+        let (_, used) = codec::read_frame(&data, Kind::Snapshot.bytes_max())?;
+        if used < data.len() {
+            return Ok(data);
+        }
+        let last_seq = decode_state_seq(&data)?;
+        let mut expected = 1;
+        for item in self.tree.range(event_key(1)..=event_key(last_seq)) {
+            let (key, value) = item?;
+            let seq = u64::from_be_bytes(key[1..].try_into().expect("event keys are 9 bytes"));
+            if seq != expected {
+                return Err(StoreOpenError::EventLog { expected, found: seq });
+            }
+            data.extend_from_slice(&value);
+            expected += 1;
+        }
+        if expected != last_seq + 1 {
+            return Err(StoreOpenError::EventLog { expected, found: 0 });
+        }
+        Ok(data)
+    }
+
     /// Digests to compare replicas: (event log, state). Both are BLAKE3,
     /// hex: of every record frame in order, and of the encoded state.
     pub fn digests(&self) -> Result<(String, String), StoreOpenError> {
@@ -186,7 +238,10 @@ impl Shared {
     }
 }
 
-/// The Raft state machine.
+/// The Raft state machine. Cloning is cheap (shared handles): a clone runs
+/// the slow work (applying to sled, installing, reading a snapshot) on a
+/// blocking thread.
+#[derive(Clone)]
 pub struct StateMachineStore {
     shared: Arc<Shared>,
     db: sled::Db,
@@ -290,7 +345,13 @@ impl SnapshotFiles {
         let tmp = self.dir.join(format!("{name}.tmp"));
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(&codec::encode(Kind::SnapshotMeta, meta)?)?;
-        file.write_all(data)?;
+        // In chunks, each synced: a large file written at once leaves
+        // hundreds of MB dirty, and the Raft log's next fsync (which openraft
+        // waits for in its core loop) would wait behind all of it.
+        for chunk in data.chunks(SNAPSHOT_SYNC_CHUNK_BYTES) {
+            file.write_all(chunk)?;
+            file.sync_data()?;
+        }
         file.sync_all()?;
         drop(file);
         fail::fail_point!("snapshot-file-before-rename");
@@ -324,6 +385,15 @@ impl SnapshotFiles {
         }
         Ok(())
     }
+}
+
+/// Run slow, synchronous storage work on tokio's blocking threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreOpenError> + Send + 'static,
+) -> Result<T, StoreOpenError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreOpenError::Io(io::Error::other(format!("storage task: {e}"))))?
 }
 
 fn decode_value<T: serde::de::DeserializeOwned>(
@@ -397,7 +467,13 @@ impl StateMachineStore {
         let (last_seq, _) = watch::channel(0);
         let empty = Applied { state: State::default(), last_applied: None, membership: Default::default() };
         let store = StateMachineStore {
-            shared: Arc::new(Shared { applied: RwLock::new(empty), tree, last_seq }),
+            shared: Arc::new(Shared {
+                applied: RwLock::new(empty),
+                tree,
+                last_seq,
+                record_bytes_since_build: AtomicU64::new(0),
+                last_build_bytes: AtomicU64::new(0),
+            }),
             db,
             files,
             diverge_every: 0,
@@ -541,6 +617,7 @@ impl StateMachineStore {
         let mut applied = self.shared.applied.write().expect("state lock poisoned");
         let mut batch = sled::Batch::default();
         let mut results = Vec::with_capacity(entries.len());
+        let mut record_bytes = 0u64;
         for entry in entries {
             applied.last_applied = Some(entry.log_id);
             match entry.payload {
@@ -556,7 +633,9 @@ impl StateMachineStore {
                         let result = domain::apply(&mut applied.state, envelope);
                         let seq = match &result.record {
                             Some(record) => {
-                                batch.insert(&event_key(record.seq)[..], codec::encode_record(record)?);
+                                let frame = codec::encode_record(record)?;
+                                record_bytes += frame.len() as u64;
+                                batch.insert(&event_key(record.seq)[..], frame);
                                 record.seq
                             }
                             None => 0,
@@ -574,6 +653,7 @@ impl StateMachineStore {
         batch.insert(KEY_APPLIED, codec::encode(Kind::LogMeta, &applied.last_applied)?);
         batch.insert(KEY_MEMBERSHIP, codec::encode(Kind::SnapshotMeta, &applied.membership)?);
         self.shared.tree.apply_batch(batch)?;
+        self.shared.record_bytes_since_build.fetch_add(record_bytes, Ordering::Relaxed);
         let last_seq = applied.state.last_seq;
         drop(applied);
         self.shared.last_seq.send_if_modified(|seq| std::mem::replace(seq, last_seq) != last_seq);
@@ -590,16 +670,18 @@ pub struct SnapshotBuilder {
 
 impl SnapshotBuilder {
     fn build(&self) -> Result<(SnapshotMeta, Vec<u8>), StoreOpenError> {
-        let (state, last_applied, membership) =
-            self.shared.read(|a| (a.state.clone(), a.last_applied, a.membership.clone()));
+        let (state, last_applied, membership) = self.shared.read(|a| {
+            // Under the state lock: no apply counts bytes between the copy and this.
+            self.shared.record_bytes_since_build.store(0, Ordering::Relaxed);
+            (a.state.clone(), a.last_applied, a.membership.clone())
+        });
         // Everything up to the copied state is durable before the snapshot
         // says so (the log may be purged up to it).
         self.db.flush()?;
-        let mut data = codec::encode_snapshot(&state)?;
-        // Records up to the copied state's seq never change once written.
-        for item in self.shared.tree.range(event_key(1)..=event_key(state.last_seq)) {
-            data.extend_from_slice(&item?.1);
-        }
+        // The state alone: the records up to its seq are in the tree, durable
+        // now, and never change (`Shared::whole_snapshot` adds them).
+        let data = codec::encode_snapshot(&state)?;
+        self.shared.last_build_bytes.store(data.len() as u64, Ordering::Relaxed);
         let snapshot_id = match last_applied {
             Some(id) => format!("{}-{}-{}", id.leader_id, id.index, state.last_seq),
             None => format!("empty-{}", state.last_seq),
@@ -619,8 +701,14 @@ impl SnapshotBuilder {
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
-        let (meta, data) =
-            self.build().map_err(|e| io_error(|e| StorageIOError::write_snapshot(None, e), e))?;
+        // Encoding the state and the event log, writing and fsyncing the
+        // file take long (seconds, for millions of records): on a blocking
+        // thread, so the runtime's workers keep serving heartbeats and votes.
+        let builder =
+            SnapshotBuilder { shared: self.shared.clone(), db: self.db.clone(), files: self.files.clone() };
+        let (meta, data) = blocking(move || builder.build())
+            .await
+            .map_err(|e| io_error(|e| StorageIOError::write_snapshot(None, e), e))?;
         tracing::info!(snapshot = %meta.snapshot_id, bytes = data.len(), "built snapshot");
         Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) })
     }
@@ -638,7 +726,12 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         I: IntoIterator<Item = Entry> + Send,
         I::IntoIter: Send,
     {
-        self.apply_entries(entries.into_iter().collect())
+        // The domain and sled work off the runtime's threads, so that a long
+        // apply (or one waiting for the state lock while a snapshot copies
+        // the state) never delays heartbeats, votes or the network.
+        let (this, entries) = (self.clone(), entries.into_iter().collect());
+        blocking(move || this.apply_entries(entries))
+            .await
             .map_err(|e| io_error(StorageIOError::write_state_machine, e))
     }
 
@@ -656,16 +749,24 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError> {
         let data = snapshot.into_inner();
+        let bytes = data.len();
         let write_error =
             |e: StoreOpenError| io_error(|e| StorageIOError::write_snapshot(Some(meta.signature()), e), e);
-        self.install(meta, &data).map_err(write_error)?;
-        tracing::info!(snapshot = %meta.snapshot_id, bytes = data.len(), "installed snapshot");
+        let (this, owned) = (self.clone(), meta.clone());
+        blocking(move || this.install(&owned, &data)).await.map_err(write_error)?;
+        tracing::info!(snapshot = %meta.snapshot_id, bytes, "installed snapshot");
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
-        let newest =
-            self.files.newest().map_err(|e| io_error(|e| StorageIOError::read_snapshot(None, e), e))?;
+        // Reading the whole event log takes long: off the runtime's threads.
+        let (files, shared) = (self.files.clone(), self.shared.clone());
+        let newest = blocking(move || match files.newest()? {
+            Some((meta, data)) => Ok(Some((meta, shared.whole_snapshot(data)?))),
+            None => Ok(None),
+        })
+        .await
+        .map_err(|e| io_error(|e| StorageIOError::read_snapshot(None, e), e))?;
         Ok(newest.map(|(meta, data)| Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }))
     }
 }

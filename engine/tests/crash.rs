@@ -23,7 +23,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use storage_support::{entries, log_id, voted_log};
+use storage_support::{entries, log_id, snapshot_to_send, voted_log};
 use tempfile::TempDir;
 
 /// Set in a child: the fail point to crash at.
@@ -104,7 +104,7 @@ fn a_crash_at_every_point_of_a_snapshot_install_restarts_into_the_old_or_the_new
         let source_dir = TempDir::new().unwrap();
         let mut source = StateMachineStore::open(source_dir.path()).unwrap();
         source.apply(entries(1..=40)).await.unwrap();
-        let snapshot = source.get_snapshot_builder().await.build_snapshot().await.unwrap();
+        let snapshot = snapshot_to_send(&mut source).await;
         let (meta, data) = (snapshot.meta.clone(), snapshot.snapshot.into_inner());
         let source_digests = source.shared().digests().unwrap();
 
@@ -245,7 +245,7 @@ async fn a_build_that_finishes_after_a_newer_install_never_replaces_the_newer_sn
     let source_dir = TempDir::new().unwrap();
     let mut source = StateMachineStore::open(source_dir.path()).unwrap();
     source.apply(entries(1..=40)).await.unwrap();
-    let newer = source.get_snapshot_builder().await.build_snapshot().await.unwrap();
+    let newer = snapshot_to_send(&mut source).await;
 
     let dir = TempDir::new().unwrap();
     let mut sm = StateMachineStore::open(dir.path()).unwrap();
@@ -280,7 +280,7 @@ async fn a_tree_half_cleared_by_a_crash_mid_install_is_repaired_on_the_next_star
     let source_dir = TempDir::new().unwrap();
     let mut source = StateMachineStore::open(source_dir.path()).unwrap();
     source.apply(entries(1..=40)).await.unwrap();
-    let snapshot = source.get_snapshot_builder().await.build_snapshot().await.unwrap();
+    let snapshot = snapshot_to_send(&mut source).await;
 
     let dir = TempDir::new().unwrap();
     {

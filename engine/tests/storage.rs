@@ -14,7 +14,7 @@ use std::io::Write;
 use tempfile::TempDir;
 
 mod storage_support;
-use storage_support::{entries, log_id, voted_log};
+use storage_support::{entries, log_id, snapshot_to_send, voted_log};
 
 struct Builder;
 
@@ -244,7 +244,7 @@ async fn a_snapshot_carries_the_full_event_history_to_an_empty_node() {
     let leader_dir = TempDir::new().unwrap();
     let mut leader = StateMachineStore::open(leader_dir.path()).unwrap();
     leader.apply(entries(1..=40)).await.unwrap();
-    let snapshot = leader.get_snapshot_builder().await.build_snapshot().await.unwrap();
+    let snapshot = snapshot_to_send(&mut leader).await;
     leader.apply(entries(41..=45)).await.unwrap();
 
     let empty_dir = TempDir::new().unwrap();
@@ -265,12 +265,46 @@ async fn a_snapshot_carries_the_full_event_history_to_an_empty_node() {
     assert!(reopened.get_current_snapshot().await.unwrap().is_some());
 }
 
+/// Regression (a peak flash run): every build rewrote the whole event log
+/// into the snapshot file, so each build grew with the history (66 MB after
+/// 30 s) and held the node past its election timeout. The file now holds
+/// the state alone; the records come from the tree when one is sent.
+#[tokio::test]
+async fn a_built_snapshot_file_holds_the_state_alone_and_the_snapshot_sent_holds_every_record() {
+    let dir = TempDir::new().unwrap();
+    let mut sm = StateMachineStore::open(dir.path()).unwrap();
+    sm.apply(entries(1..=40)).await.unwrap();
+    let built = sm.get_snapshot_builder().await.build_snapshot().await.unwrap().snapshot.into_inner();
+    let (_, used) = codec::read_frame(&built, codec::Kind::Snapshot.bytes_max()).unwrap();
+    assert_eq!(used, built.len(), "the built data is one frame: the state");
+    let file = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|x| x == "snap"))
+        .expect("a snapshot file");
+    let meta_frame = codec::read_frame(&std::fs::read(&file).unwrap(), u32::MAX).unwrap().1;
+    assert_eq!(std::fs::metadata(&file).unwrap().len() as usize, meta_frame + built.len());
+
+    let sent = sm.get_current_snapshot().await.unwrap().unwrap();
+    let sent_data = sent.snapshot.into_inner();
+    assert!(sent_data.starts_with(&built), "the state first");
+    let mut records = 0;
+    let mut at = built.len();
+    while at < sent_data.len() {
+        let (payload, len) = codec::read_frame(&sent_data[at..], codec::Kind::Record.bytes_max()).unwrap();
+        records += 1;
+        assert_eq!(codec::decode_record_payload(payload).unwrap().seq, records);
+        at += len;
+    }
+    assert_eq!(records, 40, "then every record, in order");
+}
+
 #[tokio::test]
 async fn a_corrupt_snapshot_is_refused_and_changes_nothing() {
     let dir = TempDir::new().unwrap();
     let mut source = StateMachineStore::open(dir.path()).unwrap();
     source.apply(entries(1..=5)).await.unwrap();
-    let snapshot = source.get_snapshot_builder().await.build_snapshot().await.unwrap();
+    let snapshot = snapshot_to_send(&mut source).await;
     let mut data = snapshot.snapshot.into_inner();
     let last = data.len() - 2;
     data[last] ^= 0x55;

@@ -98,6 +98,11 @@ pub struct ClusterSpec {
     pub snapshot_every: u64,
     /// A bug to plant in every server (`--planted-bug`), to show a checker catches it.
     pub planted_bug: Option<String>,
+    /// Latency on every link between two nodes for the whole run, as between
+    /// data centers (zero on loopback); `heal` comes back to it, not to zero.
+    pub zone_latency: Duration,
+    /// Extra flags for every server (e.g. longer timeouts across zones).
+    pub server_args: Vec<String>,
 }
 
 /// What a node without the `Faults` service answers, in the harness's words.
@@ -176,6 +181,7 @@ impl Cluster {
             for from in cluster.ids().into_iter().filter(|f| *f != to) {
                 let proxy =
                     Proxy::start(addr(&cluster.link_addr(from, to)), addr(&cluster.node_addr(to))).await?;
+                proxy.set_latency(cluster.spec.zone_latency);
                 cluster.links.insert((from, to), proxy);
             }
             let proxy =
@@ -381,7 +387,8 @@ impl Cluster {
             .arg("--data-dir")
             .arg(self.data_dir(id))
             .arg("--log-dir")
-            .arg(self.spec.dir.join(format!("logs{id}")));
+            .arg(self.spec.dir.join(format!("logs{id}")))
+            .args(&self.spec.server_args);
         let peers: Vec<u64> = self.ids().into_iter().filter(|p| *p != id).collect();
         for peer in &peers {
             process.args(["--peer-route", &format!("{peer}={}", self.link_addr(id, *peer))]);
@@ -576,9 +583,14 @@ impl Cluster {
         }
     }
 
-    /// Every link passes with no added latency.
+    /// Every link passes; links between nodes have the run's zone latency
+    /// again, client links none.
     pub fn heal(&self) {
-        for proxy in self.links.values().chain(self.client_links.values()) {
+        for proxy in self.links.values() {
+            proxy.set_mode(Mode::Pass);
+            proxy.set_latency(self.spec.zone_latency);
+        }
+        for proxy in self.client_links.values() {
             proxy.set_mode(Mode::Pass);
             proxy.set_latency(Duration::ZERO);
         }
@@ -727,6 +739,8 @@ mod tests {
             dir: dir.to_owned(),
             snapshot_every: 100,
             planted_bug: None,
+            zone_latency: Duration::ZERO,
+            server_args: Vec::new(),
         };
         Cluster {
             spec,

@@ -22,6 +22,16 @@ pub const LOG_FILES_KEPT_DEFAULT: usize = 5;
 pub const PROPOSALS_IN_FLIGHT_DEFAULT: usize = 8;
 /// Largest `--proposals-in-flight`.
 pub const PROPOSALS_IN_FLIGHT_MAX: usize = 64;
+/// Default leader heartbeat, in milliseconds.
+pub const HEARTBEAT_MS_DEFAULT: u64 = 40;
+/// Default minimum election timeout, in milliseconds.
+pub const ELECTION_TIMEOUT_MS_DEFAULT: u64 = 160;
+/// Default maximum election timeout (and leader lease), as a share of the
+/// minimum, in percent: 160 ms gives 200 ms. A follower stands for election
+/// after a lease plus its own timeout without a heartbeat, so a crashed
+/// leader costs 360 to 400 ms plus the vote and the first commit; a wider
+/// spread only lengthens that, a narrower one makes split votes likelier.
+pub const ELECTION_TIMEOUT_MAX_PERCENT_DEFAULT: u64 = 125;
 
 /// Command line of `boxoffice-server`.
 #[derive(Parser, Debug, Default)]
@@ -100,12 +110,17 @@ pub struct Args {
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `boxoffice=debug`.
     #[arg(long, value_name = "FILTER")]
     pub log_level: Option<String>,
-    /// Leader heartbeat interval, in milliseconds.
+    /// Leader heartbeat interval, in milliseconds [default: 40].
     #[arg(long, value_name = "MS")]
     pub heartbeat_ms: Option<u64>,
-    /// Minimum election timeout, in milliseconds (the maximum is twice this).
+    /// Minimum election timeout, in milliseconds [default: 160].
     #[arg(long, value_name = "MS")]
     pub election_timeout_ms: Option<u64>,
+    /// Maximum election timeout, in milliseconds; also the leader lease, during
+    /// which a follower refuses to vote for anyone else, so a crashed leader is
+    /// replaced after about this plus a timeout [default: 5/4 of the minimum].
+    #[arg(long, value_name = "MS")]
+    pub election_timeout_max_ms: Option<u64>,
     /// Build a snapshot (and purge the log) every this many Raft entries.
     #[arg(long, value_name = "N")]
     pub snapshot_every: Option<u64>,
@@ -157,6 +172,7 @@ struct FileConfig {
     log_level: Option<String>,
     heartbeat_ms: Option<u64>,
     election_timeout_ms: Option<u64>,
+    election_timeout_max_ms: Option<u64>,
     snapshot_every: Option<u64>,
     proposals_in_flight: Option<usize>,
     disk_free_min_mib: Option<u64>,
@@ -193,6 +209,8 @@ pub struct ServerConfig {
     pub heartbeat_ms: u64,
     /// Minimum election timeout, in milliseconds.
     pub election_timeout_ms: u64,
+    /// Maximum election timeout and leader lease, in milliseconds.
+    pub election_timeout_max_ms: u64,
     /// Snapshot interval, in Raft entries.
     pub snapshot_every: u64,
     /// Most Raft entries proposed and not yet applied.
@@ -283,13 +301,28 @@ impl ServerConfig {
                 message: format!("this node ({id}) must be one of the members"),
             });
         }
-        let heartbeat_ms = args.heartbeat_ms.or(file.heartbeat_ms).unwrap_or(150);
-        let election_timeout_ms = args.election_timeout_ms.or(file.election_timeout_ms).unwrap_or(750);
+        let heartbeat_ms = args.heartbeat_ms.or(file.heartbeat_ms).unwrap_or(HEARTBEAT_MS_DEFAULT);
+        let election_timeout_ms =
+            args.election_timeout_ms.or(file.election_timeout_ms).unwrap_or(ELECTION_TIMEOUT_MS_DEFAULT);
         if election_timeout_ms <= 2 * heartbeat_ms {
             return Err(ConfigError::Invalid {
                 setting: "election-timeout-ms",
                 message: format!(
                     "{election_timeout_ms} ms must exceed twice the heartbeat ({heartbeat_ms} ms)"
+                ),
+            });
+        }
+        let election_timeout_max_ms =
+            args.election_timeout_max_ms.or(file.election_timeout_max_ms).unwrap_or(
+                (election_timeout_ms * ELECTION_TIMEOUT_MAX_PERCENT_DEFAULT / 100)
+                    .max(election_timeout_ms + 1),
+            );
+        if election_timeout_max_ms <= election_timeout_ms {
+            return Err(ConfigError::Invalid {
+                setting: "election-timeout-max-ms",
+                message: format!(
+                    "{election_timeout_max_ms} ms must exceed the minimum election timeout \
+                     ({election_timeout_ms} ms): the timeouts are drawn from between them"
                 ),
             });
         }
@@ -307,6 +340,7 @@ impl ServerConfig {
             log_level: args.log_level.or(file.log_level).unwrap_or_else(|| "info".into()),
             heartbeat_ms,
             election_timeout_ms,
+            election_timeout_max_ms,
             snapshot_every: args.snapshot_every.or(file.snapshot_every).unwrap_or(5_000),
             proposals_in_flight: {
                 let n = args
@@ -425,6 +459,23 @@ mod tests {
         assert_eq!(ServerConfig::from_args(set).unwrap().disk_free_min_mib, 200);
         let zero = ServerConfig::from_args(Args { disk_free_min_mib: Some(0), ..minimal() }).unwrap_err();
         assert!(zero.to_string().contains("--disk-free-min-mib"), "{zero}");
+    }
+
+    #[test]
+    fn the_election_timeouts_default_to_160_and_200_ms_and_the_maximum_must_exceed_the_minimum() {
+        let defaults = ServerConfig::from_args(minimal()).unwrap();
+        assert_eq!(
+            (defaults.heartbeat_ms, defaults.election_timeout_ms, defaults.election_timeout_max_ms),
+            (40, 160, 200)
+        );
+        let min_only = ServerConfig::from_args(Args { election_timeout_ms: Some(400), ..minimal() }).unwrap();
+        assert_eq!(min_only.election_timeout_max_ms, 500, "5/4 of the minimum");
+        let set = Args { election_timeout_ms: Some(200), election_timeout_max_ms: Some(260), ..minimal() };
+        let config = ServerConfig::from_args(set).unwrap();
+        assert_eq!((config.election_timeout_ms, config.election_timeout_max_ms), (200, 260));
+        let equal = Args { election_timeout_ms: Some(200), election_timeout_max_ms: Some(200), ..minimal() };
+        let refused = ServerConfig::from_args(equal).unwrap_err();
+        assert!(refused.to_string().contains("--election-timeout-max-ms"), "{refused}");
     }
 
     #[test]

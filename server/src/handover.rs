@@ -28,7 +28,7 @@ pub const HANDOVER_CATCH_UP_MS: u64 = 500;
 
 /// Added to the lease before the chosen voter stands, in milliseconds: the
 /// time between asking it and the last heartbeat leaving this node.
-pub const HANDOVER_MARGIN_MS: u64 = 30;
+pub const HANDOVER_MARGIN_MS: u64 = 15;
 
 /// Deadline of the `Campaign` request, in milliseconds.
 pub const HANDOVER_REQUEST_MS: u64 = 200;

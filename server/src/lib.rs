@@ -40,7 +40,7 @@ pub async fn run(
     let mut engine_config = EngineConfig::new(config.id, config.node_info(), &config.data_dir);
     engine_config.heartbeat_interval_ms = config.heartbeat_ms;
     engine_config.election_timeout_min_ms = config.election_timeout_ms;
-    engine_config.election_timeout_max_ms = config.election_timeout_ms * 2;
+    engine_config.election_timeout_max_ms = config.election_timeout_max_ms;
     engine_config.snapshot_every_entries = config.snapshot_every;
     engine_config.proposals_in_flight_max = config.proposals_in_flight;
     engine_config.disk_free_min_bytes = config.disk_free_min_mib << 20;
@@ -95,7 +95,7 @@ pub async fn run(
     let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
         // On a signal, a leader hands over first (see `handover`).
-        let (stop_tx, engine, lease_ms) = (stop_tx.clone(), engine.clone(), config.election_timeout_ms * 2);
+        let (stop_tx, engine, lease_ms) = (stop_tx.clone(), engine.clone(), config.election_timeout_max_ms);
         let stopping = stopping.clone();
         tokio::spawn(async move {
             shutdown.await;

@@ -16,6 +16,7 @@ const EXIT_WAIT_MS: u64 = 10_000;
 async fn a_leader_stopped_with_sigterm_hands_over_to_a_follower_and_exits_cleanly() {
     let mut cluster = Cluster::start(58, 3, 10_000);
     let leader = cluster.leader().await;
+    a_campaign_delay_above_its_maximum_is_refused(&mut cluster, leader).await;
     let client = cluster.client();
     let (event, item, quota) = support::catalog(&client, 1_000_000).await;
     let hold = move || Command::PlaceHold { event, lines: vec![Line { item, quantity: 1 }], ttl_ms: 600_000 };
@@ -64,4 +65,19 @@ async fn a_leader_stopped_with_sigterm_hands_over_to_a_follower_and_exits_cleanl
         availability.held >= acknowledged,
         "no acknowledged hold is lost: {availability:?} < {acknowledged}"
     );
+}
+
+/// `Admin.Campaign` refuses a delay above `CAMPAIGN_AFTER_MS_MAX` with
+/// `INVALID_ARGUMENT` (a stopping leader never needs more than one lease).
+async fn a_campaign_delay_above_its_maximum_is_refused(cluster: &mut Cluster, leader: u64) {
+    use boxoffice_proto::v1;
+    use boxoffice_server::services::CAMPAIGN_AFTER_MS_MAX;
+    let follower = if leader == 1 { 2 } else { 1 };
+    let mut admin = v1::admin_client::AdminClient::new(support::channel(&cluster.node(follower).grpc).await);
+    let refused = admin
+        .campaign(v1::CampaignRequest { after_ms: CAMPAIGN_AFTER_MS_MAX + 1 })
+        .await
+        .expect_err("a delay above the maximum is refused");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    assert!(refused.message().contains(&CAMPAIGN_AFTER_MS_MAX.to_string()), "{refused:?}");
 }

@@ -39,3 +39,15 @@ pub async fn voted_log(dir: &std::path::Path) -> LogStore {
     log.save_vote(&Vote::new(1, 1)).await.unwrap();
     log
 }
+
+/// Build a snapshot, and return it as a follower receives it
+/// (`get_current_snapshot`: the state and the whole event log), not as the
+/// build returns it (the built file holds the state alone).
+pub async fn snapshot_to_send(
+    sm: &mut boxoffice_engine::store::StateMachineStore,
+) -> openraft::storage::Snapshot<boxoffice_engine::raft::TypeConfig> {
+    use openraft::RaftSnapshotBuilder;
+    use openraft::storage::RaftStateMachine;
+    sm.get_snapshot_builder().await.build_snapshot().await.unwrap();
+    sm.get_current_snapshot().await.unwrap().expect("the snapshot just built")
+}

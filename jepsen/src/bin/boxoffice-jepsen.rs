@@ -35,6 +35,9 @@ use std::time::{Duration, Instant};
 const RUN_SECS_MAX: u64 = 4 * 3600;
 /// Seconds at the end of a run with no faults, to observe recovery.
 const QUIET_TAIL_SECS: u64 = 10;
+/// Most latency `--zone-latency-ms` adds between two zones, in milliseconds
+/// (beyond it a heartbeat could not cross inside an election timeout).
+const ZONE_LATENCY_MS_MAX: u64 = 500;
 /// Most client processes (honest and hostile).
 const CLIENTS_MAX: u64 = 256;
 /// The bugs a server can be started with (`boxoffice-server --planted-bug`).
@@ -104,6 +107,18 @@ struct Args {
     /// The boxoffice-server binary.
     #[arg(long, default_value = "target/release/boxoffice-server")]
     server_bin: PathBuf,
+    /// Latency on every link between two nodes for the whole run, in
+    /// milliseconds, as between data centers (each node is a zone); faults
+    /// heal back to it. With `--plan kill-leader`, the availability lines of
+    /// the summary are the failover times across zones.
+    #[arg(long, default_value_t = 0, value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(0..=ZONE_LATENCY_MS_MAX))]
+    zone_latency_ms: u64,
+    /// An extra flag for every server, repeatable, e.g.
+    /// `--server-arg=--heartbeat-ms --server-arg=100` (across zones, the
+    /// heartbeat must exceed a round trip plus a follower's fsync).
+    #[arg(long = "server-arg", value_name = "ARG", allow_hyphen_values = true)]
+    server_args: Vec<String>,
     /// Second octet of the loopback addresses (127.SUBNET.x.y).
     #[arg(long, default_value_t = 60)]
     subnet: u8,
@@ -259,6 +274,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         dir: data.clone(),
         snapshot_every: SNAPSHOT_EVERY_ENTRIES,
         planted_bug: args.planted_bug.clone(),
+        zone_latency: Duration::from_millis(args.zone_latency_ms),
+        server_args: args.server_args.clone(),
     };
     // The history's clock starts with the cluster, so that any Raft term
     // began at or after its origin (the linearizability checker bounds log
@@ -814,7 +831,8 @@ fn summarize(
 ) -> String {
     let out = format!(
         "boxoffice-jepsen: seed {} plan {} ({} s, {} nodes, {} clients + {} hostile, {} workload, {} rounds of \
-         quotas of {} every {} s, {} fault steps, release ratio {}, cancel ratio {}, planted bug {})\n",
+         quotas of {} every {} s, {} fault steps, release ratio {}, cancel ratio {}, planted bug {}, zone latency \
+         {} ms, server args {:?})\n",
         args.seed,
         args.plan,
         secs,
@@ -828,7 +846,9 @@ fn summarize(
         steps,
         args.release_ratio,
         args.cancel_ratio,
-        args.planted_bug.as_deref().unwrap_or("none")
+        args.planted_bug.as_deref().unwrap_or("none"),
+        args.zone_latency_ms,
+        args.server_args
     );
     out + &verdict_report(history, verdicts)
 }
