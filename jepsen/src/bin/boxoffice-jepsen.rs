@@ -365,6 +365,42 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             note(&recorder, format!("{HARNESS_ERROR_PREFIX}a client process failed: {e}"));
         }
     }
+    // A step that rebuilds a node from its peers can outlast the run; its
+    // heal then came after the clients stopped, and nothing could be decided
+    // after it (a 30-minute run's last bitflip-log step healed 11 s past the
+    // end). The buyers run a quiet tail of their own after a heal that left
+    // less than the usual quiet tail.
+    if Instant::now() + Duration::from_secs(QUIET_TAIL_SECS) > deadline {
+        note(
+            &recorder,
+            format!(
+                "{NOTE_PREFIX}the last step ended less than {QUIET_TAIL_SECS} s before the end of the run: \
+                 {QUIET_TAIL_SECS} s more of buyers"
+            ),
+        );
+        let tail =
+            Workload { deadline: Instant::now() + Duration::from_secs(QUIET_TAIL_SECS), ..shared.clone() };
+        let buyers: Vec<_> = (0..honest)
+            .map(|process| {
+                let (client, recorder, catalog, tail) =
+                    (client.clone(), recorder.clone(), catalog.clone(), tail.clone());
+                let seed = args.seed.wrapping_mul(1_000_003).wrapping_add(process).wrapping_add(CLIENTS_MAX);
+                match kind {
+                    Kind::Flash => {
+                        tokio::spawn(workload::buyer(client, recorder, catalog, process, seed, tail))
+                    }
+                    Kind::Mixed => {
+                        tokio::spawn(workload::shopper(client, recorder, catalog, process, seed, tail))
+                    }
+                }
+            })
+            .collect();
+        for buyer in buyers {
+            if let Err(e) = buyer.await {
+                note(&recorder, format!("{HARNESS_ERROR_PREFIX}a client process failed: {e}"));
+            }
+        }
+    }
     Ok(finish(&args, secs, step, &cluster, &recorder, &catalog).await)
 }
 
