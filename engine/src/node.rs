@@ -104,7 +104,10 @@ const _: () = assert!(
     APPEND_ENTRIES_MAX * PROPOSAL_BYTES_MAX as u64 <= crate::codec::RAFT_MESSAGE_BYTES_MAX as u64 / 2
 );
 
-/// Tuning of one node. `Default` gives the values the server uses.
+/// Tuning of one node. [`EngineConfig::new`] gives the values the server
+/// uses, except the Raft timeouts: the server sets those from its own flags
+/// (40 ms heartbeat, 160-200 ms election timeout by default), while these
+/// defaults (150 ms, 750-1,500 ms) suit engines that tests start by hand.
 #[derive(Clone)]
 pub struct EngineConfig {
     /// This node's id (unique in the cluster, never reused).
