@@ -33,6 +33,7 @@
 //! | 1 | the first format |
 //! | 2 | records and snapshots keep each request id's command digest (`Record::command_digest`) |
 //! | 3 | snapshots: orders keep the buyer's contact (`Order::contact`), the state keeps waiting rooms |
+//! | 4 | snapshots: items keep variations and order limits, quotas what blocking vouchers hold, holds and orders their voucher and buyer, the state vouchers and per-buyer counts |
 //!
 //! **Appended enum variants are not a new version.** bincode writes an enum
 //! variant as its position, so a variant added at the end of `Command`,
@@ -41,9 +42,11 @@
 //! unchanged, and nothing is rewritten. Bytes that use a new variant cannot
 //! be read by an older build; that is the ordinary upgrade rule (upgrade
 //! every node before anyone sends the new commands), the same as for a new
-//! command in a log entry. So version 3 moved only snapshots (whose layout
-//! changed); records stay at version 2 and envelopes, log entries and Raft
-//! messages at version 1. Keeping records at 2 matters beyond the old
+//! command in a log entry. So versions 3 and 4 moved only snapshots (whose
+//! layout changed); records stay at version 2 and envelopes, log entries
+//! and Raft messages at version 1. (Variations kept `Line` as it was: a
+//! variation has an item id of its own, so no command, event or outcome
+//! changed its layout.) Keeping records at 2 matters beyond the old
 //! build: replicas are compared by a digest of their stored record frames,
 //! and each node writes its own frames, so a record version bumped without
 //! a layout change would make nodes that applied the same records under
@@ -51,7 +54,7 @@
 //!
 //! bincode (pinned at 1.3.3) is used only here, so swapping it is local.
 
-use crate::domain::compat::{RecordV1, StateV1, StateV2};
+use crate::domain::compat::{RecordV1, StateV1, StateV2, StateV3};
 use crate::domain::{Envelope, Record, State};
 use bincode::Options;
 use serde::{Serialize, de::DeserializeOwned};
@@ -61,10 +64,10 @@ mod tests;
 
 /// The newest format version, the one this build writes for kinds whose
 /// layout it changed (see [`Kind::write_version`]).
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 
 /// Every format version this build can read.
-pub const SUPPORTED_VERSIONS: &[u16] = &[1, 2, 3];
+pub const SUPPORTED_VERSIONS: &[u16] = &[1, 2, 3, 4];
 
 /// Bytes of the frame header: length and CRC.
 pub const FRAME_HEADER_BYTES: usize = 8;
@@ -115,7 +118,7 @@ impl Kind {
     /// version that changed the kind's layout.
     pub fn write_version(self) -> u16 {
         match self {
-            Kind::Snapshot => 3,
+            Kind::Snapshot => 4,
             Kind::Record => 2,
             Kind::Envelope
             | Kind::LogEntry
@@ -304,6 +307,7 @@ pub fn decode_snapshot_payload(payload: &[u8]) -> Result<State, CodecError> {
     match versioned(Kind::Snapshot, payload)? {
         (1, bytes) => Ok(body::<StateV1>(Kind::Snapshot, bytes)?.into()),
         (2, bytes) => Ok(body::<StateV2>(Kind::Snapshot, bytes)?.into()),
+        (3, bytes) => Ok(body::<StateV3>(Kind::Snapshot, bytes)?.into()),
         (_, bytes) => body(Kind::Snapshot, bytes),
     }
 }

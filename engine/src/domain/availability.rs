@@ -1,5 +1,6 @@
 //! Availability queries, pretix-style: per quota and per item, with the
-//! breakdown of what counts (paid, pending, held) and the most binding state.
+//! breakdown of what counts (paid, pending, held, blocked by vouchers) and
+//! the most binding state.
 //!
 //! Queries read the state at a given time and change nothing. The time is
 //! made monotonic against the state's own log time, as commands' is, so a
@@ -22,6 +23,9 @@ pub struct QuotaAvailability {
     pub pending: u64,
     /// Tickets in holds before their expiry.
     pub held: u64,
+    /// Unredeemed uses of blocking vouchers before their end (pretix counts
+    /// them as reserved, like holds).
+    pub blocked: u64,
     /// Tickets that can still be sold; `None` for unlimited.
     pub remaining: Option<u64>,
     /// The most binding state.
@@ -48,14 +52,16 @@ pub struct ItemAvailability {
 }
 
 impl Quota {
-    /// Tickets counting against this quota at `now_ms`: paid, pending and held.
+    /// Tickets counting against this quota at `now_ms`: paid, pending,
+    /// held, and blocked by vouchers.
     pub(super) fn used(&self, now_ms: u64) -> u64 {
-        self.paid + self.pending.live(now_ms) + self.held.live(now_ms)
+        self.paid + self.pending.live(now_ms) + self.held.live(now_ms) + self.blocked.live(now_ms)
     }
 
     /// The breakdown at `now_ms`.
     pub fn availability(&self, now_ms: u64) -> QuotaAvailability {
-        let (paid, pending, held) = (self.paid, self.pending.live(now_ms), self.held.live(now_ms));
+        let (paid, pending) = (self.paid, self.pending.live(now_ms));
+        let (held, blocked) = (self.held.live(now_ms), self.blocked.live(now_ms));
         let (state, remaining) = match self.size {
             _ if self.closed => (AvailabilityState::Gone, Some(0)),
             None => (AvailabilityState::Ok, None),
@@ -64,12 +70,12 @@ impl Quota {
                     AvailabilityState::Gone
                 } else if paid + pending >= size {
                     AvailabilityState::Ordered
-                } else if paid + pending + held >= size {
+                } else if paid + pending + held + blocked >= size {
                     AvailabilityState::Reserved
                 } else {
                     AvailabilityState::Ok
                 };
-                (state, Some(size.saturating_sub(paid + pending + held)))
+                (state, Some(size.saturating_sub(paid + pending + held + blocked)))
             }
         };
         QuotaAvailability {
@@ -78,6 +84,7 @@ impl Quota {
             paid,
             pending,
             held,
+            blocked,
             remaining,
             state,
             closed: self.closed,

@@ -4,12 +4,15 @@
 //! what it returns. Every rule of the inventory lives here, in one function
 //! per command. The one rule that matters most is in [`check_capacity`]: a
 //! new reservation fits only if, for every quota of every item asked for,
-//! paid + live pending + live held + demand <= size. Time is the record's
+//! paid + live pending + live held + blocked + demand <= size, where
+//! blocked is what blocking vouchers hold back (their unredeemed uses).
+//! The one exception is a blocking voucher's own redemption, which takes
+//! from its block and adds nothing ([`redeem`]). Time is the record's
 //! effective time `now_ms`; nothing here reads a clock or draws randomness.
 
 use super::limits::*;
 use super::model::*;
-use super::state::{Hold, State};
+use super::state::{Hold, State, Voucher};
 use super::validate;
 use std::collections::BTreeMap;
 
@@ -80,6 +83,32 @@ pub(super) fn decide(state: &State, now_ms: u64, command: &Command) -> Decision 
             },
         ),
         Command::JoinWaitingRoom { event } => join_waiting_room(state, now_ms, *event),
+        Command::CreateVariation { item, name, price_cents } => {
+            create_variation(state, *item, name, *price_cents)
+        }
+        Command::SetOrderLimits { item, limits } => set_order_limits(state, *item, *limits),
+        Command::CreateVoucher {
+            event,
+            scope,
+            max_redemptions,
+            valid_from_ms,
+            valid_until_ms,
+            blocks_quota,
+        } => create_voucher(
+            state,
+            now_ms,
+            *event,
+            VoucherSpec {
+                scope: *scope,
+                max_redemptions: *max_redemptions,
+                valid_from_ms: *valid_from_ms,
+                valid_until_ms: *valid_until_ms,
+                blocks_quota: *blocks_quota,
+            },
+        ),
+        Command::PlaceHoldWith { event, lines, ttl_ms, voucher, buyer } => {
+            place_hold_with(state, now_ms, *event, lines, *ttl_ms, voucher.as_deref(), *buyer)
+        }
     };
     decided.unwrap_or_else(reject)
 }
@@ -174,8 +203,15 @@ fn create_quota(
         if item.event != event {
             return Err(Rejection::Invalid(InvalidInput::ItemOfOtherEvent { item: *item_id }));
         }
-        if item.quotas.len() >= ITEM_QUOTAS_MAX {
-            return Err(Rejection::Invalid(InvalidInput::ItemQuotas { item: *item_id }));
+        // A quota that names an item covers its variations already.
+        if item.parent.is_some_and(|parent| items.contains(&parent)) {
+            return Err(Rejection::Invalid(InvalidInput::QuotaItems));
+        }
+        // The quota joins the item and every variation of it.
+        for counted in std::iter::once(item_id).chain(&item.variations) {
+            if state.items[counted].quotas.len() >= ITEM_QUOTAS_MAX {
+                return Err(Rejection::Invalid(InvalidInput::ItemQuotas { item: *counted }));
+            }
         }
     }
     let quota = QuotaId(next_id(state));
@@ -211,9 +247,12 @@ fn set_quota_closed(state: &State, quota_id: QuotaId, closed: bool) -> Check<Dec
     Ok(accept(events, Accepted::QuotaUpdated { quota: quota_id }))
 }
 
-/// Check a hold's lines: count, quantities, items of `event`. `existing` is
-/// what the hold already has (for `AddToHold`).
-fn valid_lines(state: &State, event: EventId, existing: &[Line], lines: &[Line]) -> Check {
+/// Check a hold's lines: count, quantities, items of `event`, no item that
+/// has variations. `existing` is what the hold already has (for
+/// `AddToHold`). `Ok(true)` if an item of the lines (or the item of a
+/// variation) has order limits, which the caller then checks; the plain
+/// case pays for no second lookup.
+fn valid_lines(state: &State, event: EventId, existing: &[Line], lines: &[Line]) -> Check<bool> {
     let count = existing.len() + lines.len();
     if lines.is_empty() || count > HOLD_LINES_MAX || lines.iter().any(|l| l.quantity == 0) {
         return Err(Rejection::Invalid(InvalidInput::Lines));
@@ -222,13 +261,18 @@ fn valid_lines(state: &State, event: EventId, existing: &[Line], lines: &[Line])
     if quantity > HOLD_QUANTITY_MAX {
         return Err(Rejection::Invalid(InvalidInput::Quantity));
     }
+    let mut limited = false;
     for line in lines {
         let item = find(&state.items, &line.item, ObjectRef::Item(line.item))?;
         if item.event != event {
             return Err(Rejection::Invalid(InvalidInput::ItemOfOtherEvent { item: line.item }));
         }
+        if !item.variations.is_empty() {
+            return Err(Rejection::Invalid(InvalidInput::VariationRequired { item: line.item }));
+        }
+        limited |= !item.limits.is_none() || item.parent.is_some_and(|p| !state.items[&p].limits.is_none());
     }
-    Ok(())
+    Ok(limited)
 }
 
 /// Tickets that `lines` take from each quota.
@@ -245,7 +289,11 @@ fn demand(state: &State, lines: &[Line]) -> BTreeMap<QuotaId, u64> {
 /// The no-oversell rule: `lines` fit only if every quota of every item is
 /// open and has room for the whole demand on it, all or nothing. Lines must
 /// name existing items (checked by `valid_lines` or taken from the state).
-fn check_capacity(state: &State, now_ms: u64, lines: &[Line]) -> Check {
+///
+/// `blocked` are the quotas whose room a blocking voucher holds for these
+/// lines (see [`redeem`]): redeeming it turns blocked uses into held ones
+/// and adds nothing, so they are only checked for being open.
+fn check_capacity(state: &State, now_ms: u64, lines: &[Line], blocked: &[QuotaId]) -> Check {
     let demand = demand(state, lines);
     for line in lines {
         let item = &state.items[&line.item];
@@ -256,6 +304,9 @@ fn check_capacity(state: &State, now_ms: u64, lines: &[Line]) -> Check {
             let quota = &state.quotas[quota_id];
             if quota.closed {
                 return Err(Rejection::QuotaClosed { item: item.id, quota: *quota_id });
+            }
+            if blocked.contains(quota_id) {
+                continue;
             }
             let Some(size) = quota.size else { continue };
             let used = quota.used(now_ms);
@@ -290,11 +341,152 @@ fn auto_close(state: &State, now_ms: u64, lines: &[Line], newly_ordered: bool) -
         .collect()
 }
 
+/// Tickets of `item` in `lines`, its variations' included.
+fn quantity_of(state: &State, item: ItemId, lines: &[Line]) -> u64 {
+    lines
+        .iter()
+        .filter(|line| line.item == item || state.items[&line.item].parent == Some(item))
+        .map(|line| u64::from(line.quantity))
+        .sum()
+}
+
+/// The items whose limits `lines` touch: each line's item and, for a
+/// variation, its item; only those with limits, lowest id first.
+fn limited_items(state: &State, lines: &[Line]) -> Vec<ItemId> {
+    let mut limited: Vec<ItemId> = Vec::new();
+    for line in lines {
+        let parent = state.items[&line.item].parent;
+        for id in std::iter::once(line.item).chain(parent) {
+            if !state.items[&id].limits.is_none() {
+                limited.push(id);
+            }
+        }
+    }
+    limited.sort_unstable();
+    limited.dedup();
+    limited
+}
+
+/// Per-order limits: a hold that has `base` and gains (or, if `removing`,
+/// loses) `changed` must have of every item they touch either none or
+/// between its minimum and maximum, its variations counted together.
+fn check_order_limits(state: &State, base: &[Line], changed: &[Line], removing: bool) -> Check {
+    for item in limited_items(state, changed) {
+        let limits = state.items[&item].limits;
+        let (before, change) = (quantity_of(state, item, base), quantity_of(state, item, changed));
+        let after = if removing { before - change } else { before + change };
+        if let Some(min) = limits.min_per_order
+            && after > 0
+            && after < u64::from(min)
+        {
+            return Err(Rejection::OrderLimit(OrderLimitRejection::BelowMin { item, min }));
+        }
+        if let Some(max) = limits.max_per_order
+            && after > u64::from(max)
+        {
+            return Err(Rejection::OrderLimit(OrderLimitRejection::AboveMax { item, max }));
+        }
+    }
+    Ok(())
+}
+
+/// Per-buyer limits: what the buyer has of each item `added` touches (live
+/// holds, live pending orders, paid orders) plus `added` must stay within
+/// its maximum. A hold of such an item must name its buyer
+/// (`require_buyer`); a re-check of a lapsed hold or an expired order that
+/// names none (made before the limit was set) has nothing to count.
+fn check_buyer_limits(
+    state: &State,
+    now_ms: u64,
+    added: &[Line],
+    buyer: Option<BuyerId>,
+    require_buyer: bool,
+) -> Check {
+    for item in limited_items(state, added) {
+        let Some(max) = state.items[&item].limits.max_per_buyer else { continue };
+        let Some(buyer) = buyer else {
+            if require_buyer {
+                return Err(Rejection::OrderLimit(OrderLimitRejection::BuyerRequired { item }));
+            }
+            continue;
+        };
+        let counted = state.buyers.get(&(buyer, item)).map_or(0, |counts| counts.used(now_ms));
+        if counted + quantity_of(state, item, added) > u64::from(max) {
+            return Err(Rejection::OrderLimit(OrderLimitRejection::BuyerMax { item, max, counted }));
+        }
+    }
+    Ok(())
+}
+
+/// May `voucher` be redeemed for `lines` at `now_ms`? Its window (when a
+/// use is redeemed into a hold, `in_window`), its scope (every line), and
+/// its free redemptions. `Ok` carries the quotas whose room its block
+/// holds for these lines (empty for a non-blocking or lapsed voucher):
+/// redeeming turns blocked uses into held ones, so those quotas need no
+/// room (see [`check_capacity`]). Every line is in the scope, so each of
+/// those quotas covers every line, and the demand on it is at most the
+/// voucher's unredeemed uses.
+fn redeem(
+    state: &State,
+    now_ms: u64,
+    voucher: &Voucher,
+    lines: &[Line],
+    in_window: bool,
+) -> Check<Vec<QuotaId>> {
+    let refuse = |reason| Err(Rejection::Voucher(reason));
+    if in_window && now_ms < voucher.valid_from_ms {
+        let valid_from_ms = voucher.valid_from_ms;
+        return refuse(VoucherRejection::NotYetValid { voucher: voucher.id, valid_from_ms });
+    }
+    if in_window && now_ms >= voucher.valid_until_ms {
+        let valid_until_ms = voucher.valid_until_ms;
+        return refuse(VoucherRejection::Expired { voucher: voucher.id, valid_until_ms });
+    }
+    for line in lines {
+        let item = &state.items[&line.item];
+        let covered = match voucher.scope {
+            VoucherScope::Item(scope) => item.id == scope || item.parent == Some(scope),
+            VoucherScope::Quota(quota) => item.quotas.contains(&quota),
+        };
+        if !covered {
+            return refuse(VoucherRejection::NotApplicable { voucher: voucher.id, item: line.item });
+        }
+    }
+    let wanted: u64 = lines.iter().map(|line| u64::from(line.quantity)).sum();
+    let remaining = voucher.remaining(now_ms);
+    if wanted > remaining {
+        return refuse(VoucherRejection::Exhausted { voucher: voucher.id, remaining });
+    }
+    Ok(if voucher.blocks_at(now_ms) { state.blocked_quotas(voucher.scope) } else { Vec::new() })
+}
+
+/// The re-check of lines that reserve nothing any more (a lapsed hold's
+/// checkout, an expired order's payment), as if they were new: the
+/// voucher's free redemptions (not its window: the tickets were redeemed
+/// in it), the buyer's limits, and capacity.
+fn recheck(
+    state: &State,
+    now_ms: u64,
+    lines: &[Line],
+    voucher: Option<VoucherId>,
+    buyer: Option<BuyerId>,
+) -> Check {
+    let blocked = match voucher {
+        Some(voucher) => redeem(state, now_ms, &state.vouchers[&voucher], lines, false)?,
+        None => Vec::new(),
+    };
+    check_buyer_limits(state, now_ms, lines, buyer, false)?;
+    check_capacity(state, now_ms, lines, &blocked)
+}
+
 fn place_hold(state: &State, now_ms: u64, event: EventId, lines: &[Line], ttl_ms: u64) -> Check<Decision> {
     find(&state.events, &event, ObjectRef::Event(event))?;
     valid_ttl(ttl_ms, HOLD_TTL_MS_MAX)?;
-    valid_lines(state, event, &[], lines)?;
-    check_capacity(state, now_ms, lines)?;
+    if valid_lines(state, event, &[], lines)? {
+        check_order_limits(state, &[], lines, false)?;
+        check_buyer_limits(state, now_ms, lines, None, true)?;
+    }
+    check_capacity(state, now_ms, lines, &[])?;
     let hold = HoldId(next_id(state));
     let expires_at_ms = now_ms + ttl_ms;
     let placed = Event::HoldPlaced { hold, event, lines: lines.to_vec(), expires_at_ms };
@@ -311,10 +503,20 @@ fn live_hold(state: &State, now_ms: u64, hold_id: HoldId) -> Check<&Hold> {
     }
 }
 
+/// Add lines to a live hold. A hold that redeems a voucher redeems it for
+/// the added tickets too, with the same checks as at placement.
 fn add_to_hold(state: &State, now_ms: u64, hold_id: HoldId, lines: &[Line]) -> Check<Decision> {
     let hold = live_hold(state, now_ms, hold_id)?;
-    valid_lines(state, hold.event, &hold.lines, lines)?;
-    check_capacity(state, now_ms, lines)?;
+    let limited = valid_lines(state, hold.event, &hold.lines, lines)?;
+    let blocked = match hold.voucher {
+        Some(voucher) => redeem(state, now_ms, &state.vouchers[&voucher], lines, true)?,
+        None => Vec::new(),
+    };
+    if limited {
+        check_order_limits(state, &hold.lines, lines, false)?;
+        check_buyer_limits(state, now_ms, lines, hold.buyer, true)?;
+    }
+    check_capacity(state, now_ms, lines, &blocked)?;
     let added = Event::HoldLinesAdded { hold: hold_id, lines: lines.to_vec() };
     Ok(accept(vec![added], Accepted::HoldLive { hold: hold_id, expires_at_ms: hold.expires_at_ms }))
 }
@@ -338,6 +540,8 @@ fn remove_from_hold(state: &State, now_ms: u64, hold_id: HoldId, lines: &[Line])
             return Err(Rejection::Invalid(InvalidInput::NotInHold { item }));
         }
     }
+    // What is left of an item must still be none or at least its minimum.
+    check_order_limits(state, &hold.lines, lines, true)?;
     let removed = Event::HoldLinesRemoved { hold: hold_id, lines: lines.to_vec() };
     Ok(accept(vec![removed], Accepted::HoldLive { hold: hold_id, expires_at_ms: hold.expires_at_ms }))
 }
@@ -401,7 +605,7 @@ fn checkout(
     if !hold.is_live(now_ms) {
         // A lapsed hold reserves nothing any more: re-check, fail cleanly.
         // (A live hold already reserved its capacity: checkout cannot fail for lack of it.)
-        check_capacity(state, now_ms, &hold.lines)?;
+        recheck(state, now_ms, &hold.lines, hold.voucher, hold.buyer)?;
     }
     let order = OrderId(next_id(state));
     let secret_key = &state.organizers[&state.events[&hold.event].organizer].secret_key;
@@ -442,7 +646,7 @@ fn pay(state: &State, now_ms: u64, order_id: OrderId) -> Check<Decision> {
             events.extend(auto_close(state, now_ms, &order.lines, false));
             Ok(accept(events, Accepted::OrderPaid { order: order_id }))
         }
-        OrderStatus::Expired => match check_capacity(state, now_ms, &order.lines) {
+        OrderStatus::Expired => match recheck(state, now_ms, &order.lines, order.voucher, order.buyer) {
             Ok(()) => {
                 let mut events = vec![paid];
                 events.extend(auto_close(state, now_ms, &order.lines, true));
@@ -550,16 +754,20 @@ fn check_in(
 fn expire(state: &State, now_ms: u64) -> Decision {
     let lapsed_holds = state.holds_by_expiry.range(..=(now_ms, HoldId(u64::MAX))).map(|(_, id)| *id);
     let lapsed_orders = state.orders_by_deadline.range(..=(now_ms, OrderId(u64::MAX))).map(|(_, id)| *id);
+    // A voucher's block stops counting at its end by itself; this only
+    // takes it out of the tallies (it is counted in neither number).
+    let ended_blocks = state.blocks_by_expiry.range(..=(now_ms, VoucherId(u64::MAX))).map(|(_, id)| *id);
     let mut events: Vec<Event> = lapsed_holds
         .map(|hold| Event::HoldExpired { hold })
         .chain(lapsed_orders.map(|order| Event::OrderExpired { order }))
+        .chain(ended_blocks.map(|voucher| Event::VoucherBlockEnded { voucher }))
         .take(EXPIRE_EVENTS_MAX + 1)
         .collect();
     let more = events.len() > EXPIRE_EVENTS_MAX;
     events.truncate(EXPIRE_EVENTS_MAX);
     let holds = events.iter().filter(|e| matches!(e, Event::HoldExpired { .. })).count();
+    let orders = events.iter().filter(|e| matches!(e, Event::OrderExpired { .. })).count();
     let count = |n: usize| u32::try_from(n).expect("EXPIRE_EVENTS_MAX fits u32");
-    let orders = events.len() - holds;
     accept(events, Accepted::Expired { holds: count(holds), orders: count(orders), more })
 }
 
@@ -600,4 +808,172 @@ fn join_waiting_room(state: &State, now_ms: u64, event: EventId) -> Check<Decisi
     let rebased = room.admitted(now_ms) >= room.joined;
     let joined = Event::WaitingRoomJoined { event, position, rebased };
     Ok(accept(vec![joined], Accepted::WaitingRoomJoined { event, position }))
+}
+
+/// A variation of an item: an item of its own, in every quota of its item.
+fn create_variation(state: &State, item_id: ItemId, name: &str, price_cents: u64) -> Check<Decision> {
+    let item = find(&state.items, &item_id, ObjectRef::Item(item_id))?;
+    valid_name(name)?;
+    if price_cents > ITEM_PRICE_CENTS_MAX {
+        return Err(Rejection::Invalid(InvalidInput::Price));
+    }
+    // A blocking voucher for the item could not be redeemed once the item
+    // must be bought as one of its variations: its block would hold room
+    // nobody can use.
+    let blocked_for_it =
+        || state.vouchers.values().any(|v| v.blocks_quota && v.scope == VoucherScope::Item(item_id));
+    if item.parent.is_some() || item.variations.len() >= ITEM_VARIATIONS_MAX || blocked_for_it() {
+        return Err(Rejection::Invalid(InvalidInput::Variations { item: item_id }));
+    }
+    let variation = ItemId(next_id(state));
+    let created = Event::VariationCreated { variation, item: item_id, name: name.to_owned(), price_cents };
+    Ok(accept(vec![created], Accepted::ItemCreated { item: variation }))
+}
+
+fn set_order_limits(state: &State, item: ItemId, limits: OrderLimits) -> Check<Decision> {
+    find(&state.items, &item, ObjectRef::Item(item))?;
+    validate::order_limits(&limits).map_err(Rejection::Invalid)?;
+    Ok(accept(vec![Event::OrderLimitsSet { item, limits }], Accepted::OrderLimitsSet { item }))
+}
+
+/// A voucher's settings, as a command gives them.
+struct VoucherSpec {
+    scope: VoucherScope,
+    max_redemptions: u32,
+    valid_from_ms: u64,
+    valid_until_ms: u64,
+    blocks_quota: bool,
+}
+
+/// Create a voucher. A blocking one must fit: every quota it blocks needs
+/// room for all its redemptions now, or it is refused (it cannot oversell).
+fn create_voucher(state: &State, now_ms: u64, event: EventId, spec: VoucherSpec) -> Check<Decision> {
+    find(&state.events, &event, ObjectRef::Event(event))?;
+    validate::voucher(spec.max_redemptions, spec.valid_from_ms, spec.valid_until_ms)
+        .map_err(Rejection::Invalid)?;
+    if spec.valid_until_ms <= now_ms {
+        return Err(Rejection::Invalid(InvalidInput::VoucherWindow));
+    }
+    if state.event_vouchers.get(&event).is_some_and(|n| *n >= EVENT_VOUCHERS_MAX) {
+        return Err(Rejection::Invalid(InvalidInput::EventVouchers));
+    }
+    let scope_event = match spec.scope {
+        VoucherScope::Item(item) => find(&state.items, &item, ObjectRef::Item(item))?.event,
+        VoucherScope::Quota(quota) => find(&state.quotas, &quota, ObjectRef::Quota(quota))?.event,
+    };
+    if scope_event != event {
+        return Err(Rejection::Invalid(InvalidInput::VoucherScope));
+    }
+    if spec.blocks_quota {
+        // pretix asks the same: a block must say which variation it holds.
+        let has_variations =
+            matches!(spec.scope, VoucherScope::Item(item) if !state.items[&item].variations.is_empty());
+        let blocked = state.blocked_quotas(spec.scope);
+        if has_variations || blocked.is_empty() {
+            return Err(Rejection::Invalid(InvalidInput::VoucherScope));
+        }
+        for quota_id in blocked {
+            let quota = &state.quotas[&quota_id];
+            let Some(size) = quota.size else { continue };
+            let used = quota.used(now_ms);
+            if used + u64::from(spec.max_redemptions) > size && !super::planted::skip_capacity_check() {
+                let remaining = size.saturating_sub(used);
+                return Err(Rejection::Voucher(VoucherRejection::NoRoomToBlock {
+                    quota: quota_id,
+                    remaining,
+                }));
+            }
+        }
+    }
+    let voucher = VoucherId(next_id(state));
+    let secret_key = &state.organizers[&state.events[&event].organizer].secret_key;
+    // A code already taken (an 80-bit collision) moves to the next attempt:
+    // still the same on every replica.
+    let code = (0u32..)
+        .map(|attempt| voucher_code(secret_key, voucher, attempt))
+        .find(|code| !state.voucher_codes.contains_key(code))
+        .expect("some attempt yields a free code");
+    let created = Event::VoucherCreated {
+        voucher,
+        event,
+        code: code.clone(),
+        scope: spec.scope,
+        max_redemptions: spec.max_redemptions,
+        valid_from_ms: spec.valid_from_ms,
+        valid_until_ms: spec.valid_until_ms,
+        blocks_quota: spec.blocks_quota,
+    };
+    Ok(accept(vec![created], Accepted::VoucherCreated { voucher, code }))
+}
+
+/// The symbols of a voucher code: Crockford's base 32.
+const VOUCHER_CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A voucher's code: a keyed hash (BLAKE3) of the organizer's key, the
+/// voucher and an attempt number (0 unless that code was taken), as
+/// [`VOUCHER_CODE_CHARS`] symbols of Crockford's base 32 (80 bits).
+/// Deterministic like [`ticket_secret`], so every replica derives the same
+/// code; unguessable without the key.
+pub fn voucher_code(secret_key: &[u8; 32], voucher: VoucherId, attempt: u32) -> String {
+    let mut hasher = blake3::Hasher::new_keyed(secret_key);
+    hasher.update(b"boxoffice-voucher");
+    hasher.update(&voucher.0.to_le_bytes());
+    hasher.update(&attempt.to_le_bytes());
+    let hash = hasher.finalize();
+    let mut bits = [0u8; 16];
+    bits[6..].copy_from_slice(&hash.as_bytes()[..10]);
+    let bits = u128::from_be_bytes(bits);
+    (0..VOUCHER_CODE_CHARS)
+        .rev()
+        .map(|i| char::from(VOUCHER_CODE_ALPHABET[((bits >> (5 * i)) & 0x1f) as usize]))
+        .collect()
+}
+
+/// [`place_hold`] with a voucher redeemed for every ticket and a named
+/// buyer. The checks, in order: the hold's own (ttl, the code's length,
+/// lines), the voucher (known, window, scope, free redemptions), the order
+/// limits, capacity
+/// (none needed in the quotas a blocking voucher holds room in).
+fn place_hold_with(
+    state: &State,
+    now_ms: u64,
+    event: EventId,
+    lines: &[Line],
+    ttl_ms: u64,
+    code: Option<&str>,
+    buyer: Option<BuyerId>,
+) -> Check<Decision> {
+    find(&state.events, &event, ObjectRef::Event(event))?;
+    valid_ttl(ttl_ms, HOLD_TTL_MS_MAX)?;
+    if let Some(code) = code {
+        validate::voucher_code(code).map_err(Rejection::Invalid)?;
+    }
+    let limited = valid_lines(state, event, &[], lines)?;
+    let (voucher, blocked) = match code {
+        None => (None, Vec::new()),
+        Some(code) => {
+            // Codes are capitals; a buyer may type them in lower case.
+            let unknown = Rejection::Voucher(VoucherRejection::Unknown);
+            let id = *state.voucher_codes.get(&code.to_ascii_uppercase()).ok_or(unknown.clone())?;
+            let voucher = &state.vouchers[&id];
+            if voucher.event != event {
+                return Err(unknown);
+            }
+            (Some(id), redeem(state, now_ms, voucher, lines, true)?)
+        }
+    };
+    if limited {
+        check_order_limits(state, &[], lines, false)?;
+        check_buyer_limits(state, now_ms, lines, buyer, true)?;
+    }
+    check_capacity(state, now_ms, lines, &blocked)?;
+    let hold = HoldId(next_id(state));
+    let expires_at_ms = now_ms + ttl_ms;
+    let lines = lines.to_vec();
+    let placed = if voucher.is_none() && buyer.is_none() {
+        Event::HoldPlaced { hold, event, lines, expires_at_ms }
+    } else {
+        Event::HoldPlacedWith { hold, event, lines, expires_at_ms, voucher, buyer }
+    };
+    Ok(accept(vec![placed], Accepted::HoldLive { hold, expires_at_ms }))
 }

@@ -68,6 +68,14 @@ impl Canon {
         }
     }
 
+    fn option_u64(&mut self, value: Option<u64>) -> &mut Self {
+        self.size(value)
+    }
+
+    fn option_u32(&mut self, value: Option<u32>) -> &mut Self {
+        self.option_u64(value.map(u64::from))
+    }
+
     fn lines(&mut self, lines: &[Line]) -> &mut Self {
         self.u64(lines.len() as u64);
         for line in lines {
@@ -174,6 +182,47 @@ impl Command {
             }
             Command::JoinWaitingRoom { event } => {
                 canon.tag(21).u64(event.0);
+            }
+            Command::CreateVariation { item, name, price_cents } => {
+                canon.tag(22).u64(item.0).str(name).u64(*price_cents);
+            }
+            Command::SetOrderLimits { item, limits } => {
+                canon
+                    .tag(23)
+                    .u64(item.0)
+                    .option_u32(limits.min_per_order)
+                    .option_u32(limits.max_per_order)
+                    .option_u32(limits.max_per_buyer);
+            }
+            Command::CreateVoucher {
+                event,
+                scope,
+                max_redemptions,
+                valid_from_ms,
+                valid_until_ms,
+                blocks_quota,
+            } => {
+                canon.tag(24).u64(event.0);
+                match scope {
+                    VoucherScope::Item(item) => canon.tag(0).u64(item.0),
+                    VoucherScope::Quota(quota) => canon.tag(1).u64(quota.0),
+                };
+                canon
+                    .u64(u64::from(*max_redemptions))
+                    .u64(*valid_from_ms)
+                    .u64(*valid_until_ms)
+                    .bool(*blocks_quota);
+            }
+            Command::PlaceHoldWith { event, lines, ttl_ms, voucher, buyer } => {
+                canon.tag(25).u64(event.0).lines(lines).u64(*ttl_ms);
+                match voucher {
+                    None => canon.tag(0),
+                    Some(code) => canon.tag(1).str(code),
+                };
+                match buyer {
+                    None => canon.tag(0),
+                    Some(buyer) => canon.tag(1).u128(buyer.0),
+                };
             }
         }
         let hash = canon.0.finalize();

@@ -101,3 +101,35 @@ pub const ROOM_IN_FLIGHT_MAX: u32 = 10_000_000;
 /// The period of a waiting room's admission rate (`admit_per_minute`), in
 /// milliseconds.
 pub const ROOM_RATE_PERIOD_MS: u64 = 60 * 1000;
+
+/// Most variations one item may have (T-shirt sizes, price tiers). Each is
+/// an item of its own in the catalog, so this bounds how far one
+/// `CreateQuota` over an item fans out.
+pub const ITEM_VARIATIONS_MAX: usize = 64;
+
+/// Most vouchers one event may have. pretix organizers mail batches of
+/// single-use codes; ten thousand covers a large batch and bounds the
+/// state one event can add.
+pub const EVENT_VOUCHERS_MAX: u32 = 10_000;
+
+/// Most tickets one voucher may be redeemed for. A blocking voucher also
+/// needs this much room in every quota it blocks ([`QUOTA_SIZE_MAX`] bounds
+/// sizes far above it).
+pub const VOUCHER_REDEMPTIONS_MAX: u32 = 100_000;
+
+/// Longest validity of one voucher, from `valid_from_ms` to
+/// `valid_until_ms`, in milliseconds (two years): a blocking voucher holds
+/// capacity for that long at most.
+pub const VOUCHER_VALIDITY_MS_MAX: u64 = 2 * 366 * 24 * 60 * 60 * 1000;
+
+/// Length of a voucher code, in characters: 16 of the 32 symbols of
+/// Crockford's base 32 (digits and capitals without I, L, O, U, so nothing
+/// reads as something else), 80 bits of a keyed hash.
+pub const VOUCHER_CODE_CHARS: usize = 16;
+
+/// Longest voucher code accepted in a command, in bytes. Real codes are
+/// [`VOUCHER_CODE_CHARS`] long; anything far longer is hostile.
+pub const VOUCHER_CODE_BYTES_MAX: usize = 64;
+
+/// Highest per-buyer maximum of an item, in tickets.
+pub const BUYER_QUANTITY_MAX: u32 = 10_000;

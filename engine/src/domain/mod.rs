@@ -27,8 +27,8 @@
 //!
 //! # The invariant
 //!
-//! For every quota, at every log time: paid + live pending + live holds <=
-//! size, except where a resize shrank the quota below what was already sold
+//! For every quota, at every log time: paid + live pending + live holds +
+//! unredeemed uses of live blocking vouchers <= size, except where a resize shrank the quota below what was already sold
 //! (then nothing new is sold until it is back under). See `ARCHITECTURE.md`.
 
 mod availability;
@@ -43,12 +43,12 @@ mod state;
 mod validate;
 
 pub use availability::{ItemAvailability, QuotaAvailability};
-pub use decide::ticket_secret;
+pub use decide::{ticket_secret, voucher_code};
 pub use digest::{COMMAND_DIGEST_BYTES, CommandDigest};
 pub use model::*;
 pub use state::{
-    CheckinList, EventDef, Hold, Item, Order, Organizer, Quota, Retained, RetentionMap, ScanState, State,
-    Tally, WaitingRoom, WaitingRoomView,
+    Blocked, CheckinList, Counts, EventDef, Hold, Item, Order, Organizer, Quota, Retained, RetentionMap,
+    ScanState, State, Tally, Voucher, WaitingRoom, WaitingRoomView,
 };
 
 /// The result of applying one envelope.
@@ -229,12 +229,36 @@ impl State {
         self.requests.get(&id).map(|retained| &retained.outcome)
     }
 
-    /// True if some active hold or pending order has lapsed at `now_ms` and
-    /// waits for an `Expire` command to record it.
+    /// True if some active hold or pending order has lapsed at `now_ms`, or
+    /// a blocking voucher has ended, and waits for an `Expire` command to
+    /// record it.
     pub fn has_lapsed(&self, now_ms: u64) -> bool {
         let hold_lapsed = self.holds_by_expiry.first().is_some_and(|(at, _)| *at <= now_ms);
         let order_lapsed = self.orders_by_deadline.first().is_some_and(|(at, _)| *at <= now_ms);
-        hold_lapsed || order_lapsed
+        let block_ended = self.blocks_by_expiry.first().is_some_and(|(at, _)| *at <= now_ms);
+        hold_lapsed || order_lapsed || block_ended
+    }
+
+    /// A voucher.
+    pub fn voucher(&self, id: VoucherId) -> Option<&Voucher> {
+        self.vouchers.get(&id)
+    }
+
+    /// A voucher by its code (as the domain wrote it, in capitals).
+    pub fn voucher_by_code(&self, code: &str) -> Option<&Voucher> {
+        self.voucher_codes.get(code).map(|id| &self.vouchers[id])
+    }
+
+    /// All vouchers, in id order.
+    pub fn vouchers(&self) -> impl Iterator<Item = &Voucher> {
+        self.vouchers.values()
+    }
+
+    /// What a buyer has of an item at `now_ms` (at least the state's log
+    /// time): tickets in live holds, live pending orders and paid orders
+    /// that named the buyer, a variation's counted for its item too.
+    pub fn buyer_quantity(&self, buyer: BuyerId, item: ItemId, now_ms: u64) -> u64 {
+        self.buyers.get(&(buyer, item)).map_or(0, |counts| counts.used(now_ms.max(self.now_ms)))
     }
 
     /// How many request ids are retained for retries.

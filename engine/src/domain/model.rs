@@ -62,6 +62,12 @@ id_type!(
     CheckinListId,
     "list-"
 );
+id_type!(
+    /// A voucher, assigned by the domain. Buyers never see it: they type
+    /// the voucher's code.
+    VoucherId,
+    "voucher-"
+);
 
 /// The idempotency key of a mutating command, chosen by the client (pretix:
 /// `X-Idempotency-Key`). A retry carries the same id and gets the same outcome.
@@ -79,10 +85,23 @@ impl fmt::Display for RequestId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Nonce(pub u128);
 
+/// A buyer, as the shop names them: for example the first 128 bits of a
+/// hash of their e-mail address. The domain only compares buyer ids; it
+/// never learns who they are. Per-buyer order limits count by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BuyerId(pub u128);
+
+impl fmt::Display for BuyerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "buyer-{:032x}", self.0)
+    }
+}
+
 /// A quantity of one item, in a hold or an order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Line {
-    /// The item.
+    /// The item, or one of its variations (an item with variations is
+    /// bought as one of them; a variation has an [`ItemId`] of its own).
     pub item: ItemId,
     /// How many tickets of it; at least 1.
     pub quantity: u32,
@@ -95,6 +114,38 @@ pub enum Direction {
     Entry,
     /// Leaving it (which may allow re-entry, per list).
     Exit,
+}
+
+/// What a voucher can be redeemed for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VoucherScope {
+    /// One item: if it has variations, any of them; if it is a variation,
+    /// that variation only.
+    Item(ItemId),
+    /// Any item or variation that the quota covers.
+    Quota(QuotaId),
+}
+
+/// How many of an item one order may hold, and one buyer may have (pretix:
+/// `min_per_order`, `max_per_order`, and a per-buyer maximum). `None` is no
+/// limit. The quantities of an item with variations are summed over them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLimits {
+    /// Fewest tickets of the item in an order that has any, at least 1.
+    pub min_per_order: Option<u32>,
+    /// Most tickets of the item in one order.
+    pub max_per_order: Option<u32>,
+    /// Most tickets of the item one buyer may have in live holds, live
+    /// pending orders and paid orders together. A hold of such an item
+    /// must name its buyer.
+    pub max_per_buyer: Option<u32>,
+}
+
+impl OrderLimits {
+    /// True if no limit is set.
+    pub fn is_none(&self) -> bool {
+        self.min_per_order.is_none() && self.max_per_order.is_none() && self.max_per_buyer.is_none()
+    }
 }
 
 /// A command with what the leader stamped on it. The domain reads time only
@@ -299,6 +350,60 @@ pub enum Command {
         /// The event.
         event: EventId,
     },
+    /// Create a variation of an item (a T-shirt size, a "student" price).
+    /// A variation has an [`ItemId`] of its own, sits in every quota of its
+    /// item and may be put in quotas of its own; once an item has a
+    /// variation, new holds must name one of its variations instead of it.
+    CreateVariation {
+        /// The item; not itself a variation.
+        item: ItemId,
+        /// Display name.
+        name: String,
+        /// Price of one ticket of this variation, in cents.
+        price_cents: u64,
+    },
+    /// Set an item's order limits, replacing what was set. Holds already
+    /// made keep what they have.
+    SetOrderLimits {
+        /// The item or variation.
+        item: ItemId,
+        /// The new limits.
+        limits: OrderLimits,
+    },
+    /// Create a voucher: a code, derived by the domain like a ticket secret,
+    /// that buyers redeem in a hold ([`Command::PlaceHoldWith`]).
+    CreateVoucher {
+        /// The event.
+        event: EventId,
+        /// What it can be redeemed for (of `event`).
+        scope: VoucherScope,
+        /// How many tickets it may be redeemed for in all, 1 to
+        /// [`VOUCHER_REDEMPTIONS_MAX`](super::limits::VOUCHER_REDEMPTIONS_MAX).
+        max_redemptions: u32,
+        /// Redeemable from this log time on, in milliseconds.
+        valid_from_ms: u64,
+        /// Redeemable before this log time, in milliseconds; after it the
+        /// voucher blocks nothing.
+        valid_until_ms: u64,
+        /// Count its unredeemed uses against the quotas it is for until it
+        /// expires (pretix: "reserve ticket from quota").
+        blocks_quota: bool,
+    },
+    /// [`Command::PlaceHold`], redeeming a voucher for every ticket of the
+    /// hold, and naming the buyer for per-buyer order limits.
+    PlaceHoldWith {
+        /// The event all lines belong to.
+        event: EventId,
+        /// What to reserve.
+        lines: Vec<Line>,
+        /// Time to live, in milliseconds.
+        ttl_ms: u64,
+        /// A voucher code, redeemed for every ticket of the hold (and of
+        /// lines added to it later).
+        voucher: Option<String>,
+        /// The buyer, counted against per-buyer limits.
+        buyer: Option<BuyerId>,
+    },
 }
 
 impl Command {
@@ -326,6 +431,10 @@ impl Command {
             Command::CheckoutWithContact { .. } => "checkout_with_contact",
             Command::ConfigureWaitingRoom { .. } => "configure_waiting_room",
             Command::JoinWaitingRoom { .. } => "join_waiting_room",
+            Command::CreateVariation { .. } => "create_variation",
+            Command::SetOrderLimits { .. } => "set_order_limits",
+            Command::CreateVoucher { .. } => "create_voucher",
+            Command::PlaceHoldWith { .. } => "place_hold_with",
         }
     }
 }
@@ -574,6 +683,66 @@ pub enum Event {
         /// time does not bank admissions.
         rebased: bool,
     },
+    /// A variation of an item was created. It starts in every quota of its item.
+    VariationCreated {
+        /// Its id.
+        variation: ItemId,
+        /// Its item.
+        item: ItemId,
+        /// Its name.
+        name: String,
+        /// Its price, in cents.
+        price_cents: u64,
+    },
+    /// An item's order limits were set.
+    OrderLimitsSet {
+        /// The item or variation.
+        item: ItemId,
+        /// The limits.
+        limits: OrderLimits,
+    },
+    /// A voucher was created.
+    VoucherCreated {
+        /// Its id.
+        voucher: VoucherId,
+        /// Its event.
+        event: EventId,
+        /// Its code (see `voucher_code`).
+        code: String,
+        /// What it is for.
+        scope: VoucherScope,
+        /// How many tickets it may be redeemed for.
+        max_redemptions: u32,
+        /// Redeemable from, in log milliseconds.
+        valid_from_ms: u64,
+        /// Redeemable before, in log milliseconds.
+        valid_until_ms: u64,
+        /// Whether its unredeemed uses count against its quotas.
+        blocks_quota: bool,
+    },
+    /// Items were reserved with a voucher redeemed for every ticket, or for
+    /// a named buyer, or both.
+    HoldPlacedWith {
+        /// The new hold.
+        hold: HoldId,
+        /// Its event.
+        event: EventId,
+        /// What it reserves.
+        lines: Vec<Line>,
+        /// When it lapses, in log milliseconds.
+        expires_at_ms: u64,
+        /// The voucher redeemed.
+        voucher: Option<VoucherId>,
+        /// The buyer.
+        buyer: Option<BuyerId>,
+    },
+    /// A blocking voucher's validity ended and `Expire` took its block out
+    /// of its quotas' tallies. It stopped counting at `valid_until_ms`
+    /// already; this only keeps the tallies small.
+    VoucherBlockEnded {
+        /// The voucher.
+        voucher: VoucherId,
+    },
 }
 
 impl Event {
@@ -604,6 +773,11 @@ impl Event {
             Event::OrderContactSet { .. } => "OrderContactSet",
             Event::WaitingRoomConfigured { .. } => "WaitingRoomConfigured",
             Event::WaitingRoomJoined { .. } => "WaitingRoomJoined",
+            Event::VariationCreated { .. } => "VariationCreated",
+            Event::OrderLimitsSet { .. } => "OrderLimitsSet",
+            Event::VoucherCreated { .. } => "VoucherCreated",
+            Event::HoldPlacedWith { .. } => "HoldPlacedWith",
+            Event::VoucherBlockEnded { .. } => "VoucherBlockEnded",
         }
     }
 }
@@ -664,6 +838,8 @@ impl Outcome {
                 Accepted::Expired { .. } => "accepted/expired",
                 Accepted::WaitingRoomConfigured { .. } => "accepted/waiting_room_configured",
                 Accepted::WaitingRoomJoined { .. } => "accepted/waiting_room_joined",
+                Accepted::OrderLimitsSet { .. } => "accepted/order_limits_set",
+                Accepted::VoucherCreated { .. } => "accepted/voucher_created",
             },
             Outcome::Rejected(rejection) => match rejection {
                 Rejection::Invalid(_) => "rejected/invalid",
@@ -681,6 +857,28 @@ impl Outcome {
                 Rejection::CheckIn(CheckinRejection::Unpaid) => "rejected/checkin_unpaid",
                 Rejection::CheckIn(CheckinRejection::Canceled) => "rejected/checkin_canceled",
                 Rejection::Conflict => "rejected/conflict",
+                Rejection::Voucher(VoucherRejection::Unknown) => "rejected/voucher_unknown",
+                Rejection::Voucher(VoucherRejection::NotYetValid { .. }) => "rejected/voucher_not_yet_valid",
+                Rejection::Voucher(VoucherRejection::Expired { .. }) => "rejected/voucher_expired",
+                Rejection::Voucher(VoucherRejection::NotApplicable { .. }) => {
+                    "rejected/voucher_not_applicable"
+                }
+                Rejection::Voucher(VoucherRejection::Exhausted { .. }) => "rejected/voucher_exhausted",
+                Rejection::Voucher(VoucherRejection::NoRoomToBlock { .. }) => {
+                    "rejected/voucher_no_room_to_block"
+                }
+                Rejection::OrderLimit(OrderLimitRejection::BelowMin { .. }) => {
+                    "rejected/order_limit_below_min"
+                }
+                Rejection::OrderLimit(OrderLimitRejection::AboveMax { .. }) => {
+                    "rejected/order_limit_above_max"
+                }
+                Rejection::OrderLimit(OrderLimitRejection::BuyerMax { .. }) => {
+                    "rejected/order_limit_buyer_max"
+                }
+                Rejection::OrderLimit(OrderLimitRejection::BuyerRequired { .. }) => {
+                    "rejected/order_limit_buyer_required"
+                }
             },
         }
     }
@@ -794,6 +992,19 @@ pub enum Accepted {
         /// The place, from 1.
         position: u64,
     },
+    /// An item's order limits were set.
+    OrderLimitsSet {
+        /// The item or variation.
+        item: ItemId,
+    },
+    /// A voucher exists. (A variation is answered [`Accepted::ItemCreated`]:
+    /// it is an item of its own.)
+    VoucherCreated {
+        /// Its id.
+        voucher: VoucherId,
+        /// The code buyers type.
+        code: String,
+    },
 }
 
 /// A kind of object, to say which one was not found.
@@ -815,6 +1026,8 @@ pub enum ObjectRef {
     CheckinList(CheckinListId),
     /// The waiting room of an event (the event exists; it has no room).
     WaitingRoom(EventId),
+    /// A voucher.
+    Voucher(VoucherId),
 }
 
 /// Why a command changed nothing.
@@ -884,6 +1097,87 @@ pub enum Rejection {
     /// idempotency key reused with another payload). Nothing was done and
     /// nothing is recorded; the first command's outcome stands.
     Conflict,
+    // New variants go at the end (records decode forever).
+    /// A voucher was refused, or a blocking one could not be created.
+    Voucher(VoucherRejection),
+    /// An order limit of an item was not met.
+    OrderLimit(OrderLimitRejection),
+}
+
+/// Why a voucher was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VoucherRejection {
+    /// No voucher of this event has this code.
+    Unknown,
+    /// The voucher is not valid yet.
+    NotYetValid {
+        /// The voucher.
+        voucher: VoucherId,
+        /// When it will be, in log milliseconds.
+        valid_from_ms: u64,
+    },
+    /// The voucher's validity has ended.
+    Expired {
+        /// The voucher.
+        voucher: VoucherId,
+        /// When it ended, in log milliseconds.
+        valid_until_ms: u64,
+    },
+    /// The voucher is not for this item.
+    NotApplicable {
+        /// The voucher.
+        voucher: VoucherId,
+        /// The first item (in line order) it is not for.
+        item: ItemId,
+    },
+    /// The voucher has too few redemptions left.
+    Exhausted {
+        /// The voucher.
+        voucher: VoucherId,
+        /// Redemptions still free.
+        remaining: u64,
+    },
+    /// A blocking voucher does not fit: a quota it would block has too
+    /// little left for all its redemptions.
+    NoRoomToBlock {
+        /// The quota.
+        quota: QuotaId,
+        /// Tickets still available in it.
+        remaining: u64,
+    },
+}
+
+/// Which order limit of an item a hold broke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderLimitRejection {
+    /// The hold would have fewer tickets of the item than its minimum (and more than none).
+    BelowMin {
+        /// The item (or the item of a variation).
+        item: ItemId,
+        /// The minimum per order.
+        min: u32,
+    },
+    /// The hold would have more tickets of the item than its maximum.
+    AboveMax {
+        /// The item.
+        item: ItemId,
+        /// The maximum per order.
+        max: u32,
+    },
+    /// The buyer would have more tickets of the item than its per-buyer maximum.
+    BuyerMax {
+        /// The item.
+        item: ItemId,
+        /// The maximum per buyer.
+        max: u32,
+        /// What the buyer has of it already (live holds, live pending and paid orders).
+        counted: u64,
+    },
+    /// The item has a per-buyer maximum and the hold names no buyer.
+    BuyerRequired {
+        /// The item.
+        item: ItemId,
+    },
 }
 
 /// How a command broke the rules of input.
@@ -931,6 +1225,37 @@ pub enum InvalidInput {
     Email,
     /// A waiting room's rate or limits are 0 or above their maximum.
     WaitingRoom,
+    /// A line names an item that has variations: it must name one of them.
+    VariationRequired {
+        /// The item.
+        item: ItemId,
+    },
+    /// A variation cannot be made of this item: it is itself a variation,
+    /// has [`ITEM_VARIATIONS_MAX`](super::limits::ITEM_VARIATIONS_MAX)
+    /// already, or a blocking voucher is for it.
+    Variations {
+        /// The item.
+        item: ItemId,
+    },
+    /// A voucher code is empty or longer than
+    /// [`VOUCHER_CODE_BYTES_MAX`](super::limits::VOUCHER_CODE_BYTES_MAX).
+    VoucherCode,
+    /// A voucher's redemptions are 0 or above
+    /// [`VOUCHER_REDEMPTIONS_MAX`](super::limits::VOUCHER_REDEMPTIONS_MAX).
+    VoucherRedemptions,
+    /// A voucher's validity is empty, longer than
+    /// [`VOUCHER_VALIDITY_MS_MAX`](super::limits::VOUCHER_VALIDITY_MS_MAX),
+    /// or already over.
+    VoucherWindow,
+    /// A voucher's scope is of another event, or a blocking voucher's scope
+    /// blocks no quota or is an item with variations.
+    VoucherScope,
+    /// An event has [`EVENT_VOUCHERS_MAX`](super::limits::EVENT_VOUCHERS_MAX) vouchers already.
+    EventVouchers,
+    /// Order limits are 0, a minimum is above the maximum, or a limit is
+    /// above [`HOLD_QUANTITY_MAX`](super::limits::HOLD_QUANTITY_MAX) (per
+    /// order) or [`BUYER_QUANTITY_MAX`](super::limits::BUYER_QUANTITY_MAX) (per buyer).
+    OrderLimits,
 }
 
 /// Why a scan was refused (pretix's reasons).

@@ -44,7 +44,12 @@ pub struct EventDef {
     pub name: String,
 }
 
-/// A ticket type.
+/// A ticket type, or a variation of one (a T-shirt size, a price tier).
+///
+/// A variation is an item of its own with a `parent`: lines, tickets and
+/// quotas name it by its id. It sits in every quota of its parent (a quota
+/// that covers an item covers all its variations) and in the quotas that
+/// name it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Item {
     /// Its id.
@@ -55,8 +60,16 @@ pub struct Item {
     pub name: String,
     /// Price of one ticket, in cents.
     pub price_cents: u64,
-    /// The quotas that cover it; availability is the minimum over them.
+    /// The quotas that count it: those that name it and, for a variation,
+    /// every quota of its parent. Availability is the minimum over them.
     pub quotas: Vec<QuotaId>,
+    /// The item this is a variation of (format version 4).
+    pub parent: Option<ItemId>,
+    /// Its variations, in creation order. An item with variations is sold
+    /// only as one of them.
+    pub variations: Vec<ItemId>,
+    /// Its order limits.
+    pub limits: OrderLimits,
 }
 
 /// Quantities that count until a deadline: holds (until expiry) and pending
@@ -81,12 +94,30 @@ impl Tally {
         self.total - lapsed
     }
 
+    /// True if nothing is counted, lapsed or live.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// Every quantity counted, lapsed or not, by deadline.
+    pub fn by_deadline(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.by_deadline_ms.iter().map(|(at, quantity)| (*at, *quantity))
+    }
+
+    /// Count `quantity` until `deadline_ms` (nothing for 0).
     fn add(&mut self, deadline_ms: u64, quantity: u64) {
+        if quantity == 0 {
+            return;
+        }
         self.total += quantity;
         *self.by_deadline_ms.entry(deadline_ms).or_default() += quantity;
     }
 
+    /// Stop counting `quantity` that was counted until `deadline_ms` (nothing for 0).
     fn remove(&mut self, deadline_ms: u64, quantity: u64) {
+        if quantity == 0 {
+            return;
+        }
         let slot = self
             .by_deadline_ms
             .get_mut(&deadline_ms)
@@ -97,6 +128,90 @@ impl Tally {
             self.by_deadline_ms.remove(&deadline_ms);
         }
         self.total -= quantity;
+    }
+}
+
+/// Which tally a quantity moves in or out of.
+#[derive(Clone, Copy, Debug)]
+enum Bucket {
+    Held { expires_at_ms: u64 },
+    Pending { deadline_ms: u64 },
+    Paid,
+}
+
+/// Move `quantity` into (`add`) or out of `bucket` of a paid, pending, held triple.
+fn move_quantity(
+    paid: &mut u64,
+    pending: &mut Tally,
+    held: &mut Tally,
+    bucket: Bucket,
+    add: bool,
+    quantity: u64,
+) {
+    match (bucket, add) {
+        (Bucket::Held { expires_at_ms }, true) => held.add(expires_at_ms, quantity),
+        (Bucket::Held { expires_at_ms }, false) => held.remove(expires_at_ms, quantity),
+        (Bucket::Pending { deadline_ms }, true) => pending.add(deadline_ms, quantity),
+        (Bucket::Pending { deadline_ms }, false) => pending.remove(deadline_ms, quantity),
+        (Bucket::Paid, true) => *paid += quantity,
+        (Bucket::Paid, false) => {
+            assert!(*paid >= quantity, "evolve: paid count would go negative");
+            *paid -= quantity;
+        }
+    }
+}
+
+/// Tickets in paid orders, live pending orders and live holds: what a
+/// voucher has been redeemed for, or what a buyer has of an item.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Tickets in paid orders.
+    pub paid: u64,
+    /// Tickets in pending orders, by payment deadline.
+    pub pending: Tally,
+    /// Tickets in active holds, by expiry.
+    pub held: Tally,
+}
+
+impl Counts {
+    /// What counts at `now_ms`: paid, live pending and live held.
+    pub fn used(&self, now_ms: u64) -> u64 {
+        self.paid + self.pending.live(now_ms) + self.held.live(now_ms)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.paid == 0 && self.pending.is_empty() && self.held.is_empty()
+    }
+
+    fn apply(&mut self, bucket: Bucket, add: bool, quantity: u64) {
+        move_quantity(&mut self.paid, &mut self.pending, &mut self.held, bucket, add, quantity);
+    }
+}
+
+/// The unredeemed uses of blocking vouchers that count against a quota.
+///
+/// `granted` holds each blocking voucher's `max_redemptions` until its
+/// `valid_until_ms`; `redeemed` holds the tickets redeemed with it, each
+/// until its hold's expiry or order's deadline or the voucher's end,
+/// whichever comes first (those tickets count as held, pending or paid
+/// already). What is blocked at `now` is the difference: both parts stop
+/// counting by time, with no event, like holds. A voucher's block leaves
+/// the tallies with `VoucherBlockEnded` (from `Expire`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocked {
+    granted: Tally,
+    redeemed: Tally,
+}
+
+impl Blocked {
+    /// Unredeemed uses of blocking vouchers still valid at `now_ms`.
+    pub fn live(&self, now_ms: u64) -> u64 {
+        if self.granted.is_empty() {
+            return 0;
+        }
+        let (granted, redeemed) = (self.granted.live(now_ms), self.redeemed.live(now_ms));
+        assert!(redeemed <= granted, "blocked: {redeemed} redeemed of {granted} granted");
+        granted - redeemed
     }
 }
 
@@ -123,6 +238,51 @@ pub struct Quota {
     pub pending: Tally,
     /// Tickets in active holds, by expiry.
     pub held: Tally,
+    /// Unredeemed uses of blocking vouchers (format version 4).
+    pub blocked: Blocked,
+}
+
+/// A voucher and what it has been redeemed for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Voucher {
+    /// Its id.
+    pub id: VoucherId,
+    /// Its event.
+    pub event: EventId,
+    /// The code buyers type.
+    pub code: String,
+    /// What it can be redeemed for.
+    pub scope: VoucherScope,
+    /// How many tickets it may be redeemed for.
+    pub max_redemptions: u32,
+    /// Redeemable from, in log milliseconds.
+    pub valid_from_ms: u64,
+    /// Redeemable before, in log milliseconds.
+    pub valid_until_ms: u64,
+    /// Its unredeemed uses count against its quotas until `valid_until_ms`.
+    pub blocks_quota: bool,
+    /// True once `Expire` took its block out of the quotas' tallies.
+    pub block_ended: bool,
+    /// Tickets redeemed with it: in live holds, live pending orders and paid orders.
+    pub uses: Counts,
+}
+
+impl Voucher {
+    /// Tickets it is redeemed for at `now_ms`. A use is redeemed while its
+    /// hold is live, its order pending before its deadline, or paid.
+    pub fn redeemed(&self, now_ms: u64) -> u64 {
+        self.uses.used(now_ms)
+    }
+
+    /// Redemptions still free at `now_ms`.
+    pub fn remaining(&self, now_ms: u64) -> u64 {
+        u64::from(self.max_redemptions).saturating_sub(self.redeemed(now_ms))
+    }
+
+    /// True if it blocks quota at `now_ms`.
+    pub fn blocks_at(&self, now_ms: u64) -> bool {
+        self.blocks_quota && now_ms < self.valid_until_ms
+    }
 }
 
 /// A cart.
@@ -140,6 +300,10 @@ pub struct Hold {
     pub expires_at_ms: u64,
     /// Where it is in its life.
     pub status: HoldStatus,
+    /// The voucher redeemed for every ticket of it (format version 4).
+    pub voucher: Option<VoucherId>,
+    /// The buyer, for per-buyer limits (format version 4).
+    pub buyer: Option<BuyerId>,
 }
 
 impl Hold {
@@ -173,6 +337,10 @@ pub struct Order {
     /// The buyer, if given at checkout (`CheckoutWithContact`); `None` for
     /// a plain `Checkout` and for every order of format versions 1 and 2.
     pub contact: Option<Contact>,
+    /// The voucher its hold redeemed (format version 4).
+    pub voucher: Option<VoucherId>,
+    /// Its hold's buyer (format version 4).
+    pub buyer: Option<BuyerId>,
 }
 
 impl Order {
@@ -387,14 +555,38 @@ pub struct State {
     pub(super) nonces: RetentionMap<(CheckinListId, Nonce), Outcome>,
     /// Waiting rooms, by event (format version 3).
     pub(super) rooms: BTreeMap<EventId, WaitingRoom>,
+    /// Vouchers (format version 4, as the rest below).
+    pub(super) vouchers: BTreeMap<VoucherId, Voucher>,
+    /// Voucher ids by code.
+    pub(super) voucher_codes: BTreeMap<String, VoucherId>,
+    /// How many vouchers each event has.
+    pub(super) event_vouchers: BTreeMap<EventId, u32>,
+    /// Blocking vouchers whose block is still in their quotas' tallies, by
+    /// the end of their validity, for `Expire`.
+    pub(super) blocks_by_expiry: BTreeSet<(u64, VoucherId)>,
+    /// What each buyer has of each item (a variation's tickets count for
+    /// it and for its parent), for holds and orders that name a buyer.
+    pub(super) buyers: BTreeMap<(BuyerId, ItemId), Counts>,
 }
 
-/// Which tally of a quota a quantity moves in or out of.
-#[derive(Clone, Copy)]
-enum Bucket {
-    Held { expires_at_ms: u64 },
-    Pending { deadline_ms: u64 },
-    Paid,
+/// What a hold or an order carries besides its lines: where else its
+/// tickets count.
+#[derive(Clone, Copy, Default)]
+struct Tags {
+    voucher: Option<VoucherId>,
+    buyer: Option<BuyerId>,
+}
+
+impl Hold {
+    fn tags(&self) -> Tags {
+        Tags { voucher: self.voucher, buyer: self.buyer }
+    }
+}
+
+impl Order {
+    fn tags(&self) -> Tags {
+        Tags { voucher: self.voucher, buyer: self.buyer }
+    }
 }
 
 /// Take `removed` out of a hold's lines: from the last line of its item
@@ -460,25 +652,105 @@ impl State {
         self.next_id = id + 1;
     }
 
-    /// Move `lines` into or out of `bucket` of every quota of their items.
-    fn count(&mut self, lines: &[Line], bucket: Bucket, add: bool) {
+    /// Move `lines` into or out of `bucket` of every quota of their items,
+    /// and of the voucher and the buyer in `tags`.
+    fn count(&mut self, lines: &[Line], bucket: Bucket, add: bool, tags: Tags) {
         for line in lines {
             let quantity = u64::from(line.quantity);
             let quotas = &self.items[&line.item].quotas;
             for quota_id in quotas {
                 let quota = self.quotas.get_mut(quota_id).expect("item's quota exists");
-                match (bucket, add) {
-                    (Bucket::Held { expires_at_ms }, true) => quota.held.add(expires_at_ms, quantity),
-                    (Bucket::Held { expires_at_ms }, false) => quota.held.remove(expires_at_ms, quantity),
-                    (Bucket::Pending { deadline_ms }, true) => quota.pending.add(deadline_ms, quantity),
-                    (Bucket::Pending { deadline_ms }, false) => quota.pending.remove(deadline_ms, quantity),
-                    (Bucket::Paid, true) => quota.paid += quantity,
-                    (Bucket::Paid, false) => {
-                        assert!(quota.paid >= quantity, "evolve: paid count would go negative");
-                        quota.paid -= quantity;
-                    }
+                move_quantity(&mut quota.paid, &mut quota.pending, &mut quota.held, bucket, add, quantity);
+            }
+        }
+        if let Some(voucher) = tags.voucher {
+            self.count_voucher(voucher, lines, bucket, add);
+        }
+        if let Some(buyer) = tags.buyer {
+            self.count_buyer(buyer, lines, bucket, add);
+        }
+    }
+
+    /// The quotas a blocking voucher blocks: its quota, or every quota of
+    /// its item (those created later too: `QuotaCreated` counts the block).
+    pub(super) fn blocked_quotas(&self, scope: VoucherScope) -> Vec<QuotaId> {
+        match scope {
+            VoucherScope::Quota(quota) => vec![quota],
+            VoucherScope::Item(item) => self.items[&item].quotas.clone(),
+        }
+    }
+
+    /// Move the tickets of `lines` into or out of a voucher's uses and,
+    /// while its block is in the tallies, out of or into what it blocks.
+    /// Every line of a voucher's hold is in its scope, so every blocked
+    /// quota covers all of them.
+    fn count_voucher(&mut self, voucher_id: VoucherId, lines: &[Line], bucket: Bucket, add: bool) {
+        let quantity: u64 = lines.iter().map(|line| u64::from(line.quantity)).sum();
+        let voucher = self.vouchers.get_mut(&voucher_id).expect("evolve: voucher exists");
+        voucher.uses.apply(bucket, add, quantity);
+        if !voucher.blocks_quota || voucher.block_ended {
+            return;
+        }
+        let (scope, until_ms) = (voucher.scope, voucher.valid_until_ms);
+        let key_ms = match bucket {
+            Bucket::Held { expires_at_ms } => expires_at_ms.min(until_ms),
+            Bucket::Pending { deadline_ms } => deadline_ms.min(until_ms),
+            Bucket::Paid => until_ms,
+        };
+        for quota_id in self.blocked_quotas(scope) {
+            let redeemed =
+                &mut self.quotas.get_mut(&quota_id).expect("blocked quota exists").blocked.redeemed;
+            if add {
+                redeemed.add(key_ms, quantity);
+            } else {
+                redeemed.remove(key_ms, quantity);
+            }
+        }
+    }
+
+    /// Move the tickets of `lines` into or out of what a buyer has of each
+    /// item (and, for a variation, of its parent).
+    fn count_buyer(&mut self, buyer: BuyerId, lines: &[Line], bucket: Bucket, add: bool) {
+        for line in lines {
+            let parent = self.items[&line.item].parent;
+            for item in std::iter::once(line.item).chain(parent) {
+                let counts = self.buyers.entry((buyer, item)).or_default();
+                counts.apply(bucket, add, u64::from(line.quantity));
+                if counts.is_empty() {
+                    self.buyers.remove(&(buyer, item));
                 }
             }
+        }
+    }
+
+    /// Add a blocking voucher's block, and what it has been redeemed for,
+    /// to a quota's tallies.
+    fn add_block(quota: &mut Quota, voucher: &Voucher) {
+        let until_ms = voucher.valid_until_ms;
+        quota.blocked.granted.add(until_ms, voucher.max_redemptions.into());
+        for (at_ms, quantity) in voucher.uses.held.by_deadline().chain(voucher.uses.pending.by_deadline()) {
+            quota.blocked.redeemed.add(at_ms.min(until_ms), quantity);
+        }
+        quota.blocked.redeemed.add(until_ms, voucher.uses.paid);
+    }
+
+    /// Take a voucher's block out of its quotas' tallies, as
+    /// [`State::add_block`] put it in.
+    fn end_block(&mut self, voucher_id: VoucherId) {
+        let voucher = self.vouchers.get_mut(&voucher_id).expect("evolve: voucher exists");
+        assert!(voucher.blocks_quota && !voucher.block_ended, "evolve: ending a block that is not there");
+        voucher.block_ended = true;
+        let voucher = voucher.clone();
+        self.blocks_by_expiry.remove(&(voucher.valid_until_ms, voucher_id));
+        let until_ms = voucher.valid_until_ms;
+        for quota_id in self.blocked_quotas(voucher.scope) {
+            let blocked = &mut self.quotas.get_mut(&quota_id).expect("blocked quota exists").blocked;
+            blocked.granted.remove(until_ms, voucher.max_redemptions.into());
+            for (at_ms, quantity) in voucher.uses.held.by_deadline().chain(voucher.uses.pending.by_deadline())
+            {
+                blocked.redeemed.remove(at_ms.min(until_ms), quantity);
+            }
+            blocked.redeemed.remove(until_ms, voucher.uses.paid);
         }
     }
 
@@ -487,9 +759,9 @@ impl State {
         let hold = self.holds.get_mut(&hold_id).expect("evolve: hold exists");
         assert_eq!(hold.status, HoldStatus::Active, "evolve: only an active hold can end");
         hold.status = status;
-        let (lines, expires_at_ms) = (hold.lines.clone(), hold.expires_at_ms);
+        let (lines, expires_at_ms, tags) = (hold.lines.clone(), hold.expires_at_ms, hold.tags());
         self.holds_by_expiry.remove(&(expires_at_ms, hold_id));
-        self.count(&lines, Bucket::Held { expires_at_ms }, false);
+        self.count(&lines, Bucket::Held { expires_at_ms }, false, tags);
     }
 
     /// Take a pending order out of the pending tallies and the deadline index.
@@ -497,9 +769,17 @@ impl State {
         let order = self.orders.get_mut(&order_id).expect("evolve: order exists");
         assert_eq!(order.status, OrderStatus::Pending, "evolve: only a pending order can unpend");
         order.status = status;
-        let (lines, deadline_ms) = (order.lines.clone(), order.payment_deadline_ms);
+        let (lines, deadline_ms, tags) = (order.lines.clone(), order.payment_deadline_ms, order.tags());
         self.orders_by_deadline.remove(&(deadline_ms, order_id));
-        self.count(&lines, Bucket::Pending { deadline_ms }, false);
+        self.count(&lines, Bucket::Pending { deadline_ms }, false, tags);
+    }
+
+    /// Record a new active hold and count it.
+    fn place(&mut self, hold: Hold) {
+        self.take_id(hold.id.0);
+        self.count(&hold.lines, Bucket::Held { expires_at_ms: hold.expires_at_ms }, true, hold.tags());
+        self.holds_by_expiry.insert((hold.expires_at_ms, hold.id));
+        self.holds.insert(hold.id, hold);
     }
 
     fn evolve_event(&mut self, event: &Event) {
@@ -536,6 +816,9 @@ impl State {
                         name: name.clone(),
                         price_cents: *price_cents,
                         quotas: vec![],
+                        parent: None,
+                        variations: vec![],
+                        limits: OrderLimits::default(),
                     },
                 );
             }
@@ -552,9 +835,16 @@ impl State {
                     paid: 0,
                     pending: Tally::default(),
                     held: Tally::default(),
+                    blocked: Blocked::default(),
                 };
+                // It counts what it names and every variation of what it names.
+                let mut counted: BTreeSet<ItemId> = BTreeSet::new();
+                for item in items {
+                    counted.insert(*item);
+                    counted.extend(self.items[item].variations.iter().copied());
+                }
                 // Whatever already holds or sells these items counts at once.
-                let covered = |item: &ItemId| items.contains(item);
+                let covered = |item: &ItemId| counted.contains(item);
                 for hold in self.holds.values().filter(|h| h.status == HoldStatus::Active) {
                     for line in hold.lines.iter().filter(|l| covered(&l.item)) {
                         created.held.add(hold.expires_at_ms, line.quantity.into());
@@ -571,7 +861,17 @@ impl State {
                         }
                     }
                 }
-                for item in items {
+                // So do the blocks of vouchers for those items (a voucher
+                // for a quota blocks that quota only).
+                for voucher in self.vouchers.values() {
+                    let blocks = voucher.blocks_quota && !voucher.block_ended;
+                    if let (true, VoucherScope::Item(item)) = (blocks, voucher.scope)
+                        && covered(&item)
+                    {
+                        State::add_block(&mut created, voucher);
+                    }
+                }
+                for item in &counted {
                     self.items.get_mut(item).expect("evolve: quota item exists").quotas.push(*quota);
                 }
                 self.quotas.insert(*quota, created);
@@ -585,38 +885,32 @@ impl State {
             Event::QuotaReopened { quota } => {
                 self.quotas.get_mut(quota).expect("evolve: quota exists").closed = false;
             }
-            Event::HoldPlaced { hold, event, lines, expires_at_ms } => {
-                self.take_id(hold.0);
-                self.count(lines, Bucket::Held { expires_at_ms: *expires_at_ms }, true);
-                self.holds_by_expiry.insert((*expires_at_ms, *hold));
-                self.holds.insert(
-                    *hold,
-                    Hold {
-                        id: *hold,
-                        event: *event,
-                        lines: lines.clone(),
-                        created_at_ms: now_ms,
-                        expires_at_ms: *expires_at_ms,
-                        status: HoldStatus::Active,
-                    },
-                );
-            }
+            Event::HoldPlaced { hold, event, lines, expires_at_ms } => self.place(Hold {
+                id: *hold,
+                event: *event,
+                lines: lines.clone(),
+                created_at_ms: now_ms,
+                expires_at_ms: *expires_at_ms,
+                status: HoldStatus::Active,
+                voucher: None,
+                buyer: None,
+            }),
             Event::HoldLinesAdded { hold, lines } => {
                 let entry = self.holds.get_mut(hold).expect("evolve: hold exists");
                 assert_eq!(entry.status, HoldStatus::Active, "evolve: adding to an ended hold");
                 entry.lines.extend_from_slice(lines);
-                let expires_at_ms = entry.expires_at_ms;
-                self.count(lines, Bucket::Held { expires_at_ms }, true);
+                let (expires_at_ms, tags) = (entry.expires_at_ms, entry.tags());
+                self.count(lines, Bucket::Held { expires_at_ms }, true, tags);
             }
             Event::HoldExtended { hold, expires_at_ms } => {
                 let entry = self.holds.get_mut(hold).expect("evolve: hold exists");
                 assert_eq!(entry.status, HoldStatus::Active, "evolve: extending an ended hold");
-                let (lines, old) = (entry.lines.clone(), entry.expires_at_ms);
+                let (lines, old, tags) = (entry.lines.clone(), entry.expires_at_ms, entry.tags());
                 entry.expires_at_ms = *expires_at_ms;
                 self.holds_by_expiry.remove(&(old, *hold));
                 self.holds_by_expiry.insert((*expires_at_ms, *hold));
-                self.count(&lines, Bucket::Held { expires_at_ms: old }, false);
-                self.count(&lines, Bucket::Held { expires_at_ms: *expires_at_ms }, true);
+                self.count(&lines, Bucket::Held { expires_at_ms: old }, false, tags);
+                self.count(&lines, Bucket::Held { expires_at_ms: *expires_at_ms }, true, tags);
             }
             Event::HoldReleased { hold } => self.unhold(*hold, HoldStatus::Released),
             Event::HoldExpired { hold } => self.unhold(*hold, HoldStatus::Expired),
@@ -630,8 +924,8 @@ impl State {
                     other => panic!("evolve: checking out a hold that is {other:?}"),
                 }
                 let source = &self.holds[hold];
-                let (event, lines) = (source.event, source.lines.clone());
-                self.count(&lines, Bucket::Pending { deadline_ms: *payment_deadline_ms }, true);
+                let (event, lines, tags) = (source.event, source.lines.clone(), source.tags());
+                self.count(&lines, Bucket::Pending { deadline_ms: *payment_deadline_ms }, true, tags);
                 self.orders_by_deadline.insert((*payment_deadline_ms, *order));
                 for ticket in tickets {
                     let previous = self.tickets.insert(ticket.secret.clone(), (*order, ticket.position));
@@ -650,6 +944,8 @@ impl State {
                         status: OrderStatus::Pending,
                         tickets: tickets.clone(),
                         contact: None,
+                        voucher: tags.voucher,
+                        buyer: tags.buyer,
                     },
                 );
             }
@@ -662,8 +958,8 @@ impl State {
                     }
                     other => panic!("evolve: paying an order that is {other:?}"),
                 }
-                let lines = self.orders[order].lines.clone();
-                self.count(&lines, Bucket::Paid, true);
+                let (lines, tags) = (self.orders[order].lines.clone(), self.orders[order].tags());
+                self.count(&lines, Bucket::Paid, true, tags);
             }
             Event::OrderExpired { order } => self.unpend(*order, OrderStatus::Expired),
             Event::OrderCanceled { order, .. } => match self.orders[order].status {
@@ -671,8 +967,8 @@ impl State {
                 OrderStatus::Paid => {
                     let entry = self.orders.get_mut(order).expect("exists");
                     entry.status = OrderStatus::Canceled;
-                    let lines = entry.lines.clone();
-                    self.count(&lines, Bucket::Paid, false);
+                    let (lines, tags) = (entry.lines.clone(), entry.tags());
+                    self.count(&lines, Bucket::Paid, false, tags);
                 }
                 OrderStatus::Expired => {
                     self.orders.get_mut(order).expect("exists").status = OrderStatus::Canceled;
@@ -729,8 +1025,8 @@ impl State {
                 for removed in lines {
                     take_from_lines(&mut entry.lines, *removed);
                 }
-                let expires_at_ms = entry.expires_at_ms;
-                self.count(lines, Bucket::Held { expires_at_ms }, false);
+                let (expires_at_ms, tags) = (entry.expires_at_ms, entry.tags());
+                self.count(lines, Bucket::Held { expires_at_ms }, false, tags);
             }
             Event::OrderContactSet { order, contact } => {
                 let entry = self.orders.get_mut(order).expect("evolve: order exists");
@@ -772,6 +1068,74 @@ impl State {
                 }
                 room.joined = *position;
             }
+            Event::VariationCreated { variation, item, name, price_cents } => {
+                self.take_id(variation.0);
+                let parent = self.items.get_mut(item).expect("evolve: item exists");
+                assert!(parent.parent.is_none(), "evolve: a variation of a variation");
+                parent.variations.push(*variation);
+                let created = Item {
+                    id: *variation,
+                    event: parent.event,
+                    name: name.clone(),
+                    price_cents: *price_cents,
+                    quotas: parent.quotas.clone(),
+                    parent: Some(*item),
+                    variations: vec![],
+                    limits: OrderLimits::default(),
+                };
+                self.items.insert(*variation, created);
+            }
+            Event::OrderLimitsSet { item, limits } => {
+                self.items.get_mut(item).expect("evolve: item exists").limits = *limits;
+            }
+            Event::VoucherCreated {
+                voucher,
+                event,
+                code,
+                scope,
+                max_redemptions,
+                valid_from_ms,
+                valid_until_ms,
+                blocks_quota,
+            } => {
+                self.take_id(voucher.0);
+                let created = Voucher {
+                    id: *voucher,
+                    event: *event,
+                    code: code.clone(),
+                    scope: *scope,
+                    max_redemptions: *max_redemptions,
+                    valid_from_ms: *valid_from_ms,
+                    valid_until_ms: *valid_until_ms,
+                    blocks_quota: *blocks_quota,
+                    block_ended: false,
+                    uses: Counts::default(),
+                };
+                if *blocks_quota {
+                    for quota_id in self.blocked_quotas(*scope) {
+                        State::add_block(
+                            self.quotas.get_mut(&quota_id).expect("blocked quota exists"),
+                            &created,
+                        );
+                    }
+                    self.blocks_by_expiry.insert((*valid_until_ms, *voucher));
+                }
+                let previous = self.voucher_codes.insert(code.clone(), *voucher);
+                assert!(previous.is_none(), "evolve: voucher code collision");
+                *self.event_vouchers.entry(*event).or_default() += 1;
+                self.vouchers.insert(*voucher, created);
+            }
+            Event::HoldPlacedWith { hold, event, lines, expires_at_ms, voucher, buyer } => self.place(Hold {
+                id: *hold,
+                event: *event,
+                lines: lines.clone(),
+                created_at_ms: now_ms,
+                expires_at_ms: *expires_at_ms,
+                status: HoldStatus::Active,
+                voucher: *voucher,
+                buyer: *buyer,
+            }),
+            Event::VoucherBlockEnded { voucher } => self.end_block(*voucher),
         }
     }
 }

@@ -80,6 +80,42 @@ pub(super) fn room(
     if ok { Ok(()) } else { Err(InvalidInput::WaitingRoom) }
 }
 
+/// A voucher's redemptions and window: 1 to [`VOUCHER_REDEMPTIONS_MAX`]
+/// redemptions, a window that is not empty and at most
+/// [`VOUCHER_VALIDITY_MS_MAX`] long. (That it has not ended needs the
+/// state's time.)
+pub(super) fn voucher(
+    max_redemptions: u32,
+    valid_from_ms: u64,
+    valid_until_ms: u64,
+) -> Result<(), InvalidInput> {
+    if !(1..=VOUCHER_REDEMPTIONS_MAX).contains(&max_redemptions) {
+        return Err(InvalidInput::VoucherRedemptions);
+    }
+    let ok = valid_from_ms < valid_until_ms && valid_until_ms - valid_from_ms <= VOUCHER_VALIDITY_MS_MAX;
+    if ok { Ok(()) } else { Err(InvalidInput::VoucherWindow) }
+}
+
+/// A voucher code as typed: not empty, at most [`VOUCHER_CODE_BYTES_MAX`] bytes.
+pub(super) fn voucher_code(code: &str) -> Result<(), InvalidInput> {
+    if (1..=VOUCHER_CODE_BYTES_MAX).contains(&code.len()) { Ok(()) } else { Err(InvalidInput::VoucherCode) }
+}
+
+/// Order limits: each at least 1; per order at most [`HOLD_QUANTITY_MAX`]
+/// (a hold holds no more), per buyer at most [`BUYER_QUANTITY_MAX`]; the
+/// minimum at most either maximum (or nobody could buy the item).
+pub(super) fn order_limits(limits: &OrderLimits) -> Result<(), InvalidInput> {
+    let per_order =
+        |limit: Option<u32>| limit.is_none_or(|n| (1..=HOLD_QUANTITY_MAX).contains(&u64::from(n)));
+    let min = limits.min_per_order.unwrap_or(1);
+    let ok = per_order(limits.min_per_order)
+        && per_order(limits.max_per_order)
+        && limits.max_per_buyer.is_none_or(|n| (1..=BUYER_QUANTITY_MAX).contains(&n))
+        && limits.max_per_order.is_none_or(|max| min <= max)
+        && limits.max_per_buyer.is_none_or(|max| min <= max);
+    if ok { Ok(()) } else { Err(InvalidInput::OrderLimits) }
+}
+
 impl Command {
     /// Check what can be checked without the state. `Err` means the domain
     /// would certainly reject the command as [`Rejection::Invalid`] with
@@ -129,6 +165,19 @@ impl Command {
                 in_flight_max,
                 ..
             } => room(*admit_per_minute, *arrivals_per_second_max, *in_flight_max),
+            Command::CreateVariation { name: n, price_cents, .. } => {
+                name(n)?;
+                if *price_cents > ITEM_PRICE_CENTS_MAX { Err(InvalidInput::Price) } else { Ok(()) }
+            }
+            Command::SetOrderLimits { limits, .. } => order_limits(limits),
+            Command::CreateVoucher { max_redemptions, valid_from_ms, valid_until_ms, .. } => {
+                voucher(*max_redemptions, *valid_from_ms, *valid_until_ms)
+            }
+            Command::PlaceHoldWith { lines: l, ttl_ms, voucher, .. } => {
+                ttl(*ttl_ms, HOLD_TTL_MS_MAX)?;
+                voucher.as_deref().map_or(Ok(()), voucher_code)?;
+                lines(l)
+            }
             Command::CloseQuota { .. }
             | Command::ReopenQuota { .. }
             | Command::JoinWaitingRoom { .. }
