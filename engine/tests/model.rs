@@ -1,5 +1,8 @@
 //! The domain against a tiny reference model, over long random command
-//! sequences: many items across overlapping quotas, holds, add-ons,
+//! sequences: many items, some with variations, across overlapping quotas
+//! that name items or single variations, vouchers (blocking or not, for an
+//! item, a variation or a quota, with windows) redeemed in holds and
+//! add-ons, holds, add-ons,
 //! removals (down to an empty cart), extensions, releases, checkouts,
 //! payments (some late), cancels, expiries, waiting-room joins and
 //! reconfigurations,
@@ -11,10 +14,12 @@
 //! The model is deliberately naive: it keeps every hold and order in a list
 //! and recomputes what counts against a quota by scanning them at the
 //! current time. After every step, for every quota, the engine and the model
-//! must agree on paid, pending and held (and on the waiting room's joined
-//! and admitted counts), and the engine must keep
-//! paid + pending + held <= size, unless a resize shrank the quota below what
-//! was already sold (then its usage may only go down until it fits).
+//! must agree on paid, pending, held and blocked (and on the waiting room's
+//! joined and admitted counts), and the engine must keep
+//! paid + pending + held + blocked <= size, unless a resize shrank the quota
+//! below what was already sold (then its usage may only go down until it
+//! fits); for every voucher they must agree on what it is redeemed for,
+//! which never passes its maximum.
 
 mod support;
 
@@ -43,6 +48,7 @@ enum OrderState {
 #[derive(Clone, Debug)]
 struct MQuota {
     size: Option<u64>,
+    /// The catalog entries it names (items or variations).
     items: Vec<usize>,
     closed: bool,
     close_when_sold_out: bool,
@@ -54,6 +60,7 @@ struct MHold {
     created: u64,
     expires: u64,
     state: HoldState,
+    voucher: Option<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -61,6 +68,22 @@ struct MOrder {
     lines: Vec<(usize, u32)>,
     deadline: u64,
     state: OrderState,
+    voucher: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum MScope {
+    Item(usize),
+    Quota(usize),
+}
+
+#[derive(Clone, Debug)]
+struct MVoucher {
+    scope: MScope,
+    max: u64,
+    blocking: bool,
+    from: u64,
+    until: u64,
 }
 
 /// The event's waiting room: the admission formula of `WaitingRoom`,
@@ -80,10 +103,14 @@ impl MRoom {
     }
 }
 
-/// The reference model: lists, scans, no indexes.
+/// The reference model: lists, scans, no indexes. Lines name catalog
+/// entries: items and variations alike.
 #[derive(Clone, Debug, Default)]
 struct Model {
     now: u64,
+    /// Per catalog entry, the entry it is a variation of.
+    parent: Vec<Option<usize>>,
+    vouchers: Vec<MVoucher>,
     quotas: Vec<MQuota>,
     holds: Vec<MHold>,
     orders: Vec<MOrder>,
@@ -104,8 +131,65 @@ fn take(lines: &mut Vec<(usize, u32)>, item: usize, quantity: u32) {
 }
 
 impl Model {
+    /// A quota counts what it names and the variations of what it names.
     fn in_quota(&self, q: usize, item: usize) -> bool {
-        self.quotas[q].items.contains(&item)
+        let names = &self.quotas[q].items;
+        names.contains(&item) || self.parent[item].is_some_and(|p| names.contains(&p))
+    }
+
+    /// Tickets redeemed with voucher `v` now: live holds, live pending and paid orders.
+    fn redeemed(&self, v: usize) -> u64 {
+        let now = self.now;
+        let tickets = |lines: &[(usize, u32)]| lines.iter().map(|(_, n)| u64::from(*n)).sum::<u64>();
+        let held: u64 = self
+            .holds
+            .iter()
+            .filter(|h| h.voucher == Some(v) && h.state == HoldState::Active && h.expires > now)
+            .map(|h| tickets(&h.lines))
+            .sum();
+        let ordered: u64 = self
+            .orders
+            .iter()
+            .filter(|o| o.voucher == Some(v))
+            .filter(|o| o.state == OrderState::Paid || (o.state == OrderState::Pending && o.deadline > now))
+            .map(|o| tickets(&o.lines))
+            .sum();
+        held + ordered
+    }
+
+    /// The quotas a blocking voucher blocks.
+    fn blocks(&self, v: usize) -> Vec<usize> {
+        match self.vouchers[v].scope {
+            MScope::Quota(q) => vec![q],
+            MScope::Item(e) => (0..self.quotas.len()).filter(|&q| self.in_quota(q, e)).collect(),
+        }
+    }
+
+    /// Unredeemed uses of blocking vouchers still valid now, in quota `q`.
+    fn blocked(&self, q: usize) -> u64 {
+        (0..self.vouchers.len())
+            .filter(|&v| self.vouchers[v].blocking && self.now < self.vouchers[v].until)
+            .filter(|&v| self.blocks(v).contains(&q))
+            .map(|v| self.vouchers[v].max - self.redeemed(v))
+            .sum()
+    }
+
+    /// May voucher `v` be redeemed for `lines` now? `Some` with the quotas
+    /// whose room its block holds for them.
+    fn redeem(&self, v: usize, lines: &[(usize, u32)], in_window: bool) -> Option<Vec<usize>> {
+        let voucher = &self.vouchers[v];
+        if in_window && !(voucher.from <= self.now && self.now < voucher.until) {
+            return None;
+        }
+        let covered = |e: usize| match voucher.scope {
+            MScope::Item(item) => e == item || self.parent[e] == Some(item),
+            MScope::Quota(q) => self.in_quota(q, e),
+        };
+        let wanted: u64 = lines.iter().map(|(_, n)| u64::from(*n)).sum();
+        if !lines.iter().all(|(e, _)| covered(*e)) || self.redeemed(v) + wanted > voucher.max {
+            return None;
+        }
+        Some(if voucher.blocking && self.now < voucher.until { self.blocks(v) } else { vec![] })
     }
 
     fn qty_in(&self, q: usize, lines: &[(usize, u32)]) -> u64 {
@@ -138,18 +222,34 @@ impl Model {
 
     fn usage(&self, q: usize) -> u64 {
         let (a, b, c) = self.counts(q);
-        a + b + c
+        a + b + c + self.blocked(q)
     }
 
     /// All or nothing: every quota of every item is open and has room.
     fn fits(&self, lines: &[(usize, u32)]) -> bool {
+        self.fits_except(lines, &[])
+    }
+
+    /// [`Model::fits`], where the quotas in `blocked` need no room (a
+    /// blocking voucher's redemption), only to be open.
+    fn fits_except(&self, lines: &[(usize, u32)], blocked: &[usize]) -> bool {
         let items_ok = lines.iter().all(|(i, _)| (0..self.quotas.len()).any(|q| self.in_quota(q, *i)));
         items_ok
             && (0..self.quotas.len()).all(|q| {
                 let demand = self.qty_in(q, lines);
                 let quota = &self.quotas[q];
-                demand == 0 || (!quota.closed && quota.size.is_none_or(|s| self.usage(q) + demand <= s))
+                let room = blocked.contains(&q) || quota.size.is_none_or(|s| self.usage(q) + demand <= s);
+                demand == 0 || (!quota.closed && room)
             })
+    }
+
+    /// Lines that reserve nothing any more, checked as new: the voucher's
+    /// free uses (not its window), then capacity.
+    fn recheck(&self, lines: &[(usize, u32)], voucher: Option<usize>) -> bool {
+        match voucher {
+            None => self.fits(lines),
+            Some(v) => self.redeem(v, lines, false).is_some_and(|blocked| self.fits_except(lines, &blocked)),
+        }
     }
 
     /// A quota closes itself when a sale or a resize that touches it leaves
@@ -170,26 +270,81 @@ impl Model {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Hold { lines: Vec<(Index, u32)>, ttl_min: u64 },
-    AddToHold { hold: Index, lines: Vec<(Index, u32)> },
-    Remove { hold: Index, lines: Vec<(Index, u32)> },
-    RemoveAll { hold: Index },
+    Hold {
+        lines: Vec<(Index, u32)>,
+        ttl_min: u64,
+    },
+    CreateVoucher {
+        target: Index,
+        on_quota: bool,
+        max: u64,
+        blocking: bool,
+        starts_in_min: u64,
+        valid_min: u64,
+    },
+    HoldWithVoucher {
+        voucher: Index,
+        lines: Vec<(Index, u32)>,
+        ttl_min: u64,
+        in_scope: bool,
+    },
+    AddToHold {
+        hold: Index,
+        lines: Vec<(Index, u32)>,
+    },
+    Remove {
+        hold: Index,
+        lines: Vec<(Index, u32)>,
+    },
+    RemoveAll {
+        hold: Index,
+    },
     Join,
-    Configure { admit_per_minute: u32 },
-    Extend { hold: Index, ttl_min: u64 },
-    Release { hold: Index },
-    Checkout { hold: Index },
-    Pay { order: Index },
-    Cancel { order: Index },
-    Resize { quota: Index, size: Option<u64> },
-    Close { quota: Index },
-    Reopen { quota: Index },
+    Configure {
+        admit_per_minute: u32,
+    },
+    Extend {
+        hold: Index,
+        ttl_min: u64,
+    },
+    Release {
+        hold: Index,
+    },
+    Checkout {
+        hold: Index,
+    },
+    Pay {
+        order: Index,
+    },
+    Cancel {
+        order: Index,
+    },
+    Resize {
+        quota: Index,
+        size: Option<u64>,
+    },
+    Close {
+        quota: Index,
+    },
+    Reopen {
+        quota: Index,
+    },
     Expire,
-    Advance { ms: u64 },
-    ClockBehind { ms: u64 },
-    ClockJump { ms: u64 },
-    Retry { which: Index },
-    Reuse { which: Index },
+    Advance {
+        ms: u64,
+    },
+    ClockBehind {
+        ms: u64,
+    },
+    ClockJump {
+        ms: u64,
+    },
+    Retry {
+        which: Index,
+    },
+    Reuse {
+        which: Index,
+    },
     Unknown,
 }
 
@@ -200,6 +355,12 @@ fn lines() -> impl Strategy<Value = Vec<(Index, u32)>> {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (lines(), 1u64..=45).prop_map(|(lines, ttl_min)| Op::Hold { lines, ttl_min }),
+        1 => (any::<Index>(), any::<bool>(), 1u64..=20, any::<bool>(), prop_oneof![3 => Just(0u64), 1 => 1u64..=10], 1u64..=600)
+            .prop_map(|(target, on_quota, max, blocking, starts_in_min, valid_min)| Op::CreateVoucher {
+                target, on_quota, max, blocking, starts_in_min, valid_min
+            }),
+        4 => (any::<Index>(), lines(), 1u64..=45, prop::bool::weighted(0.8))
+            .prop_map(|(voucher, lines, ttl_min, in_scope)| Op::HoldWithVoucher { voucher, lines, ttl_min, in_scope }),
         1 => (any::<Index>(), lines()).prop_map(|(hold, lines)| Op::AddToHold { hold, lines }),
         2 => (any::<Index>(), lines()).prop_map(|(hold, lines)| Op::Remove { hold, lines }),
         1 => any::<Index>().prop_map(|hold| Op::RemoveAll { hold }),
@@ -226,6 +387,8 @@ fn op() -> impl Strategy<Value = Op> {
 #[derive(Clone, Debug)]
 struct Setup {
     items: usize,
+    /// How many variations each of the first items has.
+    variations: Vec<usize>,
     quotas: Vec<(Option<u64>, Vec<Index>, bool)>,
     admit_per_minute: u32,
 }
@@ -236,8 +399,10 @@ fn setup() -> impl Strategy<Value = Setup> {
         prop::collection::vec(any::<Index>(), 1..=3),
         any::<bool>(),
     );
-    (2usize..=6, prop::collection::vec(quota, 1..=5), 1u32..=120)
-        .prop_map(|(items, quotas, admit_per_minute)| Setup { items, quotas, admit_per_minute })
+    let variations = prop::collection::vec(prop_oneof![2 => Just(0usize), 1 => 1usize..=3], 0..=2);
+    (2usize..=6, variations, prop::collection::vec(quota, 1..=5), 1u32..=120).prop_map(
+        |(items, variations, quotas, admit_per_minute)| Setup { items, variations, quotas, admit_per_minute },
+    )
 }
 
 /// A sent envelope, its outcome, and its log time, for retries.
@@ -250,12 +415,31 @@ struct Sent {
 fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut fx = Fx::new();
     let mut model = Model { now: fx.time_ms, ..Model::default() };
-    let items: Vec<ItemId> = (0..setup.items).map(|i| fx.item(&format!("item {i}"))).collect();
+    // The catalog: the items, then their variations. Lines name entries
+    // that can be sold: items without variations, and variations.
+    let mut items: Vec<ItemId> = (0..setup.items).map(|i| fx.item(&format!("item {i}"))).collect();
+    model.parent = vec![None; items.len()];
+    for (parent, &count) in setup.variations.iter().enumerate().take(setup.items) {
+        for v in 0..count {
+            let command = Command::CreateVariation {
+                item: items[parent],
+                name: format!("variation {v}"),
+                price_cents: 100 + v as u64,
+            };
+            let Accepted::ItemCreated { item } = fx.ok(command) else { unreachable!() };
+            items.push(item);
+            model.parent.push(Some(parent));
+        }
+    }
+    let sellable: Vec<usize> = (0..items.len()).filter(|&e| !model.parent.contains(&Some(e))).collect();
     let mut quotas = Vec::new();
     for (size, members, close) in &setup.quotas {
         let mut member_idx: Vec<usize> = members.iter().map(|m| m.index(items.len())).collect();
         member_idx.sort_unstable();
         member_idx.dedup();
+        // A quota names an item or some of its variations, not both.
+        let named = member_idx.clone();
+        member_idx.retain(|e| model.parent[*e].is_none_or(|p| !named.contains(&p)));
         let ids: Vec<ItemId> = member_idx.iter().map(|&i| items[i]).collect();
         quotas.push(fx.quota_with(*size, &ids, *close));
         model.quotas.push(MQuota {
@@ -278,6 +462,7 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
     model.room =
         MRoom { admit_per_minute: setup.admit_per_minute.into(), base_at: model.now, ..MRoom::default() };
     let (mut holds, mut orders): (Vec<HoldId>, Vec<OrderId>) = (vec![], vec![]);
+    let mut codes: Vec<String> = vec![];
     let mut sent: Vec<Sent> = vec![];
     // Quotas a resize left above their size: usage may only fall until it fits.
     let mut over = vec![false; quotas.len()];
@@ -289,7 +474,7 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
             (0..quotas.len()).map(|q| at.usage(q)).collect()
         };
         let to_lines = |ls: &[(Index, u32)]| -> Vec<(usize, u32)> {
-            ls.iter().map(|(i, n)| (i.index(items.len()), *n)).collect()
+            ls.iter().map(|(i, n)| (sellable[i.index(sellable.len())], *n)).collect()
         };
         let engine_lines =
             |ls: &[(usize, u32)]| ls.iter().map(|&(i, quantity)| Line { item: items[i], quantity }).collect();
@@ -352,6 +537,7 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
             | Op::Release { .. }
             | Op::Checkout { .. } => holds.is_empty(),
             Op::Pay { .. } | Op::Cancel { .. } => orders.is_empty(),
+            Op::HoldWithVoucher { .. } => codes.is_empty(),
             _ => false,
         };
         if skip {
@@ -372,9 +558,88 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 };
                 if fits {
                     let expires = now + ttl_min * MINUTE_MS;
-                    model.holds.push(MHold { lines: ls, created: now, expires, state: HoldState::Active });
+                    let hold =
+                        MHold { lines: ls, created: now, expires, state: HoldState::Active, voucher: None };
+                    model.holds.push(hold);
                 }
                 (command, fits)
+            }
+            Op::CreateVoucher { target, on_quota, max, blocking, starts_in_min, valid_min } => {
+                let scope = if *on_quota {
+                    MScope::Quota(target.index(quotas.len()))
+                } else {
+                    MScope::Item(target.index(items.len()))
+                };
+                let (from, until) =
+                    (now + starts_in_min * MINUTE_MS, now + (starts_in_min + valid_min) * MINUTE_MS);
+                let candidate = MVoucher { scope, max: *max, blocking: *blocking, from, until };
+                model.vouchers.push(candidate);
+                let v = model.vouchers.len() - 1;
+                // A block must say which variation it holds, must block
+                // something, and must fit in every quota it blocks.
+                let ok = !*blocking || {
+                    let has_variations = matches!(scope, MScope::Item(e) if !sellable.contains(&e));
+                    let blocked = model.blocks(v);
+                    // (The candidate's own block is not in `usage` yet: it is counted below.)
+                    model.vouchers[v].blocking = false;
+                    let fits = blocked
+                        .iter()
+                        .all(|&q| model.quotas[q].size.is_none_or(|size| model.usage(q) + max <= size));
+                    model.vouchers[v].blocking = true;
+                    !has_variations && !blocked.is_empty() && fits
+                };
+                if !ok {
+                    model.vouchers.pop();
+                }
+                let scope = match scope {
+                    MScope::Item(e) => VoucherScope::Item(items[e]),
+                    MScope::Quota(q) => VoucherScope::Quota(quotas[q]),
+                };
+                let command = Command::CreateVoucher {
+                    event: fx.event,
+                    scope,
+                    max_redemptions: *max as u32,
+                    valid_from_ms: from,
+                    valid_until_ms: until,
+                    blocks_quota: *blocking,
+                };
+                (command, ok)
+            }
+            Op::HoldWithVoucher { voucher, lines, ttl_min, in_scope } => {
+                let v = voucher.index(codes.len());
+                let mut ls = to_lines(lines);
+                // Mostly lines the voucher is for (else it is mostly not applicable).
+                let covered: Vec<usize> = sellable
+                    .iter()
+                    .copied()
+                    .filter(|&e| match model.vouchers[v].scope {
+                        MScope::Item(item) => e == item || model.parent[e] == Some(item),
+                        MScope::Quota(q) => model.in_quota(q, e),
+                    })
+                    .collect();
+                if *in_scope && !covered.is_empty() {
+                    ls = lines.iter().map(|(i, n)| (covered[i.index(covered.len())], *n)).collect();
+                }
+                let ok = model.redeem(v, &ls, true).is_some_and(|blocked| model.fits_except(&ls, &blocked));
+                let command = Command::PlaceHoldWith {
+                    event: fx.event,
+                    lines: engine_lines(&ls),
+                    ttl_ms: ttl_min * MINUTE_MS,
+                    voucher: Some(codes[v].clone()),
+                    buyer: None,
+                };
+                if ok {
+                    let expires = now + ttl_min * MINUTE_MS;
+                    let hold = MHold {
+                        lines: ls,
+                        created: now,
+                        expires,
+                        state: HoldState::Active,
+                        voucher: Some(v),
+                    };
+                    model.holds.push(hold);
+                }
+                (command, ok)
             }
             Op::AddToHold { hold, lines } => {
                 let Some(h) = pick(hold, holds.len()) else { unreachable!() };
@@ -384,7 +649,13 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let fits_limits = mh.lines.len() + ls.len() <= HOLD_LINES_MAX
                     && mh.lines.iter().chain(&ls).map(|(_, n)| u64::from(*n)).sum::<u64>()
                         <= HOLD_QUANTITY_MAX;
-                let ok = live && fits_limits && model.fits(&ls);
+                let fits = match mh.voucher {
+                    None => model.fits(&ls),
+                    Some(v) => {
+                        model.redeem(v, &ls, true).is_some_and(|blocked| model.fits_except(&ls, &blocked))
+                    }
+                };
+                let ok = live && fits_limits && fits;
                 if ok {
                     model.holds[h].lines.extend(ls.iter().copied());
                 }
@@ -464,7 +735,7 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     // An emptied cart is not an order.
                     HoldState::Active | HoldState::Expired if mh.lines.is_empty() => false,
                     HoldState::Active if mh.expires > now => true,
-                    HoldState::Active | HoldState::Expired => model.fits(&mh.lines),
+                    HoldState::Active | HoldState::Expired => model.recheck(&mh.lines, mh.voucher),
                     HoldState::Released | HoldState::CheckedOut => false,
                 };
                 if ok {
@@ -474,6 +745,7 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         lines: mh.lines.clone(),
                         deadline,
                         state: OrderState::Pending,
+                        voucher: mh.voucher,
                     });
                     model.auto_close(|m, q| m.qty_in(q, &mh.lines) > 0);
                 }
@@ -489,7 +761,7 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     _ => true, // accepted: paid, or payment recorded with a refund owed
                 };
                 if ok {
-                    if !expired || model.fits(&mo.lines) {
+                    if !expired || model.recheck(&mo.lines, mo.voucher) {
                         model.orders[o].state = OrderState::Paid;
                         model.auto_close(|m, q| m.qty_in(q, &mo.lines) > 0);
                     } else {
@@ -550,7 +822,13 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
             Outcome::Accepted(Accepted::HoldLive { hold, .. }) if matches!(op, Op::Hold { .. }) => {
                 holds.push(*hold)
             }
+            Outcome::Accepted(Accepted::HoldLive { hold, .. })
+                if matches!(op, Op::HoldWithVoucher { .. }) =>
+            {
+                holds.push(*hold)
+            }
             Outcome::Accepted(Accepted::OrderPlaced { order, .. }) => orders.push(*order),
+            Outcome::Accepted(Accepted::VoucherCreated { code, .. }) => codes.push(code.clone()),
             _ => {}
         }
         if let (Op::Join, Outcome::Accepted(Accepted::WaitingRoomJoined { position, .. })) =
@@ -567,18 +845,30 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
             prop_assert!(view.admitted <= view.joined);
         }
 
+        for (v, code) in codes.iter().enumerate() {
+            let voucher = fx.state.voucher_by_code(code).expect("voucher");
+            let redeemed = voucher.redeemed(now);
+            prop_assert_eq!(redeemed, model.redeemed(v), "voucher {} after {:?}", v, op);
+            prop_assert!(
+                redeemed <= u64::from(voucher.max_redemptions),
+                "voucher {} redeemed past its maximum",
+                v
+            );
+        }
+
         for (q, quota) in quotas.iter().enumerate() {
             let view = fx.state.quota_availability(*quota, now).expect("quota");
             let (paid, pending, held) = model.counts(q);
+            let blocked = model.blocked(q);
             prop_assert_eq!(
-                (view.paid, view.pending, view.held),
-                (paid, pending, held),
+                (view.paid, view.pending, view.held, view.blocked),
+                (paid, pending, held, blocked),
                 "quota {} after {:?}",
                 q,
                 op
             );
             prop_assert_eq!(view.closed, model.quotas[q].closed);
-            let usage = paid + pending + held;
+            let usage = paid + pending + held + blocked;
             if let Some(size) = view.size {
                 if usage_before[q] <= size {
                     over[q] = false; // time (or a cancel) brought it back under
