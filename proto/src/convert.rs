@@ -43,10 +43,11 @@
 use crate::v1;
 use boxoffice_engine::codec::{self, CodecError};
 use boxoffice_engine::domain::{
-    Accepted, Applied, AvailabilityState, CheckinList, CheckinListId, CheckinRejection, Command, Contact,
-    Direction, EventDef, EventId, Hold, HoldId, HoldStatus, InvalidInput, Item, ItemAvailability, ItemId,
-    Line, Nonce, ObjectRef, Order, OrderId, OrderStatus, OrganizerId, Outcome, QuotaAvailability, QuotaId,
-    Record, Rejection, RequestId, Ticket, WaitingRoomView,
+    Accepted, Applied, AvailabilityState, BuyerId, CheckinList, CheckinListId, CheckinRejection, Command,
+    Contact, Direction, EventDef, EventId, Hold, HoldId, HoldStatus, InvalidInput, Item, ItemAvailability,
+    ItemId, Line, Nonce, ObjectRef, Order, OrderId, OrderLimitRejection, OrderLimits, OrderStatus,
+    OrganizerId, Outcome, QuotaAvailability, QuotaId, Record, Rejection, RequestId, Ticket, VoucherId,
+    VoucherRejection, VoucherScope, WaitingRoomView,
 };
 
 #[cfg(test)]
@@ -69,6 +70,14 @@ pub enum ConvertError {
     /// A request id is not 16 bytes.
     #[error("request_id must be exactly 16 bytes (a big-endian unsigned 128-bit integer), got {len} bytes")]
     BadRequestId {
+        /// The length received.
+        len: usize,
+    },
+    /// A buyer id is neither empty (no buyer) nor 16 bytes.
+    #[error(
+        "buyer must be empty or exactly 16 bytes (a big-endian unsigned 128-bit integer), got {len} bytes"
+    )]
+    BadBuyer {
         /// The length received.
         len: usize,
     },
@@ -147,6 +156,21 @@ pub fn nonce_from_bytes(bytes: &[u8]) -> Result<Nonce, ConvertError> {
     let array: [u8; ID128_BYTES] =
         bytes.try_into().map_err(|_| ConvertError::BadNonce { len: bytes.len() })?;
     Ok(Nonce(u128::from_be_bytes(array)))
+}
+
+/// A buyer id as it goes on the wire: 16 bytes, big-endian; empty for none.
+pub fn buyer_to_bytes(buyer: Option<BuyerId>) -> Vec<u8> {
+    buyer.map_or_else(Vec::new, |buyer| buyer.0.to_be_bytes().to_vec())
+}
+
+/// A buyer id from the wire: empty for none, else exactly 16 bytes, big-endian.
+pub fn buyer_from_bytes(bytes: &[u8]) -> Result<Option<BuyerId>, ConvertError> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    let array: [u8; ID128_BYTES] =
+        bytes.try_into().map_err(|_| ConvertError::BadBuyer { len: bytes.len() })?;
+    Ok(Some(BuyerId(u128::from_be_bytes(array))))
 }
 
 /// A domain `u64` as a wire `int64`, saturating at `i64::MAX` (far above
@@ -441,6 +465,48 @@ impl From<&Command> for v1::Command {
             Command::JoinWaitingRoom { event } => {
                 c::Kind::JoinWaitingRoom(c::JoinWaitingRoom { event: event.0 })
             }
+            Command::CreateVariation { item, name, price_cents } => {
+                c::Kind::CreateVariation(c::CreateVariation {
+                    item: item.0,
+                    name: name.clone(),
+                    price_cents: saturating_i64(*price_cents),
+                })
+            }
+            Command::SetOrderLimits { item, limits } => c::Kind::SetOrderLimits(c::SetOrderLimits {
+                item: item.0,
+                min_per_order: limits.min_per_order.map(i64::from),
+                max_per_order: limits.max_per_order.map(i64::from),
+                max_per_buyer: limits.max_per_buyer.map(i64::from),
+            }),
+            Command::CreateVoucher {
+                event,
+                scope,
+                max_redemptions,
+                valid_from_ms,
+                valid_until_ms,
+                blocks_quota,
+            } => c::Kind::CreateVoucher(c::CreateVoucher {
+                event: event.0,
+                scope: Some(c::VoucherScope {
+                    kind: Some(match scope {
+                        VoucherScope::Item(item) => c::voucher_scope::Kind::Item(item.0),
+                        VoucherScope::Quota(quota) => c::voucher_scope::Kind::Quota(quota.0),
+                    }),
+                }),
+                max_redemptions: i64::from(*max_redemptions),
+                valid_from_ms: *valid_from_ms,
+                valid_until_ms: *valid_until_ms,
+                blocks_quota: *blocks_quota,
+            }),
+            Command::PlaceHoldWith { event, lines, ttl_ms, voucher, buyer } => {
+                c::Kind::PlaceHoldWith(c::PlaceHoldWith {
+                    event: event.0,
+                    lines: lines_to_wire(lines),
+                    ttl_ms: saturating_i64(*ttl_ms),
+                    voucher: voucher.clone(),
+                    buyer: buyer_to_bytes(*buyer),
+                })
+            }
         };
         v1::Command { kind: Some(kind) }
     }
@@ -535,6 +601,44 @@ impl TryFrom<v1::Command> for Command {
                 dry_run: m.dry_run,
             },
             c::Kind::JoinWaitingRoom(m) => Command::JoinWaitingRoom { event: EventId(m.event) },
+            c::Kind::CreateVariation(m) => Command::CreateVariation {
+                item: ItemId(m.item),
+                name: m.name,
+                price_cents: non_negative("create_variation.price_cents", m.price_cents)?,
+            },
+            c::Kind::SetOrderLimits(m) => {
+                let limit = |field, value: Option<i64>| value.map(|v| quantity(field, v)).transpose();
+                Command::SetOrderLimits {
+                    item: ItemId(m.item),
+                    limits: OrderLimits {
+                        min_per_order: limit("set_order_limits.min_per_order", m.min_per_order)?,
+                        max_per_order: limit("set_order_limits.max_per_order", m.max_per_order)?,
+                        max_per_buyer: limit("set_order_limits.max_per_buyer", m.max_per_buyer)?,
+                    },
+                }
+            }
+            c::Kind::CreateVoucher(m) => {
+                let scope = required("create_voucher.scope", m.scope)?;
+                let scope = match required("create_voucher.scope.kind", scope.kind)? {
+                    c::voucher_scope::Kind::Item(item) => VoucherScope::Item(ItemId(item)),
+                    c::voucher_scope::Kind::Quota(quota) => VoucherScope::Quota(QuotaId(quota)),
+                };
+                Command::CreateVoucher {
+                    event: EventId(m.event),
+                    scope,
+                    max_redemptions: quantity("create_voucher.max_redemptions", m.max_redemptions)?,
+                    valid_from_ms: m.valid_from_ms,
+                    valid_until_ms: m.valid_until_ms,
+                    blocks_quota: m.blocks_quota,
+                }
+            }
+            c::Kind::PlaceHoldWith(m) => Command::PlaceHoldWith {
+                event: EventId(m.event),
+                lines: lines("place_hold_with.lines.quantity", m.lines)?,
+                ttl_ms: non_negative("place_hold_with.ttl_ms", m.ttl_ms)?,
+                voucher: m.voucher,
+                buyer: buyer_from_bytes(&m.buyer)?,
+            },
         })
     }
 }
@@ -648,6 +752,10 @@ impl From<&Accepted> for v1::Accepted {
             Accepted::WaitingRoomJoined { event, position } => {
                 a::Kind::WaitingRoomJoined(a::WaitingRoomJoined { event: event.0, position: *position })
             }
+            Accepted::OrderLimitsSet { item } => a::Kind::OrderLimitsSet(a::OrderLimitsSet { item: item.0 }),
+            Accepted::VoucherCreated { voucher, code } => {
+                a::Kind::VoucherCreated(a::VoucherCreated { voucher: voucher.0, code: code.clone() })
+            }
         };
         v1::Accepted { kind: Some(kind) }
     }
@@ -694,6 +802,10 @@ impl TryFrom<v1::Accepted> for Accepted {
             a::Kind::WaitingRoomJoined(m) => {
                 Accepted::WaitingRoomJoined { event: EventId(m.event), position: m.position }
             }
+            a::Kind::OrderLimitsSet(m) => Accepted::OrderLimitsSet { item: ItemId(m.item) },
+            a::Kind::VoucherCreated(m) => {
+                Accepted::VoucherCreated { voucher: VoucherId(m.voucher), code: m.code }
+            }
         })
     }
 }
@@ -717,6 +829,14 @@ impl From<&InvalidInput> for v1::InvalidInput {
             InvalidInput::ContactName => (Kind::ContactName, 0),
             InvalidInput::Email => (Kind::Email, 0),
             InvalidInput::WaitingRoom => (Kind::WaitingRoom, 0),
+            InvalidInput::VariationRequired { item } => (Kind::VariationRequired, item.0),
+            InvalidInput::Variations { item } => (Kind::Variations, item.0),
+            InvalidInput::VoucherCode => (Kind::VoucherCode, 0),
+            InvalidInput::VoucherRedemptions => (Kind::VoucherRedemptions, 0),
+            InvalidInput::VoucherWindow => (Kind::VoucherWindow, 0),
+            InvalidInput::VoucherScope => (Kind::VoucherScope, 0),
+            InvalidInput::EventVouchers => (Kind::EventVouchers, 0),
+            InvalidInput::OrderLimits => (Kind::OrderLimits, 0),
         };
         v1::InvalidInput { kind: kind as i32, item }
     }
@@ -744,6 +864,14 @@ impl TryFrom<v1::InvalidInput> for InvalidInput {
             Ok(Kind::ContactName) => InvalidInput::ContactName,
             Ok(Kind::Email) => InvalidInput::Email,
             Ok(Kind::WaitingRoom) => InvalidInput::WaitingRoom,
+            Ok(Kind::VariationRequired) => InvalidInput::VariationRequired { item: ItemId(wire.item) },
+            Ok(Kind::Variations) => InvalidInput::Variations { item: ItemId(wire.item) },
+            Ok(Kind::VoucherCode) => InvalidInput::VoucherCode,
+            Ok(Kind::VoucherRedemptions) => InvalidInput::VoucherRedemptions,
+            Ok(Kind::VoucherWindow) => InvalidInput::VoucherWindow,
+            Ok(Kind::VoucherScope) => InvalidInput::VoucherScope,
+            Ok(Kind::EventVouchers) => InvalidInput::EventVouchers,
+            Ok(Kind::OrderLimits) => InvalidInput::OrderLimits,
             Ok(Kind::Unspecified) | Err(_) => {
                 return Err(ConvertError::UnknownEnum { field: "invalid_input.kind", value: wire.kind });
             }
@@ -763,6 +891,7 @@ impl From<&ObjectRef> for v1::ObjectRef {
             ObjectRef::Order(id) => (Kind::Order, id.0),
             ObjectRef::CheckinList(id) => (Kind::CheckinList, id.0),
             ObjectRef::WaitingRoom(event) => (Kind::WaitingRoom, event.0),
+            ObjectRef::Voucher(id) => (Kind::Voucher, id.0),
         };
         v1::ObjectRef { kind: kind as i32, id }
     }
@@ -783,6 +912,7 @@ impl TryFrom<v1::ObjectRef> for ObjectRef {
             Ok(Kind::Order) => ObjectRef::Order(OrderId(id)),
             Ok(Kind::CheckinList) => ObjectRef::CheckinList(CheckinListId(id)),
             Ok(Kind::WaitingRoom) => ObjectRef::WaitingRoom(EventId(id)),
+            Ok(Kind::Voucher) => ObjectRef::Voucher(VoucherId(id)),
             Ok(Kind::Unspecified) | Err(_) => {
                 return Err(ConvertError::UnknownEnum { field: "object_ref.kind", value: wire.kind });
             }
@@ -828,6 +958,8 @@ impl From<&Rejection> for v1::Rejection {
             }
             Rejection::CheckIn(reason) => r::Reason::CheckIn(v1::CheckinRejection::from(*reason) as i32),
             Rejection::Conflict => r::Reason::Conflict(r::Conflict {}),
+            Rejection::Voucher(reason) => r::Reason::Voucher(voucher_rejection_to_wire(reason)),
+            Rejection::OrderLimit(reason) => r::Reason::OrderLimit(order_limit_to_wire(reason)),
         };
         v1::Rejection { reason: Some(reason) }
     }
@@ -867,8 +999,85 @@ impl TryFrom<v1::Rejection> for Rejection {
             },
             r::Reason::CheckIn(value) => Rejection::CheckIn(checkin_rejection("rejection.check_in", value)?),
             r::Reason::Conflict(r::Conflict {}) => Rejection::Conflict,
+            r::Reason::Voucher(m) => Rejection::Voucher(voucher_rejection(m)?),
+            r::Reason::OrderLimit(m) => Rejection::OrderLimit(order_limit(m)?),
         })
     }
+}
+
+fn voucher_rejection_to_wire(reason: &VoucherRejection) -> v1::rejection::Voucher {
+    use v1::rejection::voucher::Kind;
+    let wire = v1::rejection::Voucher::default();
+    match *reason {
+        VoucherRejection::Unknown => v1::rejection::Voucher { kind: Kind::Unknown as i32, ..wire },
+        VoucherRejection::NotYetValid { voucher, valid_from_ms } => v1::rejection::Voucher {
+            kind: Kind::NotYetValid as i32,
+            voucher: voucher.0,
+            at_ms: valid_from_ms,
+            ..wire
+        },
+        VoucherRejection::Expired { voucher, valid_until_ms } => v1::rejection::Voucher {
+            kind: Kind::Expired as i32,
+            voucher: voucher.0,
+            at_ms: valid_until_ms,
+            ..wire
+        },
+        VoucherRejection::NotApplicable { voucher, item } => v1::rejection::Voucher {
+            kind: Kind::NotApplicable as i32,
+            voucher: voucher.0,
+            item: item.0,
+            ..wire
+        },
+        VoucherRejection::Exhausted { voucher, remaining } => {
+            v1::rejection::Voucher { kind: Kind::Exhausted as i32, voucher: voucher.0, remaining, ..wire }
+        }
+        VoucherRejection::NoRoomToBlock { quota, remaining } => {
+            v1::rejection::Voucher { kind: Kind::NoRoomToBlock as i32, quota: quota.0, remaining, ..wire }
+        }
+    }
+}
+
+fn voucher_rejection(wire: v1::rejection::Voucher) -> Result<VoucherRejection, ConvertError> {
+    use v1::rejection::voucher::Kind;
+    let voucher = VoucherId(wire.voucher);
+    Ok(match Kind::try_from(wire.kind) {
+        Ok(Kind::Unknown) => VoucherRejection::Unknown,
+        Ok(Kind::NotYetValid) => VoucherRejection::NotYetValid { voucher, valid_from_ms: wire.at_ms },
+        Ok(Kind::Expired) => VoucherRejection::Expired { voucher, valid_until_ms: wire.at_ms },
+        Ok(Kind::NotApplicable) => VoucherRejection::NotApplicable { voucher, item: ItemId(wire.item) },
+        Ok(Kind::Exhausted) => VoucherRejection::Exhausted { voucher, remaining: wire.remaining },
+        Ok(Kind::NoRoomToBlock) => {
+            VoucherRejection::NoRoomToBlock { quota: QuotaId(wire.quota), remaining: wire.remaining }
+        }
+        Ok(Kind::Unspecified) | Err(_) => {
+            return Err(ConvertError::UnknownEnum { field: "rejection.voucher.kind", value: wire.kind });
+        }
+    })
+}
+
+fn order_limit_to_wire(reason: &OrderLimitRejection) -> v1::rejection::OrderLimit {
+    use v1::rejection::order_limit::Kind;
+    let (kind, item, limit, counted) = match *reason {
+        OrderLimitRejection::BelowMin { item, min } => (Kind::BelowMin, item, min, 0),
+        OrderLimitRejection::AboveMax { item, max } => (Kind::AboveMax, item, max, 0),
+        OrderLimitRejection::BuyerMax { item, max, counted } => (Kind::BuyerMax, item, max, counted),
+        OrderLimitRejection::BuyerRequired { item } => (Kind::BuyerRequired, item, 0, 0),
+    };
+    v1::rejection::OrderLimit { kind: kind as i32, item: item.0, limit, counted }
+}
+
+fn order_limit(wire: v1::rejection::OrderLimit) -> Result<OrderLimitRejection, ConvertError> {
+    use v1::rejection::order_limit::Kind;
+    let (item, limit) = (ItemId(wire.item), wire.limit);
+    Ok(match Kind::try_from(wire.kind) {
+        Ok(Kind::BelowMin) => OrderLimitRejection::BelowMin { item, min: limit },
+        Ok(Kind::AboveMax) => OrderLimitRejection::AboveMax { item, max: limit },
+        Ok(Kind::BuyerMax) => OrderLimitRejection::BuyerMax { item, max: limit, counted: wire.counted },
+        Ok(Kind::BuyerRequired) => OrderLimitRejection::BuyerRequired { item },
+        Ok(Kind::Unspecified) | Err(_) => {
+            return Err(ConvertError::UnknownEnum { field: "rejection.order_limit.kind", value: wire.kind });
+        }
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -883,6 +1092,7 @@ impl From<&QuotaAvailability> for v1::QuotaAvailability {
             paid: availability.paid,
             pending: availability.pending,
             held: availability.held,
+            blocked: availability.blocked,
             remaining: availability.remaining,
             state: v1::AvailabilityState::from(availability.state) as i32,
             closed: availability.closed,
@@ -900,6 +1110,7 @@ impl TryFrom<v1::QuotaAvailability> for QuotaAvailability {
             paid: wire.paid,
             pending: wire.pending,
             held: wire.held,
+            blocked: wire.blocked,
             remaining: wire.remaining,
             state: availability_state("quota_availability.state", wire.state)?,
             closed: wire.closed,
@@ -944,6 +1155,8 @@ impl From<&Hold> for v1::Hold {
             created_at_ms: hold.created_at_ms,
             expires_at_ms: hold.expires_at_ms,
             status: v1::HoldStatus::from(hold.status) as i32,
+            voucher: hold.voucher.map(|voucher| voucher.0),
+            buyer: buyer_to_bytes(hold.buyer),
         }
     }
 }
@@ -959,6 +1172,8 @@ impl TryFrom<v1::Hold> for Hold {
             created_at_ms: wire.created_at_ms,
             expires_at_ms: wire.expires_at_ms,
             status: hold_status("hold.status", wire.status)?,
+            voucher: wire.voucher.map(VoucherId),
+            buyer: buyer_from_bytes(&wire.buyer)?,
         })
     }
 }
@@ -978,6 +1193,8 @@ impl From<&Order> for v1::Order {
             status: v1::OrderStatus::from(order.status) as i32,
             tickets: order.tickets.iter().map(v1::Ticket::from).collect(),
             contact: order.contact.as_ref().map(v1::Contact::from),
+            voucher: order.voucher.map(|voucher| voucher.0),
+            buyer: buyer_to_bytes(order.buyer),
         }
     }
 }
@@ -1019,6 +1236,8 @@ impl TryFrom<v1::Order> for Order {
             status: order_status("order.status", wire.status)?,
             tickets: wire.tickets.into_iter().map(Ticket::from).collect(),
             contact: wire.contact.map(Contact::from),
+            voucher: wire.voucher.map(VoucherId),
+            buyer: buyer_from_bytes(&wire.buyer)?,
         })
     }
 }

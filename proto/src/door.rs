@@ -117,6 +117,29 @@ pub fn describe_invalid(invalid: &InvalidInput) -> String {
             "a waiting room admits 1 to {ROOM_ADMIT_PER_MINUTE_MAX} a minute, with 1 to \
              {ROOM_ARRIVALS_PER_SECOND_MAX} arrivals a second and 1 to {ROOM_IN_FLIGHT_MAX} in flight"
         ),
+        InvalidInput::VariationRequired { item } => {
+            format!("item {item} has variations: a hold names one of them")
+        }
+        InvalidInput::Variations { item } => format!(
+            "item {item} cannot get a variation: it is a variation, has {ITEM_VARIATIONS_MAX} already, or a \
+             blocking voucher is for it"
+        ),
+        InvalidInput::VoucherCode => format!("a voucher code must be 1 to {VOUCHER_CODE_BYTES_MAX} bytes"),
+        InvalidInput::VoucherRedemptions => {
+            format!("a voucher may be redeemed 1 to {VOUCHER_REDEMPTIONS_MAX} times")
+        }
+        InvalidInput::VoucherWindow => format!(
+            "a voucher's validity must not be empty or over, and at most {} days long",
+            VOUCHER_VALIDITY_MS_MAX / (24 * 60 * 60 * 1_000)
+        ),
+        InvalidInput::VoucherScope => "a voucher must be for an item or quota of its event; a blocking one \
+                                       for a quota, an item without variations, or a variation, in some quota"
+            .to_string(),
+        InvalidInput::EventVouchers => format!("an event may have at most {EVENT_VOUCHERS_MAX} vouchers"),
+        InvalidInput::OrderLimits => format!(
+            "order limits must be at least 1, a minimum at most a maximum, at most {HOLD_QUANTITY_MAX} per \
+             order and {BUYER_QUANTITY_MAX} per buyer"
+        ),
     }
 }
 

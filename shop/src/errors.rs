@@ -205,6 +205,7 @@ impl ShopError {
                 ObjectRef::Order(_) => "that order".into(),
                 ObjectRef::CheckinList(_) => "that check-in list".into(),
                 ObjectRef::WaitingRoom(_) => "that event's waiting room".into(),
+                ObjectRef::Voucher(_) => "that voucher".into(),
             }),
             Rejection::SlugTaken { slug } => ShopError::SlugTaken(slug.clone()),
             Rejection::ItemNotForSale { item } => ShopError::ItemNotForSale(name(item.0)),
@@ -221,6 +222,9 @@ impl ShopError {
             }
             Rejection::CheckIn(reason) => ShopError::Invalid(checkin_reason(*reason).into()),
             Rejection::Conflict => ShopError::IdempotencyConflict,
+            // The shop sends no voucher or order-limit commands yet.
+            Rejection::Voucher(reason) => ShopError::Invalid(format!("{reason:?}").to_lowercase()),
+            Rejection::OrderLimit(reason) => ShopError::Invalid(format!("{reason:?}").to_lowercase()),
         }
     }
 }

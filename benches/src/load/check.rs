@@ -181,6 +181,7 @@ mod tests {
             paid,
             pending,
             held,
+            blocked: 0,
             remaining: Some(size.saturating_sub(paid + pending + held)),
             state: AvailabilityState::Ok,
             closed: false,

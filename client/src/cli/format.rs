@@ -2,7 +2,7 @@
 
 use boxoffice_engine::domain::{
     Accepted, AvailabilityState, CheckinRejection, Direction, HoldStatus, InvalidInput, Line, ObjectRef,
-    OrderStatus, Rejection,
+    OrderLimitRejection, OrderStatus, Rejection, VoucherRejection,
 };
 
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day), after
@@ -137,6 +137,8 @@ pub fn accepted(accepted: &Accepted) -> String {
         Accepted::WaitingRoomJoined { event, position } => {
             format!("joined the waiting room of event {event} at position {position}")
         }
+        Accepted::OrderLimitsSet { item } => format!("order limits of item {item} set"),
+        Accepted::VoucherCreated { voucher, code } => format!("voucher {voucher} created, code {code}"),
     }
 }
 
@@ -150,6 +152,7 @@ fn object(object: &ObjectRef) -> String {
         ObjectRef::Order(id) => format!("order {id}"),
         ObjectRef::CheckinList(id) => format!("check-in list {id}"),
         ObjectRef::WaitingRoom(event) => format!("waiting room of event {event}"),
+        ObjectRef::Voucher(id) => format!("voucher {id}"),
     }
 }
 
@@ -194,6 +197,41 @@ pub fn rejection(rejection: &Rejection) -> String {
         Rejection::Conflict => "conflict — this request id was already used for a different command; \
             nothing was done (use a fresh request id)"
             .to_owned(),
+        Rejection::Voucher(reason) => format!(
+            "voucher refused — {}",
+            match reason {
+                VoucherRejection::Unknown => "no voucher of this event has this code".to_owned(),
+                VoucherRejection::NotYetValid { voucher, valid_from_ms } => {
+                    format!("voucher {voucher} is valid from {}", rfc3339(*valid_from_ms))
+                }
+                VoucherRejection::Expired { voucher, valid_until_ms } => {
+                    format!("voucher {voucher} was valid until {}", rfc3339(*valid_until_ms))
+                }
+                VoucherRejection::NotApplicable { voucher, item } => {
+                    format!("voucher {voucher} is not for item {item}")
+                }
+                VoucherRejection::Exhausted { voucher, remaining } => {
+                    format!("voucher {voucher} has {remaining} redemption(s) left")
+                }
+                VoucherRejection::NoRoomToBlock { quota, remaining } => {
+                    format!("quota {quota} has only {remaining} left to block")
+                }
+            }
+        ),
+        Rejection::OrderLimit(reason) => format!(
+            "order limit — {}",
+            match reason {
+                OrderLimitRejection::BelowMin { item, min } =>
+                    format!("at least {min} of item {item} per order"),
+                OrderLimitRejection::AboveMax { item, max } =>
+                    format!("at most {max} of item {item} per order"),
+                OrderLimitRejection::BuyerMax { item, max, counted } => {
+                    format!("at most {max} of item {item} per buyer, who has {counted}")
+                }
+                OrderLimitRejection::BuyerRequired { item } =>
+                    format!("item {item} is sold only to a named buyer"),
+            }
+        ),
     }
 }
 

@@ -303,6 +303,8 @@ fn accepted_id(accepted: &Accepted) -> Option<u64> {
         | Accepted::CheckedIn { order, .. } => order.0,
         Accepted::CheckinListCreated { list } => list.0,
         Accepted::WaitingRoomConfigured { event } | Accepted::WaitingRoomJoined { event, .. } => event.0,
+        Accepted::OrderLimitsSet { item } => item.0,
+        Accepted::VoucherCreated { voucher, .. } => voucher.0,
         Accepted::Expired { .. } => return None,
     })
 }

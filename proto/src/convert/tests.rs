@@ -103,6 +103,53 @@ fn sample_commands() -> Vec<Command> {
             dry_run: false,
         },
         Command::JoinWaitingRoom { event: EventId(2) },
+        Command::CreateVariation { item: ItemId(3), name: "Student".into(), price_cents: 2_500 },
+        Command::SetOrderLimits {
+            item: ItemId(3),
+            limits: domain::OrderLimits {
+                min_per_order: Some(2),
+                max_per_order: None,
+                max_per_buyer: Some(u32::MAX),
+            },
+        },
+        Command::SetOrderLimits { item: ItemId(3), limits: domain::OrderLimits::default() },
+        Command::CreateVoucher {
+            event: EventId(2),
+            scope: domain::VoucherScope::Item(ItemId(9)),
+            max_redemptions: 20,
+            valid_from_ms: 1_800_000_000_000,
+            valid_until_ms: u64::MAX,
+            blocks_quota: true,
+        },
+        Command::CreateVoucher {
+            event: EventId(2),
+            scope: domain::VoucherScope::Quota(QuotaId(4)),
+            max_redemptions: 0,
+            valid_from_ms: 0,
+            valid_until_ms: 0,
+            blocks_quota: false,
+        },
+        Command::PlaceHoldWith {
+            event: EventId(2),
+            lines: lines.clone(),
+            ttl_ms: 600_000,
+            voucher: Some("0123456789ABCDEF".into()),
+            buyer: Some(domain::BuyerId(u128::MAX)),
+        },
+        Command::PlaceHoldWith {
+            event: EventId(2),
+            lines: vec![],
+            ttl_ms: 0,
+            voucher: Some(String::new()),
+            buyer: None,
+        },
+        Command::PlaceHoldWith {
+            event: EventId(2),
+            lines,
+            ttl_ms: 1,
+            voucher: None,
+            buyer: Some(domain::BuyerId(0)),
+        },
     ]
 }
 
@@ -138,6 +185,8 @@ fn sample_outcomes() -> Vec<Outcome> {
         Accepted::WaitingRoomConfigured { event: ev },
         Accepted::WaitingRoomJoined { event: ev, position: 1 },
         Accepted::WaitingRoomJoined { event: ev, position: u64::MAX },
+        Accepted::OrderLimitsSet { item },
+        Accepted::VoucherCreated { voucher: domain::VoucherId(10), code: "0123456789ABCDEF".into() },
     ];
     let invalid = vec![
         InvalidInput::Slug,
@@ -156,6 +205,14 @@ fn sample_outcomes() -> Vec<Outcome> {
         InvalidInput::ContactName,
         InvalidInput::Email,
         InvalidInput::WaitingRoom,
+        InvalidInput::VariationRequired { item },
+        InvalidInput::Variations { item },
+        InvalidInput::VoucherCode,
+        InvalidInput::VoucherRedemptions,
+        InvalidInput::VoucherWindow,
+        InvalidInput::VoucherScope,
+        InvalidInput::EventVouchers,
+        InvalidInput::OrderLimits,
     ];
     let not_found = vec![
         ObjectRef::Organizer(org),
@@ -166,6 +223,7 @@ fn sample_outcomes() -> Vec<Outcome> {
         ObjectRef::Order(order),
         ObjectRef::CheckinList(list),
         ObjectRef::WaitingRoom(ev),
+        ObjectRef::Voucher(domain::VoucherId(10)),
         ObjectRef::Order(OrderId(0)),
     ];
     let states = [
@@ -197,6 +255,27 @@ fn sample_outcomes() -> Vec<Outcome> {
     rejected.extend(order_statuses.iter().map(|&status| Rejection::OrderStatusForbids { order, status }));
     rejected.extend(checkins.iter().map(|&reason| Rejection::CheckIn(reason)));
     rejected.push(Rejection::Conflict);
+    let voucher = domain::VoucherId(10);
+    rejected.extend(
+        [
+            VoucherRejection::Unknown,
+            VoucherRejection::NotYetValid { voucher, valid_from_ms: 1 },
+            VoucherRejection::Expired { voucher, valid_until_ms: u64::MAX },
+            VoucherRejection::NotApplicable { voucher, item },
+            VoucherRejection::Exhausted { voucher, remaining: 0 },
+            VoucherRejection::NoRoomToBlock { quota, remaining: 3 },
+        ]
+        .map(Rejection::Voucher),
+    );
+    rejected.extend(
+        [
+            OrderLimitRejection::BelowMin { item, min: 2 },
+            OrderLimitRejection::AboveMax { item, max: 6 },
+            OrderLimitRejection::BuyerMax { item, max: 4, counted: u64::MAX },
+            OrderLimitRejection::BuyerRequired { item },
+        ]
+        .map(Rejection::OrderLimit),
+    );
     accepted.into_iter().map(Outcome::Accepted).chain(rejected.into_iter().map(Outcome::Rejected)).collect()
 }
 
@@ -208,7 +287,8 @@ fn sample_quota_availabilities() -> Vec<QuotaAvailability> {
             paid: 10,
             pending: 20,
             held: 30,
-            remaining: Some(40),
+            blocked: 5,
+            remaining: Some(35),
             state: AvailabilityState::Ok,
             closed: false,
         },
@@ -218,6 +298,7 @@ fn sample_quota_availabilities() -> Vec<QuotaAvailability> {
             paid: 0,
             pending: 0,
             held: 0,
+            blocked: 0,
             remaining: None,
             state: AvailabilityState::Ok,
             closed: false,
@@ -228,6 +309,7 @@ fn sample_quota_availabilities() -> Vec<QuotaAvailability> {
             paid: 0,
             pending: 0,
             held: 0,
+            blocked: 0,
             remaining: Some(0),
             state: AvailabilityState::Gone,
             closed: true,
