@@ -329,7 +329,7 @@ fn a_voucher_use_counts_from_the_hold_and_comes_back_when_the_hold_or_order_stop
     // Checked out: the order keeps it while pending and once paid.
     let hold = redeem(&mut fx, &[(item, 1)], &code).unwrap();
     let order = fx.checkout(hold);
-    assert_eq!(fx.state.order(order).unwrap().voucher, Some(id));
+    assert_eq!(fx.state.order(order).unwrap().voucher(), Some(id));
     assert_eq!(redeem(&mut fx, &[(item, 1)], &code), exhausted);
     fx.ok(Command::Pay { order });
     assert_eq!(redeem(&mut fx, &[(item, 1)], &code), exhausted);

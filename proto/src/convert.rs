@@ -46,7 +46,7 @@ use boxoffice_engine::domain::{
     Accepted, Applied, AvailabilityState, BuyerId, CheckinList, CheckinListId, CheckinRejection, Command,
     Contact, Direction, EventDef, EventId, Hold, HoldId, HoldStatus, InvalidInput, Item, ItemAvailability,
     ItemId, Line, Nonce, ObjectRef, Order, OrderId, OrderLimitRejection, OrderLimits, OrderStatus,
-    OrganizerId, Outcome, QuotaAvailability, QuotaId, Record, Rejection, RequestId, Ticket, VoucherId,
+    OrganizerId, Outcome, QuotaAvailability, QuotaId, Record, Rejection, RequestId, Tags, Ticket, VoucherId,
     VoucherRejection, VoucherScope, WaitingRoomView,
 };
 
@@ -1155,8 +1155,8 @@ impl From<&Hold> for v1::Hold {
             created_at_ms: hold.created_at_ms,
             expires_at_ms: hold.expires_at_ms,
             status: v1::HoldStatus::from(hold.status) as i32,
-            voucher: hold.voucher.map(|voucher| voucher.0),
-            buyer: buyer_to_bytes(hold.buyer),
+            voucher: hold.voucher().map(|voucher| voucher.0),
+            buyer: buyer_to_bytes(hold.buyer()),
         }
     }
 }
@@ -1172,8 +1172,8 @@ impl TryFrom<v1::Hold> for Hold {
             created_at_ms: wire.created_at_ms,
             expires_at_ms: wire.expires_at_ms,
             status: hold_status("hold.status", wire.status)?,
-            voucher: wire.voucher.map(VoucherId),
-            buyer: buyer_from_bytes(&wire.buyer)?,
+            tags: Tags { voucher: wire.voucher.map(VoucherId), buyer: buyer_from_bytes(&wire.buyer)? }
+                .boxed(),
         })
     }
 }
@@ -1193,8 +1193,8 @@ impl From<&Order> for v1::Order {
             status: v1::OrderStatus::from(order.status) as i32,
             tickets: order.tickets.iter().map(v1::Ticket::from).collect(),
             contact: order.contact.as_ref().map(v1::Contact::from),
-            voucher: order.voucher.map(|voucher| voucher.0),
-            buyer: buyer_to_bytes(order.buyer),
+            voucher: order.voucher().map(|voucher| voucher.0),
+            buyer: buyer_to_bytes(order.buyer()),
         }
     }
 }
@@ -1236,8 +1236,8 @@ impl TryFrom<v1::Order> for Order {
             status: order_status("order.status", wire.status)?,
             tickets: wire.tickets.into_iter().map(Ticket::from).collect(),
             contact: wire.contact.map(Contact::from),
-            voucher: wire.voucher.map(VoucherId),
-            buyer: buyer_from_bytes(&wire.buyer)?,
+            tags: Tags { voucher: wire.voucher.map(VoucherId), buyer: buyer_from_bytes(&wire.buyer)? }
+                .boxed(),
         })
     }
 }

@@ -669,8 +669,8 @@ fn snapshot_encodes_to_the_pinned_v4_bytes_and_golden_bytes_decode() {
     assert_eq!(state.items().filter(|item| item.parent.is_some()).count(), 2);
     assert_eq!(state.vouchers().count(), 3);
     assert_eq!(state.vouchers().filter(|voucher| voucher.block_ended).count(), 1);
-    assert!(state.holds().any(|hold| hold.voucher.is_some() && hold.buyer.is_some()));
-    assert!(state.orders().any(|order| order.voucher.is_some() && order.status == OrderStatus::Paid));
+    assert!(state.holds().any(|hold| hold.voucher().is_some() && hold.buyer().is_some()));
+    assert!(state.orders().any(|order| order.voucher().is_some() && order.status == OrderStatus::Paid));
     assert!(state.quotas().any(|quota| quota.blocked != Blocked::default()));
     let golden = check_golden(GOLDEN_V4, "snapshot", &[encode_snapshot(&state).unwrap()]);
     assert_eq!(u16::from_le_bytes([golden[0][9], golden[0][10]]), 4);

@@ -93,8 +93,7 @@ impl From<OrderV2> for Order {
             status: v2.status,
             tickets: v2.tickets,
             contact: None,
-            voucher: None,
-            buyer: None,
+            tags: None,
         }
     }
 }
@@ -127,8 +126,7 @@ impl From<OrderV3> for Order {
             status: v3.status,
             tickets: v3.tickets,
             contact: v3.contact,
-            voucher: None,
-            buyer: None,
+            tags: None,
         }
     }
 }
@@ -211,8 +209,7 @@ impl From<HoldV3> for Hold {
             created_at_ms: v3.created_at_ms,
             expires_at_ms: v3.expires_at_ms,
             status: v3.status,
-            voucher: None,
-            buyer: None,
+            tags: None,
         }
     }
 }
@@ -403,7 +400,7 @@ mod from_current {
     }
 
     fn hold(hold: &Hold) -> HoldV3 {
-        assert!(hold.voucher.is_none() && hold.buyer.is_none(), "version 3 has no vouchers or buyers");
+        assert!(hold.tags.is_none(), "version 3 has no vouchers or buyers");
         HoldV3 {
             id: hold.id,
             event: hold.event,
@@ -415,7 +412,7 @@ mod from_current {
     }
 
     fn order(order: &Order) -> OrderV3 {
-        assert!(order.voucher.is_none() && order.buyer.is_none(), "version 3 has no vouchers or buyers");
+        assert!(order.tags.is_none(), "version 3 has no vouchers or buyers");
         OrderV3 {
             id: order.id,
             event: order.event,

@@ -508,13 +508,13 @@ fn live_hold(state: &State, now_ms: u64, hold_id: HoldId) -> Check<&Hold> {
 fn add_to_hold(state: &State, now_ms: u64, hold_id: HoldId, lines: &[Line]) -> Check<Decision> {
     let hold = live_hold(state, now_ms, hold_id)?;
     let limited = valid_lines(state, hold.event, &hold.lines, lines)?;
-    let blocked = match hold.voucher {
+    let blocked = match hold.voucher() {
         Some(voucher) => redeem(state, now_ms, &state.vouchers[&voucher], lines, true)?,
         None => Vec::new(),
     };
     if limited {
         check_order_limits(state, &hold.lines, lines, false)?;
-        check_buyer_limits(state, now_ms, lines, hold.buyer, true)?;
+        check_buyer_limits(state, now_ms, lines, hold.buyer(), true)?;
     }
     check_capacity(state, now_ms, lines, &blocked)?;
     let added = Event::HoldLinesAdded { hold: hold_id, lines: lines.to_vec() };
@@ -605,7 +605,7 @@ fn checkout(
     if !hold.is_live(now_ms) {
         // A lapsed hold reserves nothing any more: re-check, fail cleanly.
         // (A live hold already reserved its capacity: checkout cannot fail for lack of it.)
-        recheck(state, now_ms, &hold.lines, hold.voucher, hold.buyer)?;
+        recheck(state, now_ms, &hold.lines, hold.voucher(), hold.buyer())?;
     }
     let order = OrderId(next_id(state));
     let secret_key = &state.organizers[&state.events[&hold.event].organizer].secret_key;
@@ -646,7 +646,7 @@ fn pay(state: &State, now_ms: u64, order_id: OrderId) -> Check<Decision> {
             events.extend(auto_close(state, now_ms, &order.lines, false));
             Ok(accept(events, Accepted::OrderPaid { order: order_id }))
         }
-        OrderStatus::Expired => match recheck(state, now_ms, &order.lines, order.voucher, order.buyer) {
+        OrderStatus::Expired => match recheck(state, now_ms, &order.lines, order.voucher(), order.buyer()) {
             Ok(()) => {
                 let mut events = vec![paid];
                 events.extend(auto_close(state, now_ms, &order.lines, true));

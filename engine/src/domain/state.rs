@@ -300,10 +300,9 @@ pub struct Hold {
     pub expires_at_ms: u64,
     /// Where it is in its life.
     pub status: HoldStatus,
-    /// The voucher redeemed for every ticket of it (format version 4).
-    pub voucher: Option<VoucherId>,
-    /// The buyer, for per-buyer limits (format version 4).
-    pub buyer: Option<BuyerId>,
+    /// The voucher it redeems for every ticket and its buyer, if it has
+    /// either (format version 4); see [`Hold::voucher`], [`Hold::buyer`].
+    pub tags: Option<Box<Tags>>,
 }
 
 impl Hold {
@@ -337,10 +336,9 @@ pub struct Order {
     /// The buyer, if given at checkout (`CheckoutWithContact`); `None` for
     /// a plain `Checkout` and for every order of format versions 1 and 2.
     pub contact: Option<Contact>,
-    /// The voucher its hold redeemed (format version 4).
-    pub voucher: Option<VoucherId>,
-    /// Its hold's buyer (format version 4).
-    pub buyer: Option<BuyerId>,
+    /// Its hold's voucher and buyer, if it had either (format version 4);
+    /// see [`Order::voucher`], [`Order::buyer`].
+    pub tags: Option<Box<Tags>>,
 }
 
 impl Order {
@@ -569,23 +567,58 @@ pub struct State {
     pub(super) buyers: BTreeMap<(BuyerId, ItemId), Counts>,
 }
 
-/// What a hold or an order carries besides its lines: where else its
-/// tickets count.
-#[derive(Clone, Copy, Default)]
-struct Tags {
-    voucher: Option<VoucherId>,
-    buyer: Option<BuyerId>,
+/// What a hold or an order carries besides its lines, and so where else
+/// its tickets count: the voucher it redeems and the buyer it is for.
+///
+/// Holds and orders keep it boxed, and only if it has either: most have
+/// neither, and a plain hold stays as small as it was (the hot path of a
+/// flash sale inserts one hold and one order per buyer).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tags {
+    /// The voucher redeemed for every ticket.
+    pub voucher: Option<VoucherId>,
+    /// The buyer, for per-buyer limits.
+    pub buyer: Option<BuyerId>,
+}
+
+impl Tags {
+    /// Boxed, or `None` if it has neither a voucher nor a buyer.
+    pub fn boxed(self) -> Option<Box<Tags>> {
+        (self != Tags::default()).then(|| Box::new(self))
+    }
 }
 
 impl Hold {
-    fn tags(&self) -> Tags {
-        Tags { voucher: self.voucher, buyer: self.buyer }
+    /// Its voucher and buyer.
+    pub fn tags(&self) -> Tags {
+        self.tags.as_deref().copied().unwrap_or_default()
+    }
+
+    /// The voucher it redeems for every ticket.
+    pub fn voucher(&self) -> Option<VoucherId> {
+        self.tags().voucher
+    }
+
+    /// The buyer it is for.
+    pub fn buyer(&self) -> Option<BuyerId> {
+        self.tags().buyer
     }
 }
 
 impl Order {
-    fn tags(&self) -> Tags {
-        Tags { voucher: self.voucher, buyer: self.buyer }
+    /// Its hold's voucher and buyer.
+    pub fn tags(&self) -> Tags {
+        self.tags.as_deref().copied().unwrap_or_default()
+    }
+
+    /// The voucher its hold redeemed.
+    pub fn voucher(&self) -> Option<VoucherId> {
+        self.tags().voucher
+    }
+
+    /// Its hold's buyer.
+    pub fn buyer(&self) -> Option<BuyerId> {
+        self.tags().buyer
     }
 }
 
@@ -892,8 +925,7 @@ impl State {
                 created_at_ms: now_ms,
                 expires_at_ms: *expires_at_ms,
                 status: HoldStatus::Active,
-                voucher: None,
-                buyer: None,
+                tags: None,
             }),
             Event::HoldLinesAdded { hold, lines } => {
                 let entry = self.holds.get_mut(hold).expect("evolve: hold exists");
@@ -944,8 +976,7 @@ impl State {
                         status: OrderStatus::Pending,
                         tickets: tickets.clone(),
                         contact: None,
-                        voucher: tags.voucher,
-                        buyer: tags.buyer,
+                        tags: tags.boxed(),
                     },
                 );
             }
@@ -1132,8 +1163,7 @@ impl State {
                 created_at_ms: now_ms,
                 expires_at_ms: *expires_at_ms,
                 status: HoldStatus::Active,
-                voucher: *voucher,
-                buyer: *buyer,
+                tags: Tags { voucher: *voucher, buyer: *buyer }.boxed(),
             }),
             Event::VoucherBlockEnded { voucher } => self.end_block(*voucher),
         }
