@@ -942,7 +942,7 @@ fn edgy_command(event: EventId, item: ItemId, hold: HoldId) -> impl Strategy<Val
             ttl_ms
         }),
         lines.clone().prop_map(move |lines| Command::AddToHold { hold, lines }),
-        lines.prop_map(move |lines| Command::RemoveFromHold { hold, lines }),
+        lines.clone().prop_map(move |lines| Command::RemoveFromHold { hold, lines }),
         (
             prop_oneof![Just(0u64), 1u64..=PAYMENT_TTL_MS_MAX + 2],
             prop_oneof![
@@ -989,6 +989,60 @@ fn edgy_command(event: EventId, item: ItemId, hold: HoldId) -> impl Strategy<Val
                 }
             }),
         Just(Command::JoinWaitingRoom { event }),
+        (text.clone(), any::<u64>()).prop_map(move |(name, price_cents)| Command::CreateVariation {
+            item,
+            name,
+            price_cents: price_cents % (ITEM_PRICE_CENTS_MAX * 2)
+        }),
+        (
+            prop::option::of(0u32..=HOLD_QUANTITY_MAX as u32 + 2),
+            prop::option::of(0u32..=HOLD_QUANTITY_MAX as u32 + 2),
+            prop::option::of(prop_oneof![0u32..=4, Just(BUYER_QUANTITY_MAX), Just(BUYER_QUANTITY_MAX + 1)]),
+        )
+            .prop_map(move |(min_per_order, max_per_order, max_per_buyer)| Command::SetOrderLimits {
+                item,
+                limits: OrderLimits { min_per_order, max_per_order, max_per_buyer },
+            }),
+        (
+            prop_oneof![
+                Just(0u32),
+                1u32..=3,
+                Just(VOUCHER_REDEMPTIONS_MAX),
+                Just(VOUCHER_REDEMPTIONS_MAX + 1)
+            ],
+            0u64..=3,
+            prop_oneof![
+                Just(0u64),
+                1u64..=3,
+                Just(VOUCHER_VALIDITY_MS_MAX),
+                Just(VOUCHER_VALIDITY_MS_MAX + 1)
+            ],
+            any::<bool>(),
+        )
+            .prop_map(move |(max_redemptions, from_min, length_ms, blocks_quota)| {
+                let valid_from_ms = support::START_MS + from_min * MINUTE_MS;
+                Command::CreateVoucher {
+                    event,
+                    scope: VoucherScope::Item(item),
+                    max_redemptions,
+                    valid_from_ms,
+                    valid_until_ms: valid_from_ms + length_ms,
+                    blocks_quota,
+                }
+            }),
+        (
+            lines,
+            ttl.clone(),
+            prop::option::of((0usize..=VOUCHER_CODE_BYTES_MAX + 2).prop_map(|n| "V".repeat(n))),
+            prop::option::of(any::<u128>()),
+        )
+            .prop_map(move |(lines, ttl_ms, voucher, buyer)| Command::PlaceHoldWith {
+                event,
+                lines,
+                ttl_ms,
+                voucher,
+                buyer: buyer.map(BuyerId),
+            }),
         ttl.clone().prop_map(move |ttl_ms| Command::ExtendHold { hold, ttl_ms }),
         prop_oneof![Just(0u64), 1u64..=PAYMENT_TTL_MS_MAX + 2]
             .prop_map(move |payment_ttl_ms| Command::Checkout { hold, payment_ttl_ms }),
