@@ -27,7 +27,7 @@
 
 use boxoffice_engine::domain::{
     Command, EventDef, EventId, Hold, HoldId, ItemAvailability, ItemId, Order, OrderId, OrganizerId, Outcome,
-    QuotaAvailability, QuotaId, Record, RequestId, WaitingRoomView,
+    QuotaAvailability, QuotaId, Record, RequestId, VoucherId, VoucherView, WaitingRoomView,
 };
 use boxoffice_engine::node::{Consistency, Engine, ReadError, SubmitError};
 use boxoffice_proto::convert::{self, ConvertError};
@@ -43,6 +43,24 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 pub use boxoffice_engine::node::Consistency as ReadConsistency;
+
+/// Which voucher [`Client::voucher`] shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VoucherLookup {
+    /// By its id.
+    Id(VoucherId),
+    /// By the code a buyer types, in any case.
+    Code(String),
+}
+
+impl std::fmt::Display for VoucherLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VoucherLookup::Id(id) => write!(f, "{id}"),
+            VoucherLookup::Code(code) => write!(f, "with code {code}"),
+        }
+    }
+}
 
 mod coalesce;
 pub use coalesce::{
@@ -873,6 +891,48 @@ impl Client {
                     })
                     .await?;
                 Ok(reply.room.map(WaitingRoomView::from))
+            }
+        }
+    }
+
+    /// A voucher's status now (at the cluster's time, never before the last
+    /// record): its settings, and how many of its redemptions are used and
+    /// free. Look it up by id or by the code a buyer typed (any case).
+    /// `NotFound` if no voucher has that id or code.
+    pub async fn voucher(
+        &self,
+        which: &VoucherLookup,
+        consistency: Consistency,
+    ) -> Result<VoucherView, ClientError> {
+        match &self.transport {
+            Transport::Embedded(engine) => {
+                let what = format!("no voucher {which}");
+                let read = |a: &boxoffice_engine::store::Applied, now| {
+                    let voucher = match which {
+                        VoucherLookup::Id(id) => a.state.voucher(*id),
+                        VoucherLookup::Code(code) => a.state.voucher_by_code(&code.to_ascii_uppercase()),
+                    };
+                    voucher.map(|voucher| voucher.view(now))
+                };
+                self.local_read(engine, consistency, read, what).await
+            }
+            Transport::Remote(remote) => {
+                use v1::get_voucher_request::Which;
+                let which = match which {
+                    VoucherLookup::Id(id) => Which::Voucher(id.0),
+                    VoucherLookup::Code(code) => Which::Code(code.clone()),
+                };
+                let request =
+                    v1::GetVoucherRequest { which: Some(which), consistency: wire_consistency(consistency) };
+                let reply = self
+                    .remote_call(remote, false, |channel, budget| {
+                        let request = request.clone();
+                        async move {
+                            Ok(inventory(channel).get_voucher(timed(request, budget)).await?.into_inner())
+                        }
+                    })
+                    .await?;
+                required(reply.voucher, "voucher")
             }
         }
     }

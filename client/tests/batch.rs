@@ -100,6 +100,12 @@ impl Inventory for Scripted {
     ) -> Result<Response<v1::GetWaitingRoomResponse>, Status> {
         unimplemented()
     }
+    async fn get_voucher(
+        &self,
+        _: Request<v1::GetVoucherRequest>,
+    ) -> Result<Response<v1::GetVoucherResponse>, Status> {
+        unimplemented()
+    }
     type SubscribeEventsStream = futures::stream::Empty<Result<v1::RecordMessage, Status>>;
     async fn subscribe_events(
         &self,

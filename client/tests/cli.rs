@@ -339,3 +339,65 @@ fn the_shops_commands_from_the_command_line() {
     let shown = stdout(&expect(dir, &["room", "show", "--event", &event], 0));
     assert!(shown.contains("2 joined"), "{shown}");
 }
+
+#[test]
+fn variations_order_limits_and_vouchers_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let demo = json_lines(&expect(dir, &["--json", "demo"], 0));
+    let event = created(&demo, "create_event", 0).to_string();
+    let saturday = created(&demo, "create_item", 0).to_string();
+    let sunday = created(&demo, "create_item", 1).to_string();
+
+    // A variation is an item of its own; its item is then sold only as one of them.
+    let variation = json(&expect(
+        dir,
+        &["--json", "item", "variation", "--item", &saturday, "--name", "Student", "--price-cents", "2500"],
+        0,
+    ));
+    assert_eq!(variation["command"], "create_variation");
+    let student = variation["id"].as_u64().unwrap().to_string();
+    let plain = stdout(&expect(dir, &["hold", "place", "--event", &event, "--line", &saturday], 1));
+    assert!(plain.contains("variation"), "{plain}");
+
+    // Order limits: a minimum per order, and a buyer that must be named.
+    let limits = stdout(&expect(
+        dir,
+        &["item", "limits", "--item", &student, "--min-per-order", "2", "--max-per-buyer", "3"],
+        0,
+    ));
+    assert!(limits.contains("at least 2 per order, at most 3 per buyer"), "{limits}");
+    let one = format!("{student}:1");
+    let two = format!("{student}:2");
+    let buyer = "0123456789abcdef0123456789abcdef";
+    let below =
+        stdout(&expect(dir, &["hold", "place", "--event", &event, "--line", &one, "--buyer", buyer], 1));
+    assert!(below.contains("at least 2"), "{below}");
+    let nameless = stdout(&expect(dir, &["hold", "place", "--event", &event, "--line", &two], 1));
+    assert!(nameless.contains("buyer"), "{nameless}");
+    expect(dir, &["hold", "place", "--event", &event, "--line", &two, "--buyer", buyer], 0);
+    let over =
+        stdout(&expect(dir, &["hold", "place", "--event", &event, "--line", &two, "--buyer", buyer], 1));
+    assert!(over.contains("at most 3"), "{over}");
+    expect(dir, &["hold", "place", "--event", &event, "--line", &two, "--buyer", "xyz"], 2);
+
+    // A voucher for Sunday, redeemed once, then used up; its status by code and by id.
+    let created_voucher = json(&expect(
+        dir,
+        &["--json", "voucher", "create", "--event", &event, "--item", &sunday, "--max-redemptions", "1"],
+        0,
+    ));
+    let voucher = created_voucher["id"].as_u64().unwrap();
+    let code = created_voucher["outcome"]["Accepted"]["VoucherCreated"]["code"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 16, "{code}");
+    expect(dir, &["voucher", "create", "--event", &event], 2);
+    let shown = json(&expect(dir, &["--json", "voucher", "show", "--code", &code.to_lowercase()], 0));
+    assert_eq!((shown["voucher"].as_u64(), shown["remaining"].as_u64()), (Some(voucher), Some(1)));
+    expect(dir, &["hold", "place", "--event", &event, "--line", &sunday, "--voucher", &code], 0);
+    let again =
+        stdout(&expect(dir, &["hold", "place", "--event", &event, "--line", &sunday, "--voucher", &code], 1));
+    assert!(again.contains("voucher"), "{again}");
+    let shown = stdout(&expect(dir, &["voucher", "show", "--voucher", &format!("voucher-{voucher}")], 0));
+    assert!(shown.contains("used up") && shown.contains("1 of 1 redeemed, 0 left"), "{shown}");
+    expect(dir, &["voucher", "show", "--code", "0000000000000000"], 4);
+}

@@ -47,7 +47,7 @@ use boxoffice_engine::domain::{
     Contact, Direction, EventDef, EventId, Hold, HoldId, HoldStatus, InvalidInput, Item, ItemAvailability,
     ItemId, Line, Nonce, ObjectRef, Order, OrderId, OrderLimitRejection, OrderLimits, OrderStatus,
     OrganizerId, Outcome, QuotaAvailability, QuotaId, Record, Rejection, RequestId, Tags, Ticket, VoucherId,
-    VoucherRejection, VoucherScope, WaitingRoomView,
+    VoucherRejection, VoucherScope, VoucherView, WaitingRoomView,
 };
 
 #[cfg(test)]
@@ -487,12 +487,7 @@ impl From<&Command> for v1::Command {
                 blocks_quota,
             } => c::Kind::CreateVoucher(c::CreateVoucher {
                 event: event.0,
-                scope: Some(c::VoucherScope {
-                    kind: Some(match scope {
-                        VoucherScope::Item(item) => c::voucher_scope::Kind::Item(item.0),
-                        VoucherScope::Quota(quota) => c::voucher_scope::Kind::Quota(quota.0),
-                    }),
-                }),
+                scope: Some(scope.into()),
                 max_redemptions: i64::from(*max_redemptions),
                 valid_from_ms: *valid_from_ms,
                 valid_until_ms: *valid_until_ms,
@@ -618,11 +613,7 @@ impl TryFrom<v1::Command> for Command {
                 }
             }
             c::Kind::CreateVoucher(m) => {
-                let scope = required("create_voucher.scope", m.scope)?;
-                let scope = match required("create_voucher.scope.kind", scope.kind)? {
-                    c::voucher_scope::Kind::Item(item) => VoucherScope::Item(ItemId(item)),
-                    c::voucher_scope::Kind::Quota(quota) => VoucherScope::Quota(QuotaId(quota)),
-                };
+                let scope = voucher_scope("create_voucher.scope", m.scope)?;
                 Command::CreateVoucher {
                     event: EventId(m.event),
                     scope,
@@ -1300,6 +1291,68 @@ impl From<v1::WaitingRoom> for WaitingRoomView {
             joined: wire.joined,
             admitted: wire.admitted,
         }
+    }
+}
+
+impl From<&VoucherScope> for v1::command::VoucherScope {
+    fn from(scope: &VoucherScope) -> Self {
+        use v1::command::voucher_scope::Kind;
+        let kind = match scope {
+            VoucherScope::Item(item) => Kind::Item(item.0),
+            VoucherScope::Quota(quota) => Kind::Quota(quota.0),
+        };
+        v1::command::VoucherScope { kind: Some(kind) }
+    }
+}
+
+/// A voucher's scope from the wire; `field` names it in the error.
+fn voucher_scope(
+    field: &'static str,
+    wire: Option<v1::command::VoucherScope>,
+) -> Result<VoucherScope, ConvertError> {
+    use v1::command::voucher_scope::Kind;
+    let scope = required(field, wire)?;
+    Ok(match required(field, scope.kind)? {
+        Kind::Item(item) => VoucherScope::Item(ItemId(item)),
+        Kind::Quota(quota) => VoucherScope::Quota(QuotaId(quota)),
+    })
+}
+
+impl From<&VoucherView> for v1::VoucherStatus {
+    fn from(view: &VoucherView) -> Self {
+        v1::VoucherStatus {
+            voucher: view.voucher.0,
+            event: view.event.0,
+            code: view.code.clone(),
+            scope: Some((&view.scope).into()),
+            max_redemptions: view.max_redemptions,
+            redeemed: view.redeemed,
+            remaining: view.remaining,
+            valid_from_ms: view.valid_from_ms,
+            valid_until_ms: view.valid_until_ms,
+            blocks_quota: view.blocks_quota,
+            blocking: view.blocking,
+        }
+    }
+}
+
+impl TryFrom<v1::VoucherStatus> for VoucherView {
+    type Error = ConvertError;
+
+    fn try_from(wire: v1::VoucherStatus) -> Result<Self, ConvertError> {
+        Ok(VoucherView {
+            voucher: VoucherId(wire.voucher),
+            event: EventId(wire.event),
+            code: wire.code,
+            scope: voucher_scope("voucher_status.scope", wire.scope)?,
+            max_redemptions: wire.max_redemptions,
+            redeemed: wire.redeemed,
+            remaining: wire.remaining,
+            valid_from_ms: wire.valid_from_ms,
+            valid_until_ms: wire.valid_until_ms,
+            blocks_quota: wire.blocks_quota,
+            blocking: wire.blocking,
+        })
     }
 }
 

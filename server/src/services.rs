@@ -585,6 +585,43 @@ impl v1::inventory_server::Inventory for InventoryService {
         Ok(Response::new(reply))
     }
 
+    async fn get_voucher(
+        &self,
+        request: Request<v1::GetVoucherRequest>,
+    ) -> Result<Response<v1::GetVoucherResponse>, Status> {
+        use boxoffice_engine::domain::limits::VOUCHER_CODE_BYTES_MAX;
+        use v1::get_voucher_request::Which;
+        let deadline = handler_deadline(request.metadata());
+        let request = request.into_inner();
+        let which = request.which.ok_or_else(|| Status::invalid_argument("give a voucher id or a code"))?;
+        if let Which::Code(code) = &which
+            && code.len() > VOUCHER_CODE_BYTES_MAX
+        {
+            return Err(Status::invalid_argument(format!(
+                "a voucher code is at most {VOUCHER_CODE_BYTES_MAX} bytes, this one is {}",
+                code.len()
+            )));
+        }
+        let reply = self
+            .read(deadline, request.consistency, |applied, now| {
+                let state = &applied.state;
+                let voucher = match &which {
+                    Which::Voucher(id) => state.voucher(boxoffice_engine::domain::VoucherId(*id)),
+                    Which::Code(code) => state.voucher_by_code(&code.to_ascii_uppercase()),
+                };
+                let voucher = voucher.ok_or_else(|| Status::not_found("no voucher has that id or code"))?;
+                let (applied_index, last_seq) = positions(applied);
+                Ok(v1::GetVoucherResponse {
+                    voucher: Some((&voucher.view(now)).into()),
+                    now_ms: now,
+                    applied_index,
+                    last_seq,
+                })
+            })
+            .await?;
+        Ok(Response::new(reply))
+    }
+
     type SubscribeEventsStream = RecordStream;
 
     async fn subscribe_events(

@@ -9,7 +9,9 @@
 mod support;
 
 use boxoffice_client::domain::*;
-use boxoffice_client::{Client, ClientError, ClientOptions, ReadConsistency, new_request_id, v1};
+use boxoffice_client::{
+    Client, ClientError, ClientOptions, ReadConsistency, VoucherLookup, new_request_id, v1,
+};
 use std::time::{Duration, Instant};
 use support::Cluster;
 use tonic::Code;
@@ -113,6 +115,43 @@ async fn scenario(client: &Client) {
         Some(Contact { name: "Ada Lovelace".into(), email: "ada@example.org".into() })
     );
 
+    // A voucher's status, by code (any case) and by id, before and after a redemption.
+    let create = Command::CreateVoucher {
+        event,
+        scope: VoucherScope::Item(item),
+        max_redemptions: 2,
+        valid_from_ms: wall_clock_ms() - 60_000,
+        valid_until_ms: wall_clock_ms() + 86_400_000,
+        blocks_quota: true,
+    };
+    let Accepted::VoucherCreated { voucher, code } = ok(client, create).await else { panic!() };
+    let by_code = VoucherLookup::Code(code.to_lowercase());
+    let status = client.voucher(&by_code, linearizable).await.unwrap();
+    assert_eq!(
+        (status.voucher, status.event, status.code.as_str(), status.max_redemptions, status.remaining),
+        (voucher, event, code.as_str(), 2, 2)
+    );
+    assert!(status.blocks_quota && status.blocking);
+    assert_eq!(status.scope, VoucherScope::Item(item));
+    let redeem = Command::PlaceHoldWith {
+        event,
+        lines: vec![Line { item, quantity: 1 }],
+        ttl_ms: 600_000,
+        voucher: Some(code.clone()),
+        buyer: None,
+    };
+    ok(client, redeem).await;
+    let status = client.voucher(&VoucherLookup::Id(voucher), ReadConsistency::Stale).await.unwrap();
+    assert_eq!((status.redeemed, status.remaining), (1, 1));
+    assert!(matches!(
+        client.voucher(&VoucherLookup::Code("NOSUCHCODE".into()), linearizable).await,
+        Err(ClientError::NotFound(_))
+    ));
+    assert!(matches!(
+        client.voucher(&VoucherLookup::Id(VoucherId(u64::MAX)), linearizable).await,
+        Err(ClientError::NotFound(_))
+    ));
+
     // The waiting room: none yet, then one a second.
     assert_eq!(client.waiting_room(event, linearizable).await.unwrap(), None);
     assert!(matches!(
@@ -210,5 +249,30 @@ async fn the_shops_calls_work_against_a_real_server() {
         .await
         .expect_err("no such event");
     assert_eq!(missing.code(), Code::NotFound);
+    let voucher = inventory
+        .get_voucher(v1::GetVoucherRequest {
+            which: Some(v1::get_voucher_request::Which::Voucher(u64::MAX)),
+            consistency: 0,
+        })
+        .await
+        .expect_err("no such voucher");
+    assert_eq!(voucher.code(), Code::NotFound);
+    let unnamed = inventory
+        .get_voucher(v1::GetVoucherRequest { which: None, consistency: 0 })
+        .await
+        .expect_err("no id or code");
+    assert_eq!(unnamed.code(), Code::InvalidArgument);
+    let long = v1::get_voucher_request::Which::Code("A".repeat(65));
+    let long = inventory
+        .get_voucher(v1::GetVoucherRequest { which: Some(long), consistency: 0 })
+        .await
+        .expect_err("a code longer than any");
+    assert_eq!(long.code(), Code::InvalidArgument, "{long:?}");
     assert_eq!(cluster.status_of(1, false).await.unwrap().last_seq, before, "nothing was recorded");
+}
+
+/// This machine's clock, as the embedded engine and the server stamp log time.
+fn wall_clock_ms() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    u64::try_from(since.as_millis()).unwrap()
 }

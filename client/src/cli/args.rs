@@ -3,7 +3,8 @@
 use super::parse;
 use boxoffice_client::CALL_TIMEOUT_MS_DEFAULT;
 use boxoffice_engine::domain::{
-    CheckinListId, EventId, HoldId, ItemId, Line, Nonce, OrderId, OrganizerId, QuotaId, RequestId,
+    BuyerId, CheckinListId, EventId, HoldId, ItemId, Line, Nonce, OrderId, OrganizerId, QuotaId, RequestId,
+    VoucherId,
 };
 use boxoffice_proto::v1;
 use clap::{Args, Parser, Subcommand};
@@ -252,6 +253,18 @@ pub enum Command {
     ///   boxoffice --endpoints 127.0.0.11:50051 --stale availability --quota 6
     #[command(verbatim_doc_comment)]
     Availability(AvailabilityArgs),
+    /// Create and show vouchers
+    ///
+    /// A voucher is a code that lets a buyer redeem tickets of an item, a
+    /// variation or a quota's items (`hold place --voucher CODE`), a limited
+    /// number of times, within a window of log time; a blocking voucher
+    /// holds room for its uses.
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data voucher create --event ev-2 --item item-3 --max-redemptions 2
+    ///   boxoffice --data-dir ./bo-data voucher show --code 7K3M9Q2XD4TP8W1R
+    #[command(subcommand, verbatim_doc_comment)]
+    Voucher(VoucherCmd),
     /// Show an event's items, quotas (with their availability) and check-in lists
     ///
     /// Example:
@@ -409,6 +422,122 @@ pub enum ItemCmd {
         #[arg(long, value_name = "CENTS")]
         price_cents: u64,
     },
+    /// Create a variation of an item (a T-shirt size, a student price)
+    ///
+    /// A variation is an item of its own with a parent: it is in every quota
+    /// of its item, a quota can also cover it alone, and once an item has
+    /// variations it is sold only as one of them. At most 64 per item.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data item variation --item item-3 --name Student --price-cents 2500
+    #[command(verbatim_doc_comment)]
+    Variation {
+        /// The item (3 or item-3)
+        #[arg(long, value_parser = parse::item_id)]
+        item: ItemId,
+        /// Display name
+        #[arg(long)]
+        name: String,
+        /// Price of one ticket, in cents
+        #[arg(long, value_name = "CENTS")]
+        price_cents: u64,
+    },
+    /// Set an item's order limits (each option left out means no limit)
+    ///
+    /// An order that has the item must have at least --min-per-order and at
+    /// most --max-per-order of it, its variations counted together. With
+    /// --max-per-buyer, every hold of it must name its buyer (`hold place
+    /// --buyer`), and one buyer may have at most that many in live holds,
+    /// pending and paid orders together. Setting limits again replaces them.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data item limits --item item-3 --min-per-order 2 --max-per-buyer 4
+    #[command(verbatim_doc_comment)]
+    Limits {
+        /// The item or variation (3 or item-3)
+        #[arg(long, value_parser = parse::item_id)]
+        item: ItemId,
+        /// Fewest tickets of it in an order that has any
+        #[arg(long, value_name = "N")]
+        min_per_order: Option<u32>,
+        /// Most tickets of it in one order
+        #[arg(long, value_name = "N")]
+        max_per_order: Option<u32>,
+        /// Most tickets of it one buyer may have
+        #[arg(long, value_name = "N")]
+        max_per_buyer: Option<u32>,
+    },
+}
+
+/// What a voucher can be redeemed for: `--item` or `--quota`.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct VoucherScopeArg {
+    /// An item (any of its variations) or one variation (3 or item-3)
+    #[arg(long, value_parser = parse::item_id)]
+    pub item: Option<ItemId>,
+    /// Any item or variation the quota covers (3 or quota-3)
+    #[arg(long, value_parser = parse::quota_id)]
+    pub quota: Option<QuotaId>,
+}
+
+/// Which voucher: `--voucher` or `--code`.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct VoucherWhich {
+    /// The voucher's id (3 or voucher-3)
+    #[arg(long, value_parser = parse::voucher_id)]
+    pub voucher: Option<VoucherId>,
+    /// The code buyers type, in any case
+    #[arg(long)]
+    pub code: Option<String>,
+}
+
+/// `voucher ...`
+#[derive(Debug, Subcommand)]
+pub enum VoucherCmd {
+    /// Create a voucher; prints its code
+    ///
+    /// The code is 16 characters derived from the organizer's key, so
+    /// nobody can guess one. A voucher is valid for an item, a variation or
+    /// a quota's items, for at most --max-redemptions tickets, from
+    /// --valid-from-secs to --valid-for-secs after now (this machine's
+    /// clock; the cluster's log time decides). With --blocks-quota its
+    /// unredeemed uses count against its quotas until it ends, so whoever
+    /// has the code can always buy; it is refused if the quotas have no
+    /// room for all of its uses now.
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data voucher create --event ev-2 --item item-3 --max-redemptions 2
+    ///   boxoffice --data-dir ./bo-data voucher create --event 2 --quota 6 --blocks-quota --valid-for-secs 86400
+    #[command(verbatim_doc_comment)]
+    Create {
+        /// The event (3 or ev-3)
+        #[arg(long, value_parser = parse::event_id)]
+        event: EventId,
+        /// What it can be redeemed for
+        #[command(flatten)]
+        scope: VoucherScopeArg,
+        /// How many tickets it may be redeemed for, in all
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        max_redemptions: u32,
+        /// Redeemable from this many seconds after now
+        #[arg(long, default_value_t = 0, value_name = "SECS")]
+        valid_from_secs: u64,
+        /// Redeemable until this many seconds after now (default 30 days)
+        #[arg(long, default_value_t = 30 * 24 * 3600, value_name = "SECS")]
+        valid_for_secs: u64,
+        /// Hold back room in its quotas for its unredeemed uses
+        #[arg(long)]
+        blocks_quota: bool,
+    },
+    /// Show a voucher: its scope, window, and redemptions used and free
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data voucher show --code 7K3M9Q2XD4TP8W1R
+    ///   boxoffice --endpoints 127.0.0.11:50051 voucher show --voucher voucher-12
+    #[command(verbatim_doc_comment)]
+    Show(VoucherWhich),
 }
 
 /// A quota's capacity: `--size N` or `--unlimited`.
@@ -544,6 +673,13 @@ pub enum HoldCmd {
         /// Time to live, in seconds
         #[arg(long, default_value_t = 1800, value_name = "SECS")]
         ttl_secs: u64,
+        /// Redeem this voucher code for every ticket of the hold
+        #[arg(long, value_name = "CODE")]
+        voucher: Option<String>,
+        /// The buyer, for per-buyer limits: 32 hex digits the shop derives
+        /// (for example from a hash of the email)
+        #[arg(long, value_parser = parse::buyer_id, value_name = "HEX")]
+        buyer: Option<BuyerId>,
     },
     /// Add tickets to a live hold, all or nothing; its expiry is unchanged
     ///
@@ -867,11 +1003,13 @@ mod tests {
             "4",
         ])
         .unwrap();
-        let Command::Hold(HoldCmd::Place { event, lines, ttl_secs }) = cli.command else { panic!() };
+        let Command::Hold(HoldCmd::Place { event, lines, ttl_secs, voucher, buyer }) = cli.command else {
+            panic!()
+        };
         assert_eq!(event, EventId(2));
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[1], Line { item: ItemId(5), quantity: 1 });
-        assert_eq!(ttl_secs, 1800);
+        assert_eq!((ttl_secs, voucher, buyer), (1800, None, None));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use boxoffice_engine::domain::{
     Accepted, AvailabilityState, CheckinRejection, Direction, HoldStatus, InvalidInput, Line, ObjectRef,
-    OrderLimitRejection, OrderStatus, Rejection, VoucherRejection,
+    OrderLimitRejection, OrderLimits, OrderStatus, Rejection, VoucherRejection, VoucherScope,
 };
 
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day), after
@@ -38,6 +38,27 @@ pub fn money(cents: u64) -> String {
 }
 
 /// `item-3 x2, item-5 x1`.
+/// What a voucher can be redeemed for.
+pub fn voucher_scope(scope: &VoucherScope) -> String {
+    match scope {
+        VoucherScope::Item(item) => format!("item {item}"),
+        VoucherScope::Quota(quota) => format!("the items of quota {quota}"),
+    }
+}
+
+/// An item's order limits, `no limits` if none is set.
+pub fn order_limits(limits: &OrderLimits) -> String {
+    let parts: Vec<String> = [
+        limits.min_per_order.map(|n| format!("at least {n} per order")),
+        limits.max_per_order.map(|n| format!("at most {n} per order")),
+        limits.max_per_buyer.map(|n| format!("at most {n} per buyer")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if parts.is_empty() { "no limits".to_owned() } else { parts.join(", ") }
+}
+
 pub fn lines(lines: &[Line]) -> String {
     lines.iter().map(|l| format!("{} x{}", l.item, l.quantity)).collect::<Vec<_>>().join(", ")
 }

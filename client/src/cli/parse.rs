@@ -4,7 +4,8 @@
 //! under "invalid value", so a malformed value exits with status 2.
 
 use boxoffice_engine::domain::{
-    CheckinListId, EventId, HoldId, ItemId, Line, Nonce, OrderId, OrganizerId, QuotaId, RequestId,
+    BuyerId, CheckinListId, EventId, HoldId, ItemId, Line, Nonce, OrderId, OrganizerId, QuotaId, RequestId,
+    VoucherId,
 };
 use boxoffice_proto::v1;
 
@@ -77,6 +78,14 @@ id_parser!(
     "a check-in list"
 );
 
+id_parser!(
+    /// `3` or `voucher-3`.
+    voucher_id,
+    VoucherId,
+    "voucher-",
+    "a voucher"
+);
+
 /// A Raft node id: `3` or `node-3`.
 pub fn node_id(value: &str) -> Result<u64, String> {
     prefixed_id(value, "node-", "a node")
@@ -115,6 +124,12 @@ fn hex128(value: &str, what: &str) -> Result<u128, String> {
 /// A request id as printed by an earlier write: 32 hex digits.
 pub fn request_id(value: &str) -> Result<RequestId, String> {
     hex128(value, "a request id").map(RequestId)
+}
+
+/// A buyer id: 32 hex digits, or its display form `buyer-` and 32 hex digits.
+pub fn buyer_id(value: &str) -> Result<BuyerId, String> {
+    let value = value.trim();
+    hex128(value.strip_prefix("buyer-").unwrap_or(value), "a buyer id").map(BuyerId)
 }
 
 /// A check-in nonce: 32 hex digits.

@@ -3,15 +3,15 @@
 
 use super::args::{
     AvailabilityArgs, CheckinListCmd, Cli, ClusterCmd, Command as Cmd, EventCmd, EventsCmd, HoldCmd, ItemCmd,
-    OrderCmd, OrganizerCmd, QuotaCmd, RoomCmd,
+    OrderCmd, OrganizerCmd, QuotaCmd, RoomCmd, VoucherCmd,
 };
 use super::format as fmt;
 use super::{Exit, emit, emit_json};
-use boxoffice_client::{Client, ClientError, ReadConsistency, Submitted, new_request_id};
+use boxoffice_client::{Client, ClientError, ReadConsistency, Submitted, VoucherLookup, new_request_id};
 use boxoffice_engine::domain::{
     Accepted, CheckinListId, Command, Direction, Event, EventDef, EventId, Hold, HoldStatus,
-    ItemAvailability, ItemId, Nonce, Order, OrganizerId, Outcome, QuotaAvailability, QuotaId, Record,
-    RequestId, WaitingRoomView,
+    ItemAvailability, ItemId, Nonce, Order, OrderLimits, OrganizerId, Outcome, QuotaAvailability, QuotaId,
+    Record, RequestId, VoucherScope, VoucherView, WaitingRoomView,
 };
 use boxoffice_engine::node::wall_clock_ms;
 use boxoffice_proto::v1;
@@ -137,6 +137,54 @@ async fn dispatch(ctx: &Ctx<'_>, command: Cmd) -> Res {
             let detail = format!(" — \"{name}\" at {} in event {event}", fmt::money(price_cents));
             ctx.write("create_item", Command::CreateItem { event, name, price_cents }, &detail).await
         }
+        Cmd::Item(ItemCmd::Variation { item, name, price_cents }) => {
+            let detail = format!(" — \"{name}\" at {} of item {item}", fmt::money(price_cents));
+            ctx.write("create_variation", Command::CreateVariation { item, name, price_cents }, &detail).await
+        }
+        Cmd::Item(ItemCmd::Limits { item, min_per_order, max_per_order, max_per_buyer }) => {
+            let limits = OrderLimits { min_per_order, max_per_order, max_per_buyer };
+            let detail = format!(" — {}", fmt::order_limits(&limits));
+            ctx.write("set_order_limits", Command::SetOrderLimits { item, limits }, &detail).await
+        }
+        Cmd::Voucher(VoucherCmd::Create {
+            event,
+            scope,
+            max_redemptions,
+            valid_from_secs,
+            valid_for_secs,
+            blocks_quota,
+        }) => {
+            let scope = match (scope.item, scope.quota) {
+                (Some(item), _) => VoucherScope::Item(item),
+                (None, Some(quota)) => VoucherScope::Quota(quota),
+                (None, None) => unreachable!("clap requires --item or --quota"),
+            };
+            let now_ms = wall_clock_ms();
+            let command = Command::CreateVoucher {
+                event,
+                scope,
+                max_redemptions,
+                valid_from_ms: now_ms.saturating_add(secs_to_ms(valid_from_secs)),
+                valid_until_ms: now_ms.saturating_add(secs_to_ms(valid_for_secs)),
+                blocks_quota,
+            };
+            let detail = format!(
+                " — {max_redemptions} redemption(s) of {}{}",
+                fmt::voucher_scope(&scope),
+                if blocks_quota { ", blocking quota" } else { "" }
+            );
+            ctx.write("create_voucher", command, &detail).await
+        }
+        Cmd::Voucher(VoucherCmd::Show(which)) => {
+            let lookup = match (which.voucher, which.code) {
+                (Some(id), _) => VoucherLookup::Id(id),
+                (None, Some(code)) => VoucherLookup::Code(code),
+                (None, None) => unreachable!("clap requires --voucher or --code"),
+            };
+            let voucher = ctx.client.voucher(&lookup, ctx.consistency).await?;
+            ctx.show_voucher(&voucher);
+            Ok(Exit::Ok)
+        }
         Cmd::Quota(QuotaCmd::Create { event, name, capacity, items, close_when_sold_out }) => {
             let size = capacity.size();
             let detail = format!(
@@ -159,9 +207,19 @@ async fn dispatch(ctx: &Ctx<'_>, command: Cmd) -> Res {
         Cmd::Quota(QuotaCmd::Reopen(q)) => {
             ctx.write("reopen_quota", Command::ReopenQuota { quota: q.quota }, " — reopened").await
         }
-        Cmd::Hold(HoldCmd::Place { event, lines, ttl_secs }) => {
-            let detail = format!(" — {}", fmt::lines(&lines));
-            let command = Command::PlaceHold { event, lines, ttl_ms: secs_to_ms(ttl_secs) };
+        Cmd::Hold(HoldCmd::Place { event, lines, ttl_secs, voucher, buyer }) => {
+            let detail = format!(
+                " — {}{}{}",
+                fmt::lines(&lines),
+                voucher.as_deref().map(|code| format!(", voucher {code}")).unwrap_or_default(),
+                buyer.map(|buyer| format!(", {buyer}")).unwrap_or_default()
+            );
+            let ttl_ms = secs_to_ms(ttl_secs);
+            let command = if voucher.is_none() && buyer.is_none() {
+                Command::PlaceHold { event, lines, ttl_ms }
+            } else {
+                Command::PlaceHoldWith { event, lines, ttl_ms, voucher, buyer }
+            };
             ctx.write("place_hold", command, &detail).await
         }
         Cmd::Hold(HoldCmd::Add { hold, lines }) => {
@@ -424,6 +482,31 @@ impl Ctx<'_> {
         for ticket in &order.tickets {
             emit(&format!("  ticket {}: {} secret {}", ticket.position, ticket.item, ticket.secret));
         }
+    }
+
+    fn show_voucher(&self, v: &VoucherView) {
+        if self.json {
+            emit_json(&to_json(v));
+            return;
+        }
+        let blocking = match (v.blocks_quota, v.blocking) {
+            (false, _) => "",
+            (true, true) => ", blocking quota",
+            (true, false) => ", its block has ended",
+        };
+        emit(&format!(
+            "voucher {} of event {}, code {}: {} for {}; {} of {} redeemed, {} left; valid from {} until {}              (log ms){blocking}",
+            v.voucher,
+            v.event,
+            v.code,
+            if v.remaining == 0 { "used up" } else { "redeemable" },
+            fmt::voucher_scope(&v.scope),
+            v.redeemed,
+            v.max_redemptions,
+            v.remaining,
+            fmt::rfc3339(v.valid_from_ms),
+            fmt::rfc3339(v.valid_until_ms),
+        ));
     }
 
     fn show_room(&self, event: EventId, room: Option<&WaitingRoomView>) {

@@ -48,7 +48,7 @@ pub use digest::{COMMAND_DIGEST_BYTES, CommandDigest};
 pub use model::*;
 pub use state::{
     Blocked, CheckinList, Counts, EventDef, Hold, Item, Order, Organizer, Quota, Retained, RetentionMap,
-    ScanState, State, Tags, Tally, Voucher, WaitingRoom, WaitingRoomView,
+    ScanState, State, Tags, Tally, Voucher, VoucherView, WaitingRoom, WaitingRoomView,
 };
 
 /// The result of applying one envelope.

@@ -283,6 +283,52 @@ impl Voucher {
     pub fn blocks_at(&self, now_ms: u64) -> bool {
         self.blocks_quota && now_ms < self.valid_until_ms
     }
+
+    /// Its status at `now_ms`: what the organizer set, and how many of its
+    /// redemptions are used and free.
+    pub fn view(&self, now_ms: u64) -> VoucherView {
+        VoucherView {
+            voucher: self.id,
+            event: self.event,
+            code: self.code.clone(),
+            scope: self.scope,
+            max_redemptions: self.max_redemptions,
+            redeemed: self.redeemed(now_ms),
+            remaining: self.remaining(now_ms),
+            valid_from_ms: self.valid_from_ms,
+            valid_until_ms: self.valid_until_ms,
+            blocks_quota: self.blocks_quota,
+            blocking: self.blocks_at(now_ms),
+        }
+    }
+}
+
+/// A voucher as seen at one moment (see [`Voucher::view`]): what a shop or
+/// an organizer asks about a code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherView {
+    /// Its id.
+    pub voucher: VoucherId,
+    /// Its event.
+    pub event: EventId,
+    /// The code buyers type.
+    pub code: String,
+    /// What it can be redeemed for.
+    pub scope: VoucherScope,
+    /// How many tickets it may be redeemed for.
+    pub max_redemptions: u32,
+    /// Tickets redeemed with it now: in live holds, live pending orders and paid orders.
+    pub redeemed: u64,
+    /// Redemptions still free now.
+    pub remaining: u64,
+    /// Redeemable from, in log milliseconds.
+    pub valid_from_ms: u64,
+    /// Redeemable before, in log milliseconds.
+    pub valid_until_ms: u64,
+    /// It was created to block quota.
+    pub blocks_quota: bool,
+    /// Its unredeemed uses count against its quotas now.
+    pub blocking: bool,
 }
 
 /// A cart.

@@ -321,7 +321,7 @@ fn sample_quota_availabilities() -> Vec<QuotaAvailability> {
 fn every_command_variant_round_trips_through_the_wire() {
     let commands = sample_commands();
     let kinds: BTreeSet<&str> = commands.iter().map(Command::kind).collect();
-    assert_eq!(kinds.len(), 21, "the samples cover every command variant");
+    assert_eq!(kinds.len(), 25, "the samples cover every command variant");
     for (i, command) in commands.into_iter().enumerate() {
         let wire = through_bytes(&v1::Command::from(&command));
         assert_eq!(Command::try_from(wire), Ok(command.clone()), "command {i}");
@@ -337,7 +337,7 @@ fn every_command_variant_round_trips_through_the_wire() {
 fn every_outcome_variant_round_trips_through_the_wire_with_its_label() {
     let outcomes = sample_outcomes();
     let labels: BTreeSet<&str> = outcomes.iter().map(Outcome::label).collect();
-    assert_eq!(labels.len(), 31, "the samples cover every outcome label (rejected/conflict included)");
+    assert_eq!(labels.len(), 43, "the samples cover every outcome label (rejected/conflict included)");
     for outcome in outcomes {
         let wire = through_bytes(&v1::Outcome::from(&outcome));
         assert_eq!(wire.label, outcome.label());
@@ -602,15 +602,16 @@ fn broken_outcomes_from_the_wire_are_typed_errors() {
         Rejection::try_from(rejected(v1::rejection::Reason::Invalid(invalid))),
         Err(ConvertError::UnknownEnum { field: "invalid_input.kind", value: 0 })
     );
-    let not_found = v1::ObjectRef { kind: 9, id: 1 };
+    // Numbers no build has given a meaning yet.
+    let not_found = v1::ObjectRef { kind: 999, id: 1 };
     assert_eq!(
         Rejection::try_from(rejected(v1::rejection::Reason::NotFound(not_found))),
-        Err(ConvertError::UnknownEnum { field: "object_ref.kind", value: 9 })
+        Err(ConvertError::UnknownEnum { field: "object_ref.kind", value: 999 })
     );
-    let invalid = v1::InvalidInput { kind: 16, item: 0 };
+    let invalid = v1::InvalidInput { kind: 999, item: 0 };
     assert_eq!(
         Rejection::try_from(rejected(v1::rejection::Reason::Invalid(invalid))),
-        Err(ConvertError::UnknownEnum { field: "invalid_input.kind", value: 16 })
+        Err(ConvertError::UnknownEnum { field: "invalid_input.kind", value: 999 })
     );
     assert_eq!(
         Rejection::try_from(rejected(v1::rejection::Reason::CheckIn(0))),
@@ -1003,6 +1004,11 @@ fn decode_and_convert_everything(bytes: &[u8]) {
     if let Ok(record) = v1::RecordMessage::decode(bytes) {
         let _ = Record::try_from(&record);
     }
+    if let Ok(reply) = v1::GetVoucherResponse::decode(bytes)
+        && let Some(Ok(view)) = reply.voucher.map(VoucherView::try_from)
+    {
+        assert_eq!(VoucherView::try_from(v1::VoucherStatus::from(&view)), Ok(view));
+    }
 }
 
 proptest! {
@@ -1043,4 +1049,30 @@ proptest! {
         let wire = through_bytes(&submit_request(RequestId(request), &command));
         prop_assert_eq!(<(RequestId, Command)>::try_from(wire), Ok((RequestId(request), command)));
     }
+}
+
+#[test]
+fn a_voucher_status_round_trips_and_one_without_a_scope_is_a_typed_error() {
+    for scope in [VoucherScope::Item(ItemId(3)), VoucherScope::Quota(QuotaId(4))] {
+        let view = VoucherView {
+            voucher: VoucherId(9),
+            event: EventId(2),
+            code: "7K3M9Q2XD4TP8W1R".into(),
+            scope,
+            max_redemptions: u32::MAX,
+            redeemed: 5,
+            remaining: u64::MAX,
+            valid_from_ms: 1,
+            valid_until_ms: u64::MAX,
+            blocks_quota: true,
+            blocking: false,
+        };
+        let wire = through_bytes(&v1::VoucherStatus::from(&view));
+        assert_eq!(VoucherView::try_from(wire), Ok(view));
+    }
+    let unscoped = v1::VoucherStatus { scope: None, ..Default::default() };
+    assert_eq!(VoucherView::try_from(unscoped), Err(ConvertError::MissingField("voucher_status.scope")));
+    let empty_scope =
+        v1::VoucherStatus { scope: Some(v1::command::VoucherScope { kind: None }), ..Default::default() };
+    assert_eq!(VoucherView::try_from(empty_scope), Err(ConvertError::MissingField("voucher_status.scope")));
 }
