@@ -441,6 +441,7 @@ mod from_current {
                 state.vouchers.is_empty() && state.buyers.is_empty(),
                 "version 3 has no vouchers or buyers"
             );
+            assert!(state.seats.is_empty(), "version 3 has no seats");
             StateV3 {
                 now_ms: state.now_ms,
                 last_seq: state.last_seq,
