@@ -922,12 +922,13 @@ impl State {
         }
     }
 
-    /// Give `seats` to `holder`: each must be free and not blocked now.
+    /// Give `seats` to `holder`: each must be free (or `holder`'s) and not blocked now.
     fn take_seats(&mut self, seats: &[SeatId], holder: SeatHolder) {
         for id in seats {
             let taker = self.seat_taker(*id, self.now_ms);
             let seat = self.seats.get_mut(id).expect("evolve: seat exists");
-            assert!(taker.is_none() && !seat.blocked, "evolve: {id} is taken or blocked");
+            let free = taker.is_none_or(|taker| taker == holder) && !seat.blocked;
+            assert!(free, "evolve: {id} is taken or blocked");
             seat.taken_by = Some(holder);
         }
     }
@@ -1154,12 +1155,15 @@ impl State {
                     OrderStatus::Pending => self.unpend(*order, OrderStatus::Paid),
                     OrderStatus::Expired => {
                         self.orders.get_mut(order).expect("exists").status = OrderStatus::Paid;
-                        // A late payment takes its seats again (decide checked they are free).
-                        if let Some(seats) = self.order_seats.get(order).cloned() {
-                            self.take_seats(&seats, SeatHolder::Order(*order));
-                        }
                     }
                     other => panic!("evolve: paying an order that is {other:?}"),
+                }
+                // A paid order has its seats. A late payment (its deadline
+                // passed, recorded or not) takes them again: decide checked
+                // that they are free, and someone may have held and let go
+                // of them meanwhile.
+                if let Some(seats) = self.order_seats.get(order).cloned() {
+                    self.take_seats(&seats, SeatHolder::Order(*order));
                 }
                 let (lines, tags) = (self.orders[order].lines.clone(), self.orders[order].tags());
                 self.count(&lines, Bucket::Paid, true, tags);
@@ -1338,8 +1342,9 @@ impl State {
             Event::SeatRowAdded { event, zone, row, first_seat, seats } => {
                 let count = u32::try_from(seats.len()).expect("SEAT_ROW_SEATS_MAX fits u32");
                 assert!(count > 0, "evolve: a row has seats");
+                // The row's ids are consecutive: the first is new, the rest follow.
                 self.take_id(first_seat.0);
-                self.take_id(first_seat.0 + u64::from(count) - 1);
+                self.next_id = first_seat.0 + u64::from(count);
                 let plan = self.seat_plans.entry(*event).or_default();
                 let row_index = u32::try_from(plan.rows.len()).expect("EVENT_SEATS_MAX fits u32");
                 plan.rows.push(SeatRow { zone: zone.clone(), name: row.clone(), first: *first_seat, count });
