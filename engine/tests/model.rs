@@ -1332,6 +1332,49 @@ fn edgy_command(event: EventId, item: ItemId, hold: HoldId) -> impl Strategy<Val
                 voucher,
                 buyer: buyer.map(BuyerId),
             }),
+        (
+            prop_oneof![Just(0usize), 1usize..=SEAT_ZONE_BYTES_MAX + 2],
+            prop_oneof![Just(0usize), 1usize..=SEAT_ROW_BYTES_MAX + 2],
+            prop_oneof![Just(0usize), 1usize..=3, Just(SEAT_ROW_SEATS_MAX), Just(SEAT_ROW_SEATS_MAX + 1)],
+            prop_oneof![Just(0usize), 1usize..=SEAT_LABEL_BYTES_MAX + 2],
+            any::<bool>(),
+        )
+            .prop_map(move |(zone, row, count, label, distinct)| Command::AddSeatRow {
+                event,
+                zone: "z".repeat(zone),
+                row: "r".repeat(row),
+                seats: (0..count)
+                    .map(|i| SeatSpec {
+                        label: if distinct { format!("{i:0>label$}") } else { "l".repeat(label) },
+                        item,
+                    })
+                    .collect(),
+            }),
+        (prop::collection::vec(0u64..=3, 0..=4), any::<bool>()).prop_map(move |(seats, blocked)| {
+            Command::SetSeatsBlocked {
+                event,
+                seats: seats.into_iter().map(|s| SeatId(6 + s)).collect(),
+                blocked,
+            }
+        }),
+        (
+            prop_oneof![
+                prop::collection::vec(0u64..=3, 0..=4)
+                    .prop_map(|seats| SeatChoice::Named(seats.into_iter().map(|s| SeatId(6 + s)).collect())),
+                (0usize..=SEAT_ZONE_BYTES_MAX + 2, 0u32..=HOLD_QUANTITY_MAX as u32 + 2).prop_map(
+                    |(zone, count)| SeatChoice::Adjacent { zone: "z".repeat(zone), count, item: None }
+                ),
+            ],
+            ttl.clone(),
+            prop::option::of((0usize..=VOUCHER_CODE_BYTES_MAX + 2).prop_map(|n| "V".repeat(n))),
+        )
+            .prop_map(move |(seats, ttl_ms, voucher)| Command::PlaceSeatedHold {
+                event,
+                seats,
+                ttl_ms,
+                voucher,
+                buyer: None,
+            }),
         ttl.clone().prop_map(move |ttl_ms| Command::ExtendHold { hold, ttl_ms }),
         prop_oneof![Just(0u64), 1u64..=PAYMENT_TTL_MS_MAX + 2]
             .prop_map(move |payment_ttl_ms| Command::Checkout { hold, payment_ttl_ms }),
@@ -1360,6 +1403,13 @@ proptest! {
         fx.quota(Some(1_000), &[item]);
         let hold = fx.hold(&[(item, 1)]);
         prop_assert_eq!((fx.event, item, hold), (EventId(2), ItemId(3), HoldId(5)));
+        let seats = (0..4).map(|i| SeatSpec { label: i.to_string(), item }).collect();
+        let Accepted::SeatRowAdded { first_seat, .. } =
+            fx.ok(Command::AddSeatRow { event: fx.event, zone: "z".into(), row: "r".into(), seats })
+        else {
+            unreachable!()
+        };
+        prop_assert_eq!(first_seat, SeatId(6));
         let door = command.validate();
         let outcome = fx.run(command.clone());
         if let Err(reason) = door {
