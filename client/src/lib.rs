@@ -27,7 +27,7 @@
 
 use boxoffice_engine::domain::{
     Command, EventDef, EventId, Hold, HoldId, ItemAvailability, ItemId, Order, OrderId, OrganizerId, Outcome,
-    QuotaAvailability, QuotaId, Record, RequestId, VoucherId, VoucherView, WaitingRoomView,
+    QuotaAvailability, QuotaId, Record, RequestId, SeatMapZone, VoucherId, VoucherView, WaitingRoomView,
 };
 use boxoffice_engine::node::{Consistency, Engine, ReadError, SubmitError};
 use boxoffice_proto::convert::{self, ConvertError};
@@ -933,6 +933,39 @@ impl Client {
                     })
                     .await?;
                 required(reply.voucher, "voucher")
+            }
+        }
+    }
+
+    /// An event's seat map now (at the cluster's time, never before the
+    /// last record): its zones in the order their first rows were added,
+    /// their rows best first, and every seat with what it is (free, blocked,
+    /// held, ordered or paid, with the hold or order). Empty for an event
+    /// without seats; `NotFound` if the event does not exist.
+    pub async fn seat_map(
+        &self,
+        event: EventId,
+        consistency: Consistency,
+    ) -> Result<Vec<SeatMapZone>, ClientError> {
+        match &self.transport {
+            Transport::Embedded(engine) => {
+                let what = format!("no event {event}");
+                let read = |a: &boxoffice_engine::store::Applied, now| {
+                    a.state.event(event)?;
+                    Some(a.state.seat_map(event, now))
+                };
+                self.local_read(engine, consistency, read, what).await
+            }
+            Transport::Remote(remote) => {
+                let request =
+                    v1::GetSeatMapRequest { event: event.0, consistency: wire_consistency(consistency) };
+                let reply = self
+                    .remote_call(remote, false, |channel, budget| async move {
+                        Ok(inventory(channel).get_seat_map(timed(request, budget)).await?.into_inner())
+                    })
+                    .await?;
+                convert::seat_map(reply.zones)
+                    .map_err(|e| ClientError::Unknown(format!("malformed reply: {e}")))
             }
         }
     }

@@ -106,6 +106,12 @@ impl Inventory for Scripted {
     ) -> Result<Response<v1::GetVoucherResponse>, Status> {
         unimplemented()
     }
+    async fn get_seat_map(
+        &self,
+        _: Request<v1::GetSeatMapRequest>,
+    ) -> Result<Response<v1::GetSeatMapResponse>, Status> {
+        unimplemented()
+    }
     type SubscribeEventsStream = futures::stream::Empty<Result<v1::RecordMessage, Status>>;
     async fn subscribe_events(
         &self,

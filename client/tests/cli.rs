@@ -401,3 +401,88 @@ fn variations_order_limits_and_vouchers_from_the_command_line() {
     assert!(shown.contains("used up") && shown.contains("1 of 1 redeemed, 0 left"), "{shown}");
     expect(dir, &["voucher", "show", "--code", "0000000000000000"], 4);
 }
+
+#[test]
+fn seats_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let demo = json_lines(&expect(dir, &["--json", "demo"], 0));
+    let event = created(&demo, "create_event", 0).to_string();
+    let sunday = created(&demo, "create_item", 1).to_string();
+
+    // A row of five Sunday seats: their ids are consecutive from the first.
+    let spec = format!("1..4={sunday}");
+    let fifth = format!("5={sunday}");
+    let row = json(&expect(
+        dir,
+        &[
+            "--json", "seats", "add-row", "--event", &event, "--zone", "Stalls", "--row", "A", "--seat",
+            &spec, "--seat", &fifth,
+        ],
+        0,
+    ));
+    assert_eq!(row["command"], "add_seat_row");
+    let first = row["id"].as_u64().unwrap();
+    assert_eq!(row["outcome"]["Accepted"]["SeatRowAdded"]["count"], 5);
+    let seat = |i: u64| format!("seat-{}", first + i);
+    let again = stdout(&expect(
+        dir,
+        &["seats", "add-row", "--event", &event, "--zone", "Stalls", "--row", "A", "--seat", &fifth],
+        1,
+    ));
+    assert!(again.contains("row of this name"), "{again}");
+
+    // The map shows them free, with their ids.
+    let map = stdout(&expect(dir, &["seats", "map", "--event", &event], 0));
+    assert!(map.contains("5 seats, 5 free"), "{map}");
+    assert!(map.contains(&format!("Stalls row A ({}..{}): 1:F 2:F 3:F 4:F 5:F", seat(0), seat(4))), "{map}");
+
+    // The best two adjacent seats are the middle ones; the map shows them held.
+    let held = json(&expect(
+        dir,
+        &["--json", "seats", "hold", "--event", &event, "--zone", "Stalls", "--count", "2"],
+        0,
+    ));
+    assert_eq!(held["command"], "place_seated_hold");
+    let hold = held["id"].as_u64().unwrap();
+    let seats: Vec<u64> = held["outcome"]["Accepted"]["SeatedHoldLive"]["seats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_u64().unwrap())
+        .collect();
+    assert_eq!(seats, vec![first + 1, first + 2]);
+    let map = json(&expect(dir, &["--json", "seats", "map", "--event", &event], 0));
+    let states = &map["zones"][0]["rows"][0]["seats"];
+    assert_eq!(states[1]["status"]["Held"], hold, "{map}");
+    assert_eq!(states[0]["status"], "Free", "{map}");
+    let text = stdout(&expect(dir, &["seats", "map", "--event", &event], 0));
+    assert!(text.contains("1:F 2:H 3:H 4:F 5:F"), "{text}");
+
+    // A free seat can be blocked, and then not held; a held one cannot be blocked.
+    let blocked = stdout(&expect(dir, &["seats", "block", "--event", &event, "--seat", &seat(0)], 0));
+    assert!(blocked.contains("1 seat(s) of event"), "{blocked}");
+    let refused = stdout(&expect(dir, &["seats", "hold", "--event", &event, "--seat", &seat(0)], 1));
+    assert!(refused.contains("blocked by the organizer"), "{refused}");
+    let taken = stdout(&expect(dir, &["seats", "block", "--event", &event, "--seat", &seat(1)], 1));
+    assert!(taken.contains("is taken"), "{taken}");
+    let none =
+        stdout(&expect(dir, &["seats", "hold", "--event", &event, "--zone", "Stalls", "--count", "3"], 1));
+    assert!(none.contains("side by side"), "{none}");
+    expect(dir, &["seats", "unblock", "--event", &event, "--seat", &seat(0)], 0);
+    let text = stdout(&expect(dir, &["seats", "map", "--event", &event], 0));
+    assert!(text.contains("1:F 2:H 3:H 4:F 5:F"), "{text}");
+
+    // Usage errors and unknown objects.
+    expect(dir, &["seats", "add-row", "--event", &event, "--zone", "Stalls", "--row", "B", "--seat", "1"], 2);
+    expect(dir, &["seats", "block", "--event", &event, "--seat", "row-3"], 2);
+    expect(dir, &["seats", "hold", "--event", &event, "--zone", "Stalls"], 2);
+    expect(
+        dir,
+        &["seats", "hold", "--event", &event, "--seat", &seat(3), "--zone", "Stalls", "--count", "1"],
+        2,
+    );
+    expect(dir, &["seats", "map", "--event", "999999"], 4);
+    let unknown = stdout(&expect(dir, &["seats", "hold", "--event", &event, "--seat", "seat-999999"], 1));
+    assert!(unknown.contains("no seat seat-999999"), "{unknown}");
+}

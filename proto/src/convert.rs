@@ -46,7 +46,8 @@ use boxoffice_engine::domain::{
     Accepted, Applied, AvailabilityState, BuyerId, CheckinList, CheckinListId, CheckinRejection, Command,
     Contact, Direction, EventDef, EventId, Hold, HoldId, HoldStatus, InvalidInput, Item, ItemAvailability,
     ItemId, Line, Nonce, ObjectRef, Order, OrderId, OrderLimitRejection, OrderLimits, OrderStatus,
-    OrganizerId, Outcome, QuotaAvailability, QuotaId, Record, Rejection, RequestId, Tags, Ticket, VoucherId,
+    OrganizerId, Outcome, QuotaAvailability, QuotaId, Record, Rejection, RequestId, SeatChoice, SeatId,
+    SeatMapRow, SeatMapSeat, SeatMapZone, SeatRejection, SeatSpec, SeatStatus, Tags, Ticket, VoucherId,
     VoucherRejection, VoucherScope, VoucherView, WaitingRoomView,
 };
 
@@ -502,6 +503,28 @@ impl From<&Command> for v1::Command {
                     buyer: buyer_to_bytes(*buyer),
                 })
             }
+            Command::AddSeatRow { event, zone, row, seats } => c::Kind::AddSeatRow(c::AddSeatRow {
+                event: event.0,
+                zone: zone.clone(),
+                row: row.clone(),
+                seats: seats.iter().map(c::SeatSpec::from).collect(),
+            }),
+            Command::SetSeatsBlocked { event, seats, blocked } => {
+                c::Kind::SetSeatsBlocked(c::SetSeatsBlocked {
+                    event: event.0,
+                    seats: seat_ids_to_wire(seats),
+                    blocked: *blocked,
+                })
+            }
+            Command::PlaceSeatedHold { event, seats, ttl_ms, voucher, buyer } => {
+                c::Kind::PlaceSeatedHold(c::PlaceSeatedHold {
+                    event: event.0,
+                    seats: Some(seats.into()),
+                    ttl_ms: saturating_i64(*ttl_ms),
+                    voucher: voucher.clone(),
+                    buyer: buyer_to_bytes(*buyer),
+                })
+            }
         };
         v1::Command { kind: Some(kind) }
     }
@@ -630,8 +653,78 @@ impl TryFrom<v1::Command> for Command {
                 voucher: m.voucher,
                 buyer: buyer_from_bytes(&m.buyer)?,
             },
+            c::Kind::AddSeatRow(m) => Command::AddSeatRow {
+                event: EventId(m.event),
+                zone: m.zone,
+                row: m.row,
+                seats: m.seats.into_iter().map(SeatSpec::from).collect(),
+            },
+            c::Kind::SetSeatsBlocked(m) => Command::SetSeatsBlocked {
+                event: EventId(m.event),
+                seats: seat_ids(m.seats),
+                blocked: m.blocked,
+            },
+            c::Kind::PlaceSeatedHold(m) => Command::PlaceSeatedHold {
+                event: EventId(m.event),
+                seats: seat_choice("place_seated_hold.seats", m.seats)?,
+                ttl_ms: non_negative("place_seated_hold.ttl_ms", m.ttl_ms)?,
+                voucher: m.voucher,
+                buyer: buyer_from_bytes(&m.buyer)?,
+            },
         })
     }
+}
+
+fn seat_ids_to_wire(seats: &[SeatId]) -> Vec<u64> {
+    seats.iter().map(|seat| seat.0).collect()
+}
+
+fn seat_ids(wire: Vec<u64>) -> Vec<SeatId> {
+    wire.into_iter().map(SeatId).collect()
+}
+
+impl From<&SeatSpec> for v1::command::SeatSpec {
+    fn from(spec: &SeatSpec) -> Self {
+        v1::command::SeatSpec { label: spec.label.clone(), item: spec.item.0 }
+    }
+}
+
+impl From<v1::command::SeatSpec> for SeatSpec {
+    fn from(wire: v1::command::SeatSpec) -> Self {
+        SeatSpec { label: wire.label, item: ItemId(wire.item) }
+    }
+}
+
+impl From<&SeatChoice> for v1::command::SeatChoice {
+    fn from(choice: &SeatChoice) -> Self {
+        use v1::command::seat_choice as sc;
+        let kind = match choice {
+            SeatChoice::Named(seats) => sc::Kind::Named(sc::Named { seats: seat_ids_to_wire(seats) }),
+            SeatChoice::Adjacent { zone, count, item } => sc::Kind::Adjacent(sc::Adjacent {
+                zone: zone.clone(),
+                count: i64::from(*count),
+                item: item.map(|item| item.0),
+            }),
+        };
+        v1::command::SeatChoice { kind: Some(kind) }
+    }
+}
+
+/// A seated hold's choice of seats from the wire; `field` names it in the error.
+fn seat_choice(
+    field: &'static str,
+    wire: Option<v1::command::SeatChoice>,
+) -> Result<SeatChoice, ConvertError> {
+    use v1::command::seat_choice as sc;
+    let choice = required(field, wire)?;
+    Ok(match required(field, choice.kind)? {
+        sc::Kind::Named(named) => SeatChoice::Named(seat_ids(named.seats)),
+        sc::Kind::Adjacent(adjacent) => SeatChoice::Adjacent {
+            zone: adjacent.zone,
+            count: quantity("place_seated_hold.seats.adjacent.count", adjacent.count)?,
+            item: adjacent.item.map(ItemId),
+        },
+    })
 }
 
 /// A command with its request id, ready to send.
@@ -747,6 +840,27 @@ impl From<&Accepted> for v1::Accepted {
             Accepted::VoucherCreated { voucher, code } => {
                 a::Kind::VoucherCreated(a::VoucherCreated { voucher: voucher.0, code: code.clone() })
             }
+            Accepted::SeatRowAdded { first_seat, count } => {
+                a::Kind::SeatRowAdded(a::SeatRowAdded { first_seat: first_seat.0, count: *count })
+            }
+            Accepted::SeatsBlocked { event, count } => {
+                a::Kind::SeatsBlocked(a::SeatsBlocked { event: event.0, count: *count })
+            }
+            Accepted::SeatedHoldLive { hold, expires_at_ms, seats } => {
+                a::Kind::SeatedHoldLive(a::SeatedHoldLive {
+                    hold: hold.0,
+                    expires_at_ms: *expires_at_ms,
+                    seats: seat_ids_to_wire(seats),
+                })
+            }
+            Accepted::SeatCheckedIn { order, position, direction, seat } => {
+                a::Kind::SeatCheckedIn(a::SeatCheckedIn {
+                    order: order.0,
+                    position: *position,
+                    direction: v1::Direction::from(*direction) as i32,
+                    seat: seat.0,
+                })
+            }
         };
         v1::Accepted { kind: Some(kind) }
     }
@@ -797,6 +911,21 @@ impl TryFrom<v1::Accepted> for Accepted {
             a::Kind::VoucherCreated(m) => {
                 Accepted::VoucherCreated { voucher: VoucherId(m.voucher), code: m.code }
             }
+            a::Kind::SeatRowAdded(m) => {
+                Accepted::SeatRowAdded { first_seat: SeatId(m.first_seat), count: m.count }
+            }
+            a::Kind::SeatsBlocked(m) => Accepted::SeatsBlocked { event: EventId(m.event), count: m.count },
+            a::Kind::SeatedHoldLive(m) => Accepted::SeatedHoldLive {
+                hold: HoldId(m.hold),
+                expires_at_ms: m.expires_at_ms,
+                seats: seat_ids(m.seats),
+            },
+            a::Kind::SeatCheckedIn(m) => Accepted::SeatCheckedIn {
+                order: OrderId(m.order),
+                position: m.position,
+                direction: direction("accepted.seat_checked_in.direction", m.direction)?,
+                seat: SeatId(m.seat),
+            },
         })
     }
 }
@@ -828,8 +957,19 @@ impl From<&InvalidInput> for v1::InvalidInput {
             InvalidInput::VoucherScope => (Kind::VoucherScope, 0),
             InvalidInput::EventVouchers => (Kind::EventVouchers, 0),
             InvalidInput::OrderLimits => (Kind::OrderLimits, 0),
+            InvalidInput::SeatRow => (Kind::SeatRow, 0),
+            InvalidInput::SeatRowExists => (Kind::SeatRowExists, 0),
+            InvalidInput::EventSeats => (Kind::EventSeats, 0),
+            InvalidInput::Seats => (Kind::Seats, 0),
+            InvalidInput::SeatOfOtherEvent { .. } => (Kind::SeatOfOtherEvent, 0),
+            InvalidInput::SeatedHold { .. } => (Kind::SeatedHold, 0),
         };
-        v1::InvalidInput { kind: kind as i32, item }
+        let (seat, hold) = match invalid {
+            InvalidInput::SeatOfOtherEvent { seat } => (seat.0, 0),
+            InvalidInput::SeatedHold { hold } => (0, hold.0),
+            _ => (0, 0),
+        };
+        v1::InvalidInput { kind: kind as i32, item, seat, hold }
     }
 }
 
@@ -863,6 +1003,12 @@ impl TryFrom<v1::InvalidInput> for InvalidInput {
             Ok(Kind::VoucherScope) => InvalidInput::VoucherScope,
             Ok(Kind::EventVouchers) => InvalidInput::EventVouchers,
             Ok(Kind::OrderLimits) => InvalidInput::OrderLimits,
+            Ok(Kind::SeatRow) => InvalidInput::SeatRow,
+            Ok(Kind::SeatRowExists) => InvalidInput::SeatRowExists,
+            Ok(Kind::EventSeats) => InvalidInput::EventSeats,
+            Ok(Kind::Seats) => InvalidInput::Seats,
+            Ok(Kind::SeatOfOtherEvent) => InvalidInput::SeatOfOtherEvent { seat: SeatId(wire.seat) },
+            Ok(Kind::SeatedHold) => InvalidInput::SeatedHold { hold: HoldId(wire.hold) },
             Ok(Kind::Unspecified) | Err(_) => {
                 return Err(ConvertError::UnknownEnum { field: "invalid_input.kind", value: wire.kind });
             }
@@ -883,6 +1029,7 @@ impl From<&ObjectRef> for v1::ObjectRef {
             ObjectRef::CheckinList(id) => (Kind::CheckinList, id.0),
             ObjectRef::WaitingRoom(event) => (Kind::WaitingRoom, event.0),
             ObjectRef::Voucher(id) => (Kind::Voucher, id.0),
+            ObjectRef::Seat(id) => (Kind::Seat, id.0),
         };
         v1::ObjectRef { kind: kind as i32, id }
     }
@@ -904,6 +1051,7 @@ impl TryFrom<v1::ObjectRef> for ObjectRef {
             Ok(Kind::CheckinList) => ObjectRef::CheckinList(CheckinListId(id)),
             Ok(Kind::WaitingRoom) => ObjectRef::WaitingRoom(EventId(id)),
             Ok(Kind::Voucher) => ObjectRef::Voucher(VoucherId(id)),
+            Ok(Kind::Seat) => ObjectRef::Seat(SeatId(id)),
             Ok(Kind::Unspecified) | Err(_) => {
                 return Err(ConvertError::UnknownEnum { field: "object_ref.kind", value: wire.kind });
             }
@@ -951,6 +1099,7 @@ impl From<&Rejection> for v1::Rejection {
             Rejection::Conflict => r::Reason::Conflict(r::Conflict {}),
             Rejection::Voucher(reason) => r::Reason::Voucher(voucher_rejection_to_wire(reason)),
             Rejection::OrderLimit(reason) => r::Reason::OrderLimit(order_limit_to_wire(reason)),
+            Rejection::Seat(reason) => r::Reason::Seat(seat_rejection_to_wire(reason)),
         };
         v1::Rejection { reason: Some(reason) }
     }
@@ -992,6 +1141,7 @@ impl TryFrom<v1::Rejection> for Rejection {
             r::Reason::Conflict(r::Conflict {}) => Rejection::Conflict,
             r::Reason::Voucher(m) => Rejection::Voucher(voucher_rejection(m)?),
             r::Reason::OrderLimit(m) => Rejection::OrderLimit(order_limit(m)?),
+            r::Reason::Seat(m) => Rejection::Seat(seat_rejection(m)?),
         })
     }
 }
@@ -1067,6 +1217,38 @@ fn order_limit(wire: v1::rejection::OrderLimit) -> Result<OrderLimitRejection, C
         Ok(Kind::BuyerRequired) => OrderLimitRejection::BuyerRequired { item },
         Ok(Kind::Unspecified) | Err(_) => {
             return Err(ConvertError::UnknownEnum { field: "rejection.order_limit.kind", value: wire.kind });
+        }
+    })
+}
+
+fn seat_rejection_to_wire(reason: &SeatRejection) -> v1::rejection::Seat {
+    use v1::rejection::seat::Kind;
+    let wire = v1::rejection::Seat::default();
+    match reason {
+        SeatRejection::Blocked { seat } => {
+            v1::rejection::Seat { kind: Kind::Blocked as i32, seat: seat.0, ..wire }
+        }
+        SeatRejection::Taken { seat } => {
+            v1::rejection::Seat { kind: Kind::Taken as i32, seat: seat.0, ..wire }
+        }
+        SeatRejection::NoAdjacentSeats { zone, count } => v1::rejection::Seat {
+            kind: Kind::NoAdjacentSeats as i32,
+            zone: zone.clone(),
+            count: *count,
+            ..wire
+        },
+    }
+}
+
+fn seat_rejection(wire: v1::rejection::Seat) -> Result<SeatRejection, ConvertError> {
+    use v1::rejection::seat::Kind;
+    let seat = SeatId(wire.seat);
+    Ok(match Kind::try_from(wire.kind) {
+        Ok(Kind::Blocked) => SeatRejection::Blocked { seat },
+        Ok(Kind::Taken) => SeatRejection::Taken { seat },
+        Ok(Kind::NoAdjacentSeats) => SeatRejection::NoAdjacentSeats { zone: wire.zone, count: wire.count },
+        Ok(Kind::Unspecified) | Err(_) => {
+            return Err(ConvertError::UnknownEnum { field: "rejection.seat.kind", value: wire.kind });
         }
     })
 }
@@ -1354,6 +1536,89 @@ impl TryFrom<v1::VoucherStatus> for VoucherView {
             blocking: wire.blocking,
         })
     }
+}
+
+impl From<&SeatMapSeat> for v1::SeatMapSeat {
+    fn from(seat: &SeatMapSeat) -> Self {
+        let (state, hold, order) = match seat.status {
+            SeatStatus::Free => (v1::SeatState::Free, 0, 0),
+            SeatStatus::Blocked => (v1::SeatState::Blocked, 0, 0),
+            SeatStatus::Held(hold) => (v1::SeatState::Held, hold.0, 0),
+            SeatStatus::Ordered(order) => (v1::SeatState::Ordered, 0, order.0),
+            SeatStatus::Paid(order) => (v1::SeatState::Paid, 0, order.0),
+        };
+        v1::SeatMapSeat {
+            seat: seat.seat.0,
+            label: seat.label.clone(),
+            item: seat.item.0,
+            state: state as i32,
+            hold,
+            order,
+        }
+    }
+}
+
+impl TryFrom<v1::SeatMapSeat> for SeatMapSeat {
+    type Error = ConvertError;
+
+    /// A seat of a seat map; an unknown or unset state is
+    /// [`ConvertError::UnknownEnum`].
+    fn try_from(wire: v1::SeatMapSeat) -> Result<Self, ConvertError> {
+        let status = match v1::SeatState::try_from(wire.state) {
+            Ok(v1::SeatState::Free) => SeatStatus::Free,
+            Ok(v1::SeatState::Blocked) => SeatStatus::Blocked,
+            Ok(v1::SeatState::Held) => SeatStatus::Held(HoldId(wire.hold)),
+            Ok(v1::SeatState::Ordered) => SeatStatus::Ordered(OrderId(wire.order)),
+            Ok(v1::SeatState::Paid) => SeatStatus::Paid(OrderId(wire.order)),
+            Ok(v1::SeatState::Unspecified) | Err(_) => {
+                return Err(ConvertError::UnknownEnum { field: "seat_map_seat.state", value: wire.state });
+            }
+        };
+        Ok(SeatMapSeat { seat: SeatId(wire.seat), label: wire.label, item: ItemId(wire.item), status })
+    }
+}
+
+impl From<&SeatMapRow> for v1::SeatMapRow {
+    fn from(row: &SeatMapRow) -> Self {
+        v1::SeatMapRow { row: row.row.clone(), seats: row.seats.iter().map(v1::SeatMapSeat::from).collect() }
+    }
+}
+
+impl TryFrom<v1::SeatMapRow> for SeatMapRow {
+    type Error = ConvertError;
+
+    fn try_from(wire: v1::SeatMapRow) -> Result<Self, ConvertError> {
+        let seats = wire.seats.into_iter().map(SeatMapSeat::try_from).collect::<Result<_, _>>()?;
+        Ok(SeatMapRow { row: wire.row, seats })
+    }
+}
+
+impl From<&SeatMapZone> for v1::SeatMapZone {
+    fn from(zone: &SeatMapZone) -> Self {
+        v1::SeatMapZone {
+            zone: zone.zone.clone(),
+            rows: zone.rows.iter().map(v1::SeatMapRow::from).collect(),
+        }
+    }
+}
+
+impl TryFrom<v1::SeatMapZone> for SeatMapZone {
+    type Error = ConvertError;
+
+    fn try_from(wire: v1::SeatMapZone) -> Result<Self, ConvertError> {
+        let rows = wire.rows.into_iter().map(SeatMapRow::try_from).collect::<Result<_, _>>()?;
+        Ok(SeatMapZone { zone: wire.zone, rows })
+    }
+}
+
+/// An event's seat map as it goes on the wire (see `State::seat_map`).
+pub fn seat_map_to_wire(zones: &[SeatMapZone]) -> Vec<v1::SeatMapZone> {
+    zones.iter().map(v1::SeatMapZone::from).collect()
+}
+
+/// An event's seat map from the wire: every seat's state must be known.
+pub fn seat_map(wire: Vec<v1::SeatMapZone>) -> Result<Vec<SeatMapZone>, ConvertError> {
+    wire.into_iter().map(SeatMapZone::try_from).collect()
 }
 
 impl From<&Item> for v1::CatalogItem {

@@ -140,6 +140,23 @@ pub fn describe_invalid(invalid: &InvalidInput) -> String {
             "order limits must be at least 1, a minimum at most a maximum, at most {HOLD_QUANTITY_MAX} per \
              order and {BUYER_QUANTITY_MAX} per buyer"
         ),
+        InvalidInput::SeatRow => format!(
+            "a seat row needs a zone of 1 to {SEAT_ZONE_BYTES_MAX} bytes, a name of 1 to {SEAT_ROW_BYTES_MAX} \
+             bytes and 1 to {SEAT_ROW_SEATS_MAX} seats with distinct labels of 1 to {SEAT_LABEL_BYTES_MAX} bytes, \
+             none blank or with control characters"
+        ),
+        InvalidInput::SeatRowExists => "the event has a row of this name in this zone already".to_string(),
+        InvalidInput::EventSeats => format!("an event may have at most {EVENT_SEATS_MAX} seats"),
+        InvalidInput::Seats => format!(
+            "name 1 to {SEATS_PER_COMMAND_MAX} distinct seats ({HOLD_QUANTITY_MAX} for a hold), or ask for 1 to \
+             {HOLD_QUANTITY_MAX} adjacent seats of a zone of at most {SEAT_ZONE_BYTES_MAX} bytes"
+        ),
+        InvalidInput::SeatOfOtherEvent { seat } => format!("seat {seat} belongs to another event"),
+        InvalidInput::SeatedHold { hold } => {
+            format!(
+                "hold {hold} has seats: its tickets cannot be added or removed; release it and hold again"
+            )
+        }
     }
 }
 
@@ -281,6 +298,45 @@ mod tests {
             command: checkout(&name, &email),
         };
         assert!(codec::encode_envelope(&envelope).unwrap().len() * 8 < COMMAND_BYTES_MAX);
+    }
+
+    #[test]
+    fn seat_commands_are_checked_at_the_door_and_the_largest_row_fits_a_command() {
+        use boxoffice_engine::domain::{SeatChoice, SeatId, SeatSpec};
+        let row = |seats: usize, label_bytes: usize| Command::AddSeatRow {
+            event: EventId(u64::MAX),
+            zone: "z".repeat(SEAT_ZONE_BYTES_MAX),
+            row: "r".repeat(SEAT_ROW_BYTES_MAX),
+            seats: (0..seats)
+                .map(|i| SeatSpec { label: format!("{i:0>label_bytes$}"), item: ItemId(u64::MAX - i as u64) })
+                .collect(),
+        };
+        let largest = row(SEAT_ROW_SEATS_MAX, SEAT_LABEL_BYTES_MAX);
+        let envelope =
+            Envelope { time_ms: u64::MAX, request_id: RequestId(u128::MAX), command: largest.clone() };
+        let bytes = codec::encode_envelope(&envelope).unwrap().len();
+        assert!(bytes < COMMAND_BYTES_MAX, "{bytes} bytes");
+        assert!(check(RequestId(1), largest).is_ok());
+        let wire = wire_request(RequestId(1), &row(SEAT_ROW_SEATS_MAX + 1, 4));
+        let refusal = submit_request(wire).unwrap_err();
+        assert_eq!(refusal, Refusal::Invalid(InvalidInput::SeatRow));
+        assert!(refusal.to_string().contains("distinct labels"), "{refusal}");
+
+        let blocked =
+            |seats: Vec<SeatId>| Command::SetSeatsBlocked { event: EventId(2), seats, blocked: true };
+        assert_eq!(
+            check(RequestId(1), blocked(vec![SeatId(3), SeatId(3)])),
+            Err(Refusal::Invalid(InvalidInput::Seats))
+        );
+        let hold = |count| Command::PlaceSeatedHold {
+            event: EventId(2),
+            seats: SeatChoice::Adjacent { zone: "Stalls".into(), count, item: None },
+            ttl_ms: 60_000,
+            voucher: None,
+            buyer: None,
+        };
+        assert!(check(RequestId(1), hold(HOLD_QUANTITY_MAX as u32)).is_ok());
+        assert_eq!(check(RequestId(1), hold(0)), Err(Refusal::Invalid(InvalidInput::Seats)));
     }
 
     #[test]

@@ -622,6 +622,25 @@ impl v1::inventory_server::Inventory for InventoryService {
         Ok(Response::new(reply))
     }
 
+    async fn get_seat_map(
+        &self,
+        request: Request<v1::GetSeatMapRequest>,
+    ) -> Result<Response<v1::GetSeatMapResponse>, Status> {
+        let deadline = handler_deadline(request.metadata());
+        let request = request.into_inner();
+        let event = boxoffice_engine::domain::EventId(request.event);
+        let reply = self
+            .read(deadline, request.consistency, |applied, now| {
+                let state = &applied.state;
+                state.event(event).ok_or_else(|| Status::not_found(format!("no event {event}")))?;
+                let zones = boxoffice_proto::convert::seat_map_to_wire(&state.seat_map(event, now));
+                let (applied_index, last_seq) = positions(applied);
+                Ok(v1::GetSeatMapResponse { zones, now_ms: now, applied_index, last_seq })
+            })
+            .await?;
+        Ok(Response::new(reply))
+    }
+
     type SubscribeEventsStream = RecordStream;
 
     async fn subscribe_events(

@@ -3,7 +3,8 @@
 //! `boxoffice-server` process. Removing from a hold, checkout with the
 //! buyer's contact, the waiting room (positions, a retried join, admissions
 //! growing with time), and the queries (an organizer's events, an event by
-//! slug, the check-in lists in the catalog, the waiting room). It uses the
+//! slug, the check-in lists in the catalog, the waiting room, voucher status,
+//! a seat row with seated holds and the seat map). It uses the
 //! client crate's re-exports only, as the shop does.
 
 mod support;
@@ -152,6 +153,63 @@ async fn scenario(client: &Client) {
         Err(ClientError::NotFound(_))
     ));
 
+    // Seats: a row of five, the best two held, one named seat checked out and
+    // paid, one blocked; the seat map says what each is.
+    let specs = (1..=5).map(|n| SeatSpec { label: n.to_string(), item }).collect();
+    let add = Command::AddSeatRow { event, zone: "Stalls".into(), row: "A".into(), seats: specs };
+    let Accepted::SeatRowAdded { first_seat, count: 5 } = ok(client, add).await else { panic!() };
+    let seat = |i: u64| SeatId(first_seat.0 + i);
+    let best = Command::PlaceSeatedHold {
+        event,
+        seats: SeatChoice::Adjacent { zone: "Stalls".into(), count: 2, item: None },
+        ttl_ms: 600_000,
+        voucher: None,
+        buyer: None,
+    };
+    let Accepted::SeatedHoldLive { hold: pair, seats: held, .. } = ok(client, best).await else { panic!() };
+    assert_eq!(held, vec![seat(1), seat(2)], "the run closest to the row's centre, ties to the front");
+    let named = |seats| Command::PlaceSeatedHold {
+        event,
+        seats: SeatChoice::Named(seats),
+        ttl_ms: 600_000,
+        voucher: None,
+        buyer: None,
+    };
+    let Accepted::SeatedHoldLive { hold: single, .. } = ok(client, named(vec![seat(4)])).await else {
+        panic!()
+    };
+    let Accepted::OrderPlaced { order: seated, .. } =
+        ok(client, Command::Checkout { hold: single, payment_ttl_ms: 3_600_000 }).await
+    else {
+        panic!()
+    };
+    ok(client, Command::Pay { order: seated }).await;
+    ok(client, Command::SetSeatsBlocked { event, seats: vec![seat(0)], blocked: true }).await;
+    assert_eq!(
+        client.submit(named(vec![seat(2), seat(3)])).await.unwrap().outcome,
+        Outcome::Rejected(Rejection::Seat(SeatRejection::Taken { seat: seat(2) }))
+    );
+    let map = client.seat_map(event, linearizable).await.unwrap();
+    assert_eq!((map.len(), map[0].zone.as_str(), map[0].rows.len()), (1, "Stalls", 1));
+    let row = &map[0].rows[0];
+    let labels: Vec<&str> = row.seats.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!((row.row.as_str(), labels), ("A", vec!["1", "2", "3", "4", "5"]));
+    let states: Vec<(SeatId, SeatStatus)> = row.seats.iter().map(|s| (s.seat, s.status)).collect();
+    assert_eq!(
+        states,
+        vec![
+            (seat(0), SeatStatus::Blocked),
+            (seat(1), SeatStatus::Held(pair)),
+            (seat(2), SeatStatus::Held(pair)),
+            (seat(3), SeatStatus::Free),
+            (seat(4), SeatStatus::Paid(seated)),
+        ]
+    );
+    assert!(row.seats.iter().all(|s| s.item == item));
+    assert_eq!(client.seat_map(event, ReadConsistency::Stale).await.unwrap(), map);
+    assert_eq!(client.seat_map(events[1], linearizable).await.unwrap(), vec![], "an event without seats");
+    assert!(matches!(client.seat_map(EventId(u64::MAX), linearizable).await, Err(ClientError::NotFound(_))));
+
     // The waiting room: none yet, then one a second.
     assert_eq!(client.waiting_room(event, linearizable).await.unwrap(), None);
     assert!(matches!(
@@ -257,6 +315,11 @@ async fn the_shops_calls_work_against_a_real_server() {
         .await
         .expect_err("no such voucher");
     assert_eq!(voucher.code(), Code::NotFound);
+    let seat_map = inventory
+        .get_seat_map(v1::GetSeatMapRequest { event: u64::MAX, consistency: 0 })
+        .await
+        .expect_err("no such event");
+    assert_eq!(seat_map.code(), Code::NotFound);
     let unnamed = inventory
         .get_voucher(v1::GetVoucherRequest { which: None, consistency: 0 })
         .await

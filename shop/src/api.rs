@@ -597,7 +597,7 @@ pub async fn delete_cart(
         ("X-Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key")),
     request_body = OrderRequest,
     responses((status = 201, body = OrderJson), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "cart_expired, cart_closed, sold_out or idempotency_conflict", body = ErrorBody),
+        (status = 409, description = "cart_expired, cart_closed, sold_out, seat_taken or idempotency_conflict", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn create_order(
     State(state): State<Shared>,

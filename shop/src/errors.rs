@@ -10,7 +10,7 @@
 //! shows a stack trace or an internal message to a buyer.
 
 use crate::inventory::ClientError;
-use crate::inventory::domain::{CheckinRejection, ObjectRef, Rejection};
+use crate::inventory::domain::{CheckinRejection, ObjectRef, Rejection, SeatRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -42,6 +42,9 @@ pub enum ShopError {
     /// An item is in no quota.
     #[error("not for sale: {0}")]
     ItemNotForSale(String),
+    /// Someone else has the seat (a live hold, an order).
+    #[error("seat taken: {0}")]
+    SeatTaken(String),
     /// The cart lapsed.
     #[error("cart expired")]
     CartExpired,
@@ -98,6 +101,7 @@ impl ShopError {
             ShopError::SoldOut(_)
             | ShopError::QuotaClosed(_)
             | ShopError::ItemNotForSale(_)
+            | ShopError::SeatTaken(_)
             | ShopError::CartExpired
             | ShopError::CartClosed
             | ShopError::CartLifetimeCap
@@ -125,6 +129,7 @@ impl ShopError {
             ShopError::SoldOut(_) => "sold_out",
             ShopError::QuotaClosed(_) => "quota_closed",
             ShopError::ItemNotForSale(_) => "item_not_for_sale",
+            ShopError::SeatTaken(_) => "seat_taken",
             ShopError::CartExpired => "cart_expired",
             ShopError::CartClosed => "cart_closed",
             ShopError::CartLifetimeCap => "cart_lifetime_cap",
@@ -155,6 +160,9 @@ impl ShopError {
             ShopError::SoldOut(what) => format!("Sold out while you were choosing: {what}."),
             ShopError::QuotaClosed(what) => format!("{what} is not on sale any more."),
             ShopError::ItemNotForSale(what) => format!("{what} is not on sale."),
+            ShopError::SeatTaken(what) => {
+                format!("Someone else just took {what} while you were choosing. Please choose another seat.")
+            }
             ShopError::CartExpired => {
                 "Your cart expired, and its tickets went back on sale. Please choose again.".into()
             }
@@ -206,6 +214,7 @@ impl ShopError {
                 ObjectRef::CheckinList(_) => "that check-in list".into(),
                 ObjectRef::WaitingRoom(_) => "that event's waiting room".into(),
                 ObjectRef::Voucher(_) => "that voucher".into(),
+                ObjectRef::Seat(_) => "that seat".into(),
             }),
             Rejection::SlugTaken { slug } => ShopError::SlugTaken(slug.clone()),
             Rejection::ItemNotForSale { item } => ShopError::ItemNotForSale(name(item.0)),
@@ -225,6 +234,16 @@ impl ShopError {
             // The shop sends no voucher or order-limit commands yet.
             Rejection::Voucher(reason) => ShopError::Invalid(format!("{reason:?}").to_lowercase()),
             Rejection::OrderLimit(reason) => ShopError::Invalid(format!("{reason:?}").to_lowercase()),
+            // A lapsed seated cart's checkout meets these (the shop holds no seats yet).
+            Rejection::Seat(SeatRejection::Taken { seat }) => {
+                ShopError::SeatTaken(format!("seat {}", seat.0))
+            }
+            Rejection::Seat(SeatRejection::Blocked { seat }) => {
+                ShopError::ItemNotForSale(format!("Seat {}", seat.0))
+            }
+            Rejection::Seat(SeatRejection::NoAdjacentSeats { zone, count }) => {
+                ShopError::SoldOut(format!("{count} seats together in {zone}"))
+            }
         }
     }
 }
@@ -308,7 +327,9 @@ impl IntoResponse for PageError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::domain::{AvailabilityState, HoldId, HoldStatus, InvalidInput, ItemId, QuotaId};
+    use crate::inventory::domain::{
+        AvailabilityState, HoldId, HoldStatus, InvalidInput, ItemId, QuotaId, SeatId,
+    };
 
     #[test]
     fn every_client_error_maps_to_its_promise() {
@@ -342,9 +363,17 @@ mod tests {
             (Rejection::HoldClosed { hold: HoldId(1), status: HoldStatus::Released }, "cart_closed"),
             (Rejection::Invalid(InvalidInput::Quantity), "invalid"),
             (Rejection::NotFound(ObjectRef::Hold(HoldId(1))), "not_found"),
+            (Rejection::NotFound(ObjectRef::Seat(SeatId(9))), "not_found"),
+            (Rejection::Seat(SeatRejection::Blocked { seat: SeatId(9) }), "item_not_for_sale"),
+            (Rejection::Seat(SeatRejection::NoAdjacentSeats { zone: "Stalls".into(), count: 2 }), "sold_out"),
+            (Rejection::Invalid(InvalidInput::SeatedHold { hold: HoldId(1) }), "invalid"),
         ];
         for (rejection, code) in cases {
             assert_eq!(ShopError::from_rejection(&rejection, &name).code(), code);
         }
+        let taken =
+            ShopError::from_rejection(&Rejection::Seat(SeatRejection::Taken { seat: SeatId(9) }), &name);
+        assert_eq!((taken.status().as_u16(), taken.code()), (409, "seat_taken"));
+        assert!(taken.message().starts_with("Someone else just took seat 9"), "{}", taken.message());
     }
 }

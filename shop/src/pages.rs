@@ -553,7 +553,12 @@ pub async fn checkout(
             Ok(see_other_with(&format!("/{org}/{event}/order/{}/{token}", order.0), set))
         }
         Ok(other) => Err(ShopError::TryAgain(format!("unexpected answer {other:?}")).into()),
-        Err(error @ (ShopError::SoldOut(_) | ShopError::QuotaClosed(_) | ShopError::CartExpired)) => {
+        Err(
+            error @ (ShopError::SoldOut(_)
+            | ShopError::QuotaClosed(_)
+            | ShopError::SeatTaken(_)
+            | ShopError::CartExpired),
+        ) => {
             state.clear_cart(&mut set, info.id);
             let message = format!("Your cart expired before checkout. {}", error.message());
             let back = format!("/{org}/{event}/");

@@ -111,6 +111,7 @@ pub fn error_page(error: &ShopError) -> Response {
     let title = match error {
         ShopError::NotFound(_) => "Not found",
         ShopError::SoldOut(_) => "Sold out",
+        ShopError::SeatTaken(_) => "Seat taken",
         ShopError::CartExpired => "Your cart expired",
         ShopError::Forbidden(_) => "Please try again",
         ShopError::TryAgain(_) | ShopError::Unavailable(_) | ShopError::Busy | ShopError::Timeout => {

@@ -4,7 +4,7 @@ use super::parse;
 use boxoffice_client::CALL_TIMEOUT_MS_DEFAULT;
 use boxoffice_engine::domain::{
     BuyerId, CheckinListId, EventId, HoldId, ItemId, Line, Nonce, OrderId, OrganizerId, QuotaId, RequestId,
-    VoucherId,
+    SeatId, VoucherId,
 };
 use boxoffice_proto::v1;
 use clap::{Args, Parser, Subcommand};
@@ -26,7 +26,7 @@ timeout during a leader change), run the same command again with
 it twice.
 
 Ids are plain integers or their display form: `3` and `item-3` are the same
-item; likewise ev-, org-, quota-, hold-, order- and list-.
+item; likewise ev-, org-, quota-, hold-, order-, list-, voucher- and seat-.
 
 Examples:
   # A local engine with demo data, then buy a Saturday ticket
@@ -265,6 +265,21 @@ pub enum Command {
     ///   boxoffice --data-dir ./bo-data voucher show --code 7K3M9Q2XD4TP8W1R
     #[command(subcommand, verbatim_doc_comment)]
     Voucher(VoucherCmd),
+    /// Add seat rows, block seats, hold seats and show the seat map
+    ///
+    /// An event's seating plan is rows of seats in zones; every seat is a
+    /// ticket of an item (with the item's quotas) and is held or sold at
+    /// most once. Rows of a zone are ordered by creation, the first the
+    /// best; a row's seats are in adjacency order. Seat ids (seat-N) are
+    /// consecutive within a row: `seats map` shows them.
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data seats add-row --event ev-2 --zone Stalls --row A --seat 1..20=item-3
+    ///   boxoffice --data-dir ./bo-data seats map --event ev-2
+    ///   boxoffice --data-dir ./bo-data seats hold --event ev-2 --zone Stalls --count 2
+    ///   boxoffice --data-dir ./bo-data seats block --event ev-2 --seat seat-11,seat-12
+    #[command(subcommand, verbatim_doc_comment)]
+    Seats(SeatsCmd),
     /// Show an event's items, quotas (with their availability) and check-in lists
     ///
     /// Example:
@@ -538,6 +553,120 @@ pub enum VoucherCmd {
     ///   boxoffice --endpoints 127.0.0.11:50051 voucher show --voucher voucher-12
     #[command(verbatim_doc_comment)]
     Show(VoucherWhich),
+}
+
+/// `--event ID --seat ID,...`
+#[derive(Debug, Args)]
+pub struct SeatsArg {
+    /// The event the seats belong to (3 or ev-3)
+    #[arg(long, value_parser = parse::event_id)]
+    pub event: EventId,
+    /// The seats, comma-separated or repeated (3 or seat-3)
+    #[arg(long = "seat", required = true, value_delimiter = ',', value_parser = parse::seat_id, value_name = "SEAT,...")]
+    pub seats: Vec<SeatId>,
+}
+
+/// `seats ...`
+#[derive(Debug, Subcommand)]
+pub enum SeatsCmd {
+    /// Add a row of seats to an event's seating plan
+    ///
+    /// The row's seats are given in adjacency order (left to right), each
+    /// as LABEL=ITEM, or FROM..TO=ITEM for seats labelled FROM to TO;
+    /// repeat --seat or separate with commas. A seat's item is an item of
+    /// the event without variations, or a variation. Rows of a zone are
+    /// best first, in the order they are added; a row's name is unique in
+    /// its zone. At most 1 000 seats a row and 100 000 an event. Prints
+    /// the seats' ids, which are consecutive.
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data seats add-row --event ev-2 --zone Stalls --row A --seat 1..20=item-3
+    ///   boxoffice --data-dir ./bo-data seats add-row --event 2 --zone Balcony --row 1 --seat 1=5,2=5,3=6
+    #[command(verbatim_doc_comment)]
+    AddRow {
+        /// The event (3 or ev-3)
+        #[arg(long, value_parser = parse::event_id)]
+        event: EventId,
+        /// The zone ("Stalls", "Balcony left")
+        #[arg(long)]
+        zone: String,
+        /// The row's name, unique in its zone ("A", "12")
+        #[arg(long)]
+        row: String,
+        /// Its seats in order: LABEL=ITEM or FROM..TO=ITEM, repeatable
+        #[arg(long = "seat", required = true, value_delimiter = ',', value_parser = parse::seat_specs, value_name = "LABEL=ITEM")]
+        seats: Vec<parse::SeatSpecs>,
+    },
+    /// Keep seats out of sale (all or nothing; a taken seat cannot be blocked)
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data seats block --event ev-2 --seat seat-11,seat-12
+    #[command(verbatim_doc_comment)]
+    Block(SeatsArg),
+    /// Put blocked seats back on sale
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data seats unblock --event ev-2 --seat seat-11
+    #[command(verbatim_doc_comment)]
+    Unblock(SeatsArg),
+    /// Hold seats: named ones, or the best N adjacent free seats of a zone
+    ///
+    /// The hold has one ticket of each seat's item and passes every check
+    /// of `hold place` (quotas, voucher, order limits), all or nothing. With
+    /// --zone and --count, the best run of adjacent free seats is chosen:
+    /// the first row of the zone that has one, and in it the run closest to
+    /// the row's centre (--item: only seats of that item or its
+    /// variations). Check out the hold as any other (`checkout --hold`).
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data seats hold --event ev-2 --seat seat-11,seat-12
+    ///   boxoffice --data-dir ./bo-data seats hold --event ev-2 --zone Stalls --count 4 --ttl-secs 600
+    ///   boxoffice --data-dir ./bo-data seats hold --event 2 --zone Balcony --count 2 --item 5 --voucher <CODE>
+    #[command(verbatim_doc_comment)]
+    Hold {
+        /// The event (3 or ev-3)
+        #[arg(long, value_parser = parse::event_id)]
+        event: EventId,
+        /// These seats, comma-separated or repeated (3 or seat-3)
+        #[arg(
+            long = "seat",
+            value_delimiter = ',',
+            value_parser = parse::seat_id,
+            value_name = "SEAT,...",
+            required_unless_present = "zone",
+            conflicts_with = "zone"
+        )]
+        seats: Vec<SeatId>,
+        /// Or the best adjacent seats of this zone (with --count)
+        #[arg(long, requires = "count")]
+        zone: Option<String>,
+        /// How many adjacent seats
+        #[arg(long, requires = "zone", value_name = "N")]
+        count: Option<u32>,
+        /// Only seats of this item or its variations (3 or item-3)
+        #[arg(long, requires = "zone", value_parser = parse::item_id)]
+        item: Option<ItemId>,
+        /// Time to live, in seconds
+        #[arg(long, default_value_t = 1800, value_name = "SECS")]
+        ttl_secs: u64,
+        /// Redeem this voucher code for every ticket of the hold
+        #[arg(long, value_name = "CODE")]
+        voucher: Option<String>,
+        /// The buyer, for per-buyer limits: 32 hex digits
+        #[arg(long, value_parser = parse::buyer_id, value_name = "HEX")]
+        buyer: Option<BuyerId>,
+    },
+    /// Show an event's seat map: every row, its seat ids, and each seat's state
+    ///
+    /// One line per row: zone, row, its seat ids, then LABEL:STATE per seat
+    /// in order, STATE being F free, B blocked, H held, O ordered (pending
+    /// payment) or P paid. With --json, the map with each seat's hold or
+    /// order.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data seats map --event ev-2
+    #[command(verbatim_doc_comment)]
+    Map(EventArg),
 }
 
 /// A quota's capacity: `--size N` or `--unlimited`.

@@ -2,7 +2,8 @@
 
 use boxoffice_engine::domain::{
     Accepted, AvailabilityState, CheckinRejection, Direction, HoldStatus, InvalidInput, Line, ObjectRef,
-    OrderLimitRejection, OrderLimits, OrderStatus, Rejection, VoucherRejection, VoucherScope,
+    OrderLimitRejection, OrderLimits, OrderStatus, Rejection, SeatId, SeatRejection, SeatStatus,
+    VoucherRejection, VoucherScope,
 };
 
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day), after
@@ -109,6 +110,27 @@ pub fn order_status(status: OrderStatus) -> &'static str {
     }
 }
 
+/// A seat's state as one letter, for the seat map: F free, B blocked, H
+/// held, O ordered (pending payment), P paid.
+pub fn seat_state_letter(status: SeatStatus) -> char {
+    match status {
+        SeatStatus::Free => 'F',
+        SeatStatus::Blocked => 'B',
+        SeatStatus::Held(_) => 'H',
+        SeatStatus::Ordered(_) => 'O',
+        SeatStatus::Paid(_) => 'P',
+    }
+}
+
+/// `seat-11, seat-12`, or `seat-11 to seat-30` for a run of consecutive ids.
+fn seats(seats: &[SeatId]) -> String {
+    let consecutive = seats.windows(2).all(|pair| pair[1].0 == pair[0].0.wrapping_add(1));
+    match seats {
+        [first, .., last] if consecutive && seats.len() > 2 => format!("{first} to {last}"),
+        _ => list(seats.iter()),
+    }
+}
+
 /// `entry` or `exit`.
 pub fn direction(direction: Direction) -> &'static str {
     match direction {
@@ -160,6 +182,21 @@ pub fn accepted(accepted: &Accepted) -> String {
         }
         Accepted::OrderLimitsSet { item } => format!("order limits of item {item} set"),
         Accepted::VoucherCreated { voucher, code } => format!("voucher {voucher} created, code {code}"),
+        Accepted::SeatRowAdded { first_seat, count: 1 } => format!("row of 1 seat added: {first_seat}"),
+        Accepted::SeatRowAdded { first_seat, count } => {
+            let last = SeatId(first_seat.0.saturating_add(u64::from(*count).saturating_sub(1)));
+            format!("row of {count} seats added: {first_seat} to {last}")
+        }
+        Accepted::SeatsBlocked { event, count } => format!("{count} seat(s) of event {event} updated"),
+        Accepted::SeatedHoldLive { hold, expires_at_ms, seats: held } => format!(
+            "hold {hold} of {} seat(s) ({}) expires at {}",
+            held.len(),
+            seats(held),
+            rfc3339(*expires_at_ms)
+        ),
+        Accepted::SeatCheckedIn { order, position, direction: d, seat } => {
+            format!("{} of ticket {position} of order {order}, seat {seat}", direction(*d))
+        }
     }
 }
 
@@ -174,6 +211,7 @@ fn object(object: &ObjectRef) -> String {
         ObjectRef::CheckinList(id) => format!("check-in list {id}"),
         ObjectRef::WaitingRoom(event) => format!("waiting room of event {event}"),
         ObjectRef::Voucher(id) => format!("voucher {id}"),
+        ObjectRef::Seat(id) => format!("seat {id}"),
     }
 }
 
@@ -253,6 +291,18 @@ pub fn rejection(rejection: &Rejection) -> String {
                     format!("item {item} is sold only to a named buyer"),
             }
         ),
+        Rejection::Seat(reason) => format!(
+            "seat refused — {}",
+            match reason {
+                SeatRejection::Blocked { seat } => format!("seat {seat} is blocked by the organizer"),
+                SeatRejection::Taken { seat } => {
+                    format!("seat {seat} is taken (held, ordered or paid by someone else)")
+                }
+                SeatRejection::NoAdjacentSeats { zone, count } => {
+                    format!("no row of zone \"{zone}\" has {count} free seats side by side")
+                }
+            }
+        ),
     }
 }
 
@@ -317,5 +367,21 @@ mod tests {
         assert_eq!(accepted(&joined), "joined the waiting room of event ev-2 at position 7");
         let no_room = Rejection::NotFound(ObjectRef::WaitingRoom(EventId(2)));
         assert_eq!(rejection(&no_room), "not found — no waiting room of event ev-2");
+        let row = Accepted::SeatRowAdded { first_seat: SeatId(11), count: 20 };
+        assert_eq!(accepted(&row), "row of 20 seats added: seat-11 to seat-30");
+        let held = Accepted::SeatedHoldLive {
+            hold: HoldId(40),
+            expires_at_ms: 1_795_429_800_000,
+            seats: vec![SeatId(14), SeatId(13)],
+        };
+        assert_eq!(
+            accepted(&held),
+            "hold hold-40 of 2 seat(s) (seat-14, seat-13) expires at 2026-11-23T10:30:00Z"
+        );
+        let taken = Rejection::Seat(SeatRejection::Taken { seat: SeatId(12) });
+        assert_eq!(
+            rejection(&taken),
+            "seat refused — seat seat-12 is taken (held, ordered or paid by someone else)"
+        );
     }
 }

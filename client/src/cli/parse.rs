@@ -1,11 +1,11 @@
 //! Parsers of command-line values: ids (`3` or `item-3`), hold lines
-//! (`ITEM:QTY`), cluster member specs (`ID=HOST:PORT/ZONE`) and 128-bit hex
+//! (`ITEM:QTY`), seats of a row (`LABEL=ITEM`), cluster member specs (`ID=HOST:PORT/ZONE`) and 128-bit hex
 //! ids (request ids, check-in nonces). Each returns a message clap shows
 //! under "invalid value", so a malformed value exits with status 2.
 
 use boxoffice_engine::domain::{
     BuyerId, CheckinListId, EventId, HoldId, ItemId, Line, Nonce, OrderId, OrganizerId, QuotaId, RequestId,
-    VoucherId,
+    SeatId, SeatSpec, VoucherId, limits::SEAT_ROW_SEATS_MAX,
 };
 use boxoffice_proto::v1;
 
@@ -85,6 +85,48 @@ id_parser!(
     "voucher-",
     "a voucher"
 );
+
+id_parser!(
+    /// `3` or `seat-3`.
+    seat_id,
+    SeatId,
+    "seat-",
+    "a seat"
+);
+
+/// Seats of a row given by one `--seat` value, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeatSpecs(pub Vec<SeatSpec>);
+
+/// Seats of a row: `LABEL=ITEM` (`12=item-3`) for one seat, or
+/// `FROM..TO=ITEM` (`1..20=3`) for the seats labelled FROM to TO, in order.
+pub fn seat_specs(value: &str) -> Result<SeatSpecs, String> {
+    seat_spec_list(value).map(SeatSpecs)
+}
+
+fn seat_spec_list(value: &str) -> Result<Vec<SeatSpec>, String> {
+    let hint = "seats are LABEL=ITEM, like 12=item-3, or FROM..TO=ITEM, like 1..20=item-3";
+    let (labels, item) =
+        value.rsplit_once('=').ok_or_else(|| format!("seat `{value}`: no =ITEM ({hint})"))?;
+    let item = item_id(item).map_err(|e| format!("seat `{value}`: {e} ({hint})"))?;
+    let labels = labels.trim();
+    if labels.is_empty() {
+        return Err(format!("seat `{value}`: no label ({hint})"));
+    }
+    let Some((from, to)) = labels.split_once("..") else {
+        return Ok(vec![SeatSpec { label: labels.to_owned(), item }]);
+    };
+    let number = |n: &str| {
+        n.trim().parse::<u64>().map_err(|_| format!("seat `{value}`: `{n}` is not a number ({hint})"))
+    };
+    let (from, to) = (number(from)?, number(to)?);
+    if from > to || to - from >= SEAT_ROW_SEATS_MAX as u64 {
+        return Err(format!(
+            "seat `{value}`: a range is FROM..TO with FROM <= TO, at most {SEAT_ROW_SEATS_MAX} seats"
+        ));
+    }
+    Ok((from..=to).map(|n| SeatSpec { label: n.to_string(), item }).collect())
+}
 
 /// A Raft node id: `3` or `node-3`.
 pub fn node_id(value: &str) -> Result<u64, String> {
@@ -197,6 +239,23 @@ mod tests {
         assert!(line("3:-1").is_err());
         assert!(line("3:0").unwrap_err().contains("at least 1"));
         assert!(line("3:99999999999").unwrap_err().contains("too large"));
+    }
+
+    #[test]
+    fn seats_parse_one_label_or_a_range_with_their_item() {
+        let spec = |label: &str, item| SeatSpec { label: label.into(), item: ItemId(item) };
+        assert_eq!(seat_spec_list("12a=item-3"), Ok(vec![spec("12a", 3)]));
+        assert_eq!(seat_spec_list("A-1=4"), Ok(vec![spec("A-1", 4)]));
+        assert_eq!(seat_spec_list("1..3=item-5"), Ok(vec![spec("1", 5), spec("2", 5), spec("3", 5)]));
+        assert_eq!(seat_specs("7..7=5"), Ok(SeatSpecs(vec![spec("7", 5)])));
+        assert!(seat_specs("12").unwrap_err().contains("=ITEM"));
+        assert!(seat_specs("=3").unwrap_err().contains("no label"));
+        assert!(seat_specs("1=hold-3").is_err());
+        assert!(seat_specs("3..1=2").is_err());
+        assert!(seat_specs("1..x=2").unwrap_err().contains("not a number"));
+        assert!(seat_specs("1..5000=2").is_err());
+        assert_eq!(seat_id("seat-11"), Ok(SeatId(11)));
+        assert!(seat_id("item-11").is_err());
     }
 
     #[test]

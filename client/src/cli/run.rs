@@ -3,7 +3,7 @@
 
 use super::args::{
     AvailabilityArgs, CheckinListCmd, Cli, ClusterCmd, Command as Cmd, EventCmd, EventsCmd, HoldCmd, ItemCmd,
-    OrderCmd, OrganizerCmd, QuotaCmd, RoomCmd, VoucherCmd,
+    OrderCmd, OrganizerCmd, QuotaCmd, RoomCmd, SeatsArg, SeatsCmd, VoucherCmd,
 };
 use super::format as fmt;
 use super::{Exit, emit, emit_json};
@@ -11,7 +11,7 @@ use boxoffice_client::{Client, ClientError, ReadConsistency, Submitted, VoucherL
 use boxoffice_engine::domain::{
     Accepted, CheckinListId, Command, Direction, Event, EventDef, EventId, Hold, HoldStatus,
     ItemAvailability, ItemId, Nonce, Order, OrderLimits, OrganizerId, Outcome, QuotaAvailability, QuotaId,
-    Record, RequestId, VoucherScope, VoucherView, WaitingRoomView,
+    Record, RequestId, SeatChoice, SeatMapZone, SeatStatus, VoucherScope, VoucherView, WaitingRoomView,
 };
 use boxoffice_engine::node::wall_clock_ms;
 use boxoffice_proto::v1;
@@ -183,6 +183,41 @@ async fn dispatch(ctx: &Ctx<'_>, command: Cmd) -> Res {
             };
             let voucher = ctx.client.voucher(&lookup, ctx.consistency).await?;
             ctx.show_voucher(&voucher);
+            Ok(Exit::Ok)
+        }
+        Cmd::Seats(SeatsCmd::AddRow { event, zone, row, seats }) => {
+            let seats: Vec<_> = seats.into_iter().flat_map(|specs| specs.0).collect();
+            let detail = format!(" — zone \"{zone}\", row \"{row}\" of event {event}");
+            ctx.write("add_seat_row", Command::AddSeatRow { event, zone, row, seats }, &detail).await
+        }
+        Cmd::Seats(SeatsCmd::Block(SeatsArg { event, seats })) => {
+            let detail = format!(" — blocked {}", fmt::list(&seats));
+            ctx.write("set_seats_blocked", Command::SetSeatsBlocked { event, seats, blocked: true }, &detail)
+                .await
+        }
+        Cmd::Seats(SeatsCmd::Unblock(SeatsArg { event, seats })) => {
+            let detail = format!(" — unblocked {}", fmt::list(&seats));
+            let command = Command::SetSeatsBlocked { event, seats, blocked: false };
+            ctx.write("set_seats_blocked", command, &detail).await
+        }
+        Cmd::Seats(SeatsCmd::Hold { event, seats, zone, count, item, ttl_secs, voucher, buyer }) => {
+            let seats = match (zone, count) {
+                (Some(zone), Some(count)) => SeatChoice::Adjacent { zone, count, item },
+                _ => SeatChoice::Named(seats),
+            };
+            let detail = format!(
+                "{}{}",
+                voucher.as_deref().map(|code| format!(", voucher {code}")).unwrap_or_default(),
+                buyer.map(|buyer| format!(", {buyer}")).unwrap_or_default()
+            );
+            let detail = detail.strip_prefix(", ").map(|d| format!(" — {d}")).unwrap_or_default();
+            let command =
+                Command::PlaceSeatedHold { event, seats, ttl_ms: secs_to_ms(ttl_secs), voucher, buyer };
+            ctx.write("place_seated_hold", command, &detail).await
+        }
+        Cmd::Seats(SeatsCmd::Map(e)) => {
+            let zones = ctx.client.seat_map(e.event, ctx.consistency).await?;
+            ctx.show_seat_map(e.event, &zones);
             Ok(Exit::Ok)
         }
         Cmd::Quota(QuotaCmd::Create { event, name, capacity, items, close_when_sold_out }) => {
@@ -363,6 +398,10 @@ fn accepted_id(accepted: &Accepted) -> Option<u64> {
         Accepted::WaitingRoomConfigured { event } | Accepted::WaitingRoomJoined { event, .. } => event.0,
         Accepted::OrderLimitsSet { item } => item.0,
         Accepted::VoucherCreated { voucher, .. } => voucher.0,
+        Accepted::SeatRowAdded { first_seat, .. } => first_seat.0,
+        Accepted::SeatsBlocked { event, .. } => event.0,
+        Accepted::SeatedHoldLive { hold, .. } => hold.0,
+        Accepted::SeatCheckedIn { order, .. } => order.0,
         Accepted::Expired { .. } => return None,
     })
 }
@@ -507,6 +546,46 @@ impl Ctx<'_> {
             fmt::rfc3339(v.valid_from_ms),
             fmt::rfc3339(v.valid_until_ms),
         ));
+    }
+
+    fn show_seat_map(&self, event: EventId, zones: &[SeatMapZone]) {
+        if self.json {
+            emit_json(&json!({ "event": event.0, "zones": to_json(&zones) }));
+            return;
+        }
+        let seats = || zones.iter().flat_map(|z| &z.rows).flat_map(|r| &r.seats);
+        if seats().next().is_none() {
+            emit(&format!("event {event} has no seats"));
+            return;
+        }
+        let count = |f: fn(&SeatStatus) -> bool| seats().filter(|s| f(&s.status)).count();
+        emit(&format!(
+            "seat map of event {event}: {} seats, {} free, {} blocked, {} held, {} ordered, {} paid \
+             (F free, B blocked, H held, O ordered, P paid)",
+            seats().count(),
+            count(|s| matches!(s, SeatStatus::Free)),
+            count(|s| matches!(s, SeatStatus::Blocked)),
+            count(|s| matches!(s, SeatStatus::Held(_))),
+            count(|s| matches!(s, SeatStatus::Ordered(_))),
+            count(|s| matches!(s, SeatStatus::Paid(_))),
+        ));
+        for zone in zones {
+            for row in &zone.rows {
+                let ids = match (row.seats.first(), row.seats.last()) {
+                    (Some(first), Some(last)) if first.seat != last.seat => {
+                        format!("{}..{}", first.seat, last.seat)
+                    }
+                    (Some(first), _) => first.seat.to_string(),
+                    _ => String::new(),
+                };
+                let seats: Vec<String> = row
+                    .seats
+                    .iter()
+                    .map(|s| format!("{}:{}", s.label, fmt::seat_state_letter(s.status)))
+                    .collect();
+                emit(&format!("  {} row {} ({ids}): {}", zone.zone, row.row, seats.join(" ")));
+            }
+        }
     }
 
     fn show_room(&self, event: EventId, room: Option<&WaitingRoomView>) {

@@ -150,6 +150,50 @@ fn sample_commands() -> Vec<Command> {
             voucher: None,
             buyer: Some(domain::BuyerId(0)),
         },
+        Command::AddSeatRow {
+            event: EventId(2),
+            zone: "Stalls".into(),
+            row: "A".into(),
+            seats: vec![
+                domain::SeatSpec { label: "1".into(), item: ItemId(3) },
+                domain::SeatSpec { label: "2a".into(), item: ItemId(u64::MAX) },
+            ],
+        },
+        Command::AddSeatRow { event: EventId(2), zone: String::new(), row: String::new(), seats: vec![] },
+        Command::SetSeatsBlocked {
+            event: EventId(2),
+            seats: vec![SeatId(11), SeatId(u64::MAX)],
+            blocked: true,
+        },
+        Command::SetSeatsBlocked { event: EventId(2), seats: vec![], blocked: false },
+        Command::PlaceSeatedHold {
+            event: EventId(2),
+            seats: SeatChoice::Named(vec![SeatId(11), SeatId(12)]),
+            ttl_ms: 600_000,
+            voucher: Some("0123456789ABCDEF".into()),
+            buyer: Some(domain::BuyerId(u128::MAX)),
+        },
+        Command::PlaceSeatedHold {
+            event: EventId(2),
+            seats: SeatChoice::Adjacent { zone: "Balcony".into(), count: u32::MAX, item: Some(ItemId(3)) },
+            ttl_ms: 0,
+            voucher: None,
+            buyer: None,
+        },
+        Command::PlaceSeatedHold {
+            event: EventId(2),
+            seats: SeatChoice::Adjacent { zone: String::new(), count: 0, item: None },
+            ttl_ms: 1,
+            voucher: None,
+            buyer: None,
+        },
+        Command::PlaceSeatedHold {
+            event: EventId(2),
+            seats: SeatChoice::Named(vec![]),
+            ttl_ms: 1,
+            voucher: None,
+            buyer: None,
+        },
     ]
 }
 
@@ -187,6 +231,12 @@ fn sample_outcomes() -> Vec<Outcome> {
         Accepted::WaitingRoomJoined { event: ev, position: u64::MAX },
         Accepted::OrderLimitsSet { item },
         Accepted::VoucherCreated { voucher: domain::VoucherId(10), code: "0123456789ABCDEF".into() },
+        Accepted::SeatRowAdded { first_seat: SeatId(11), count: 20 },
+        Accepted::SeatsBlocked { event: ev, count: u32::MAX },
+        Accepted::SeatedHoldLive { hold, expires_at_ms: 3, seats: vec![SeatId(12), SeatId(11)] },
+        Accepted::SeatedHoldLive { hold, expires_at_ms: u64::MAX, seats: vec![] },
+        Accepted::SeatCheckedIn { order, position: 0, direction: Direction::Entry, seat: SeatId(11) },
+        Accepted::SeatCheckedIn { order, position: u32::MAX, direction: Direction::Exit, seat: SeatId(12) },
     ];
     let invalid = vec![
         InvalidInput::Slug,
@@ -213,6 +263,12 @@ fn sample_outcomes() -> Vec<Outcome> {
         InvalidInput::VoucherScope,
         InvalidInput::EventVouchers,
         InvalidInput::OrderLimits,
+        InvalidInput::SeatRow,
+        InvalidInput::SeatRowExists,
+        InvalidInput::EventSeats,
+        InvalidInput::Seats,
+        InvalidInput::SeatOfOtherEvent { seat: SeatId(11) },
+        InvalidInput::SeatedHold { hold },
     ];
     let not_found = vec![
         ObjectRef::Organizer(org),
@@ -224,6 +280,7 @@ fn sample_outcomes() -> Vec<Outcome> {
         ObjectRef::CheckinList(list),
         ObjectRef::WaitingRoom(ev),
         ObjectRef::Voucher(domain::VoucherId(10)),
+        ObjectRef::Seat(SeatId(11)),
         ObjectRef::Order(OrderId(0)),
     ];
     let states = [
@@ -276,6 +333,15 @@ fn sample_outcomes() -> Vec<Outcome> {
         ]
         .map(Rejection::OrderLimit),
     );
+    rejected.extend(
+        [
+            SeatRejection::Blocked { seat: SeatId(11) },
+            SeatRejection::Taken { seat: SeatId(u64::MAX) },
+            SeatRejection::NoAdjacentSeats { zone: "Stalls".into(), count: 4 },
+            SeatRejection::NoAdjacentSeats { zone: String::new(), count: u32::MAX },
+        ]
+        .map(Rejection::Seat),
+    );
     accepted.into_iter().map(Outcome::Accepted).chain(rejected.into_iter().map(Outcome::Rejected)).collect()
 }
 
@@ -321,7 +387,7 @@ fn sample_quota_availabilities() -> Vec<QuotaAvailability> {
 fn every_command_variant_round_trips_through_the_wire() {
     let commands = sample_commands();
     let kinds: BTreeSet<&str> = commands.iter().map(Command::kind).collect();
-    assert_eq!(kinds.len(), 25, "the samples cover every command variant");
+    assert_eq!(kinds.len(), 28, "the samples cover every command variant");
     for (i, command) in commands.into_iter().enumerate() {
         let wire = through_bytes(&v1::Command::from(&command));
         assert_eq!(Command::try_from(wire), Ok(command.clone()), "command {i}");
@@ -337,7 +403,7 @@ fn every_command_variant_round_trips_through_the_wire() {
 fn every_outcome_variant_round_trips_through_the_wire_with_its_label() {
     let outcomes = sample_outcomes();
     let labels: BTreeSet<&str> = outcomes.iter().map(Outcome::label).collect();
-    assert_eq!(labels.len(), 43, "the samples cover every outcome label (rejected/conflict included)");
+    assert_eq!(labels.len(), 50, "the samples cover every outcome label (rejected/conflict included)");
     for outcome in outcomes {
         let wire = through_bytes(&v1::Outcome::from(&outcome));
         assert_eq!(wire.label, outcome.label());
@@ -597,7 +663,7 @@ fn broken_outcomes_from_the_wire_are_typed_errors() {
         Rejection::try_from(rejected(v1::rejection::Reason::SoldOut(sold_out))),
         Err(ConvertError::UnknownEnum { field: "rejection.sold_out.state", value: 99 })
     );
-    let invalid = v1::InvalidInput { kind: 0, item: 0 };
+    let invalid = v1::InvalidInput { kind: 0, ..Default::default() };
     assert_eq!(
         Rejection::try_from(rejected(v1::rejection::Reason::Invalid(invalid))),
         Err(ConvertError::UnknownEnum { field: "invalid_input.kind", value: 0 })
@@ -608,7 +674,7 @@ fn broken_outcomes_from_the_wire_are_typed_errors() {
         Rejection::try_from(rejected(v1::rejection::Reason::NotFound(not_found))),
         Err(ConvertError::UnknownEnum { field: "object_ref.kind", value: 999 })
     );
-    let invalid = v1::InvalidInput { kind: 999, item: 0 };
+    let invalid = v1::InvalidInput { kind: 999, ..Default::default() };
     assert_eq!(
         Rejection::try_from(rejected(v1::rejection::Reason::Invalid(invalid))),
         Err(ConvertError::UnknownEnum { field: "invalid_input.kind", value: 999 })
@@ -616,6 +682,11 @@ fn broken_outcomes_from_the_wire_are_typed_errors() {
     assert_eq!(
         Rejection::try_from(rejected(v1::rejection::Reason::CheckIn(0))),
         Err(ConvertError::UnknownEnum { field: "rejection.check_in", value: 0 })
+    );
+    let seat = v1::rejection::Seat { kind: 999, ..Default::default() };
+    assert_eq!(
+        Rejection::try_from(rejected(v1::rejection::Reason::Seat(seat))),
+        Err(ConvertError::UnknownEnum { field: "rejection.seat.kind", value: 999 })
     );
 }
 
@@ -965,6 +1036,44 @@ fn any_command() -> impl Strategy<Value = Command> {
             }
         ),
         any::<u64>().prop_map(|e| Command::JoinWaitingRoom { event: EventId(e) }),
+        (any::<u64>(), text, text, proptest::collection::vec((text, any::<u64>()), 0..4)).prop_map(
+            |(e, zone, row, seats)| Command::AddSeatRow {
+                event: EventId(e),
+                zone,
+                row,
+                seats: seats
+                    .into_iter()
+                    .map(|(label, item)| domain::SeatSpec { label, item: ItemId(item) })
+                    .collect(),
+            }
+        ),
+        (any::<u64>(), proptest::collection::vec(any::<u64>(), 0..4), any::<bool>()).prop_map(
+            |(e, seats, blocked)| Command::SetSeatsBlocked {
+                event: EventId(e),
+                seats: seats.into_iter().map(SeatId).collect(),
+                blocked,
+            }
+        ),
+        (
+            any::<u64>(),
+            prop_oneof![
+                proptest::collection::vec(any::<u64>(), 0..4)
+                    .prop_map(|seats| SeatChoice::Named(seats.into_iter().map(SeatId).collect())),
+                (text, any::<u32>(), proptest::option::of(any::<u64>())).prop_map(|(zone, count, item)| {
+                    SeatChoice::Adjacent { zone, count, item: item.map(ItemId) }
+                }),
+            ],
+            0..=i64::MAX as u64,
+            proptest::option::of(text),
+            proptest::option::of(any::<u128>()),
+        )
+            .prop_map(|(e, seats, ttl_ms, voucher, buyer)| Command::PlaceSeatedHold {
+                event: EventId(e),
+                seats,
+                ttl_ms,
+                voucher,
+                buyer: buyer.map(domain::BuyerId),
+            }),
     ]
 }
 
@@ -1008,6 +1117,11 @@ fn decode_and_convert_everything(bytes: &[u8]) {
         && let Some(Ok(view)) = reply.voucher.map(VoucherView::try_from)
     {
         assert_eq!(VoucherView::try_from(v1::VoucherStatus::from(&view)), Ok(view));
+    }
+    if let Ok(reply) = v1::GetSeatMapResponse::decode(bytes)
+        && let Ok(zones) = seat_map(reply.zones)
+    {
+        assert_eq!(seat_map(seat_map_to_wire(&zones)), Ok(zones));
     }
 }
 
@@ -1075,4 +1189,97 @@ fn a_voucher_status_round_trips_and_one_without_a_scope_is_a_typed_error() {
     let empty_scope =
         v1::VoucherStatus { scope: Some(v1::command::VoucherScope { kind: None }), ..Default::default() };
     assert_eq!(VoucherView::try_from(empty_scope), Err(ConvertError::MissingField("voucher_status.scope")));
+}
+
+#[test]
+fn a_seat_map_round_trips_and_a_seat_without_a_state_is_a_typed_error() {
+    let seat = |id: u64, label: &str, status| SeatMapSeat {
+        seat: SeatId(id),
+        label: label.into(),
+        item: ItemId(3),
+        status,
+    };
+    let zones = vec![
+        SeatMapZone {
+            zone: "Stalls".into(),
+            rows: vec![
+                SeatMapRow {
+                    row: "A".into(),
+                    seats: vec![
+                        seat(11, "1", SeatStatus::Free),
+                        seat(12, "2", SeatStatus::Blocked),
+                        seat(13, "3", SeatStatus::Held(HoldId(5))),
+                        seat(14, "4", SeatStatus::Ordered(OrderId(6))),
+                        seat(u64::MAX, "5", SeatStatus::Paid(OrderId(u64::MAX))),
+                    ],
+                },
+                SeatMapRow { row: "B".into(), seats: vec![] },
+            ],
+        },
+        SeatMapZone { zone: "Balcony".into(), rows: vec![] },
+    ];
+    let reply = through_bytes(&v1::GetSeatMapResponse {
+        zones: seat_map_to_wire(&zones),
+        now_ms: 1,
+        applied_index: 2,
+        last_seq: 3,
+    });
+    let held = &reply.zones[0].rows[0].seats[2];
+    assert_eq!((held.state, held.hold, held.order), (v1::SeatState::Held as i32, 5, 0));
+    let paid = &reply.zones[0].rows[0].seats[4];
+    assert_eq!((paid.state, paid.hold, paid.order), (v1::SeatState::Paid as i32, 0, u64::MAX));
+    assert_eq!(seat_map(reply.zones), Ok(zones.clone()));
+    assert_eq!(seat_map(vec![]), Ok(vec![]));
+
+    let mut broken = seat_map_to_wire(&zones);
+    broken[0].rows[0].seats[1].state = v1::SeatState::Unspecified as i32;
+    assert_eq!(seat_map(broken), Err(ConvertError::UnknownEnum { field: "seat_map_seat.state", value: 0 }));
+    let unknown = v1::SeatMapSeat { state: 999, ..Default::default() };
+    assert_eq!(
+        SeatMapSeat::try_from(unknown),
+        Err(ConvertError::UnknownEnum { field: "seat_map_seat.state", value: 999 })
+    );
+}
+
+#[test]
+fn a_seated_hold_without_a_choice_or_with_a_negative_count_is_a_typed_error() {
+    use v1::command::{self as c, seat_choice as sc};
+    let hold = |seats| v1::Command {
+        kind: Some(c::Kind::PlaceSeatedHold(c::PlaceSeatedHold {
+            event: 2,
+            seats,
+            ttl_ms: 1,
+            ..Default::default()
+        })),
+    };
+    assert_eq!(Command::try_from(hold(None)), Err(ConvertError::MissingField("place_seated_hold.seats")));
+    assert_eq!(
+        Command::try_from(hold(Some(c::SeatChoice { kind: None }))),
+        Err(ConvertError::MissingField("place_seated_hold.seats"))
+    );
+    let adjacent = |count| {
+        hold(Some(c::SeatChoice {
+            kind: Some(sc::Kind::Adjacent(sc::Adjacent { zone: "Stalls".into(), count, item: None })),
+        }))
+    };
+    assert_eq!(
+        Command::try_from(adjacent(-1)),
+        Err(ConvertError::Negative { field: "place_seated_hold.seats.adjacent.count", value: -1 })
+    );
+    let over = i64::from(u32::MAX) + 1;
+    assert_eq!(
+        Command::try_from(adjacent(over)),
+        Err(ConvertError::OutOfRange { field: "place_seated_hold.seats.adjacent.count", value: over })
+    );
+    let negative_ttl = v1::Command {
+        kind: Some(c::Kind::PlaceSeatedHold(c::PlaceSeatedHold {
+            seats: Some(c::SeatChoice { kind: Some(sc::Kind::Named(sc::Named { seats: vec![1] })) }),
+            ttl_ms: -5,
+            ..Default::default()
+        })),
+    };
+    assert_eq!(
+        Command::try_from(negative_ttl),
+        Err(ConvertError::Negative { field: "place_seated_hold.ttl_ms", value: -5 })
+    );
 }
