@@ -1,5 +1,8 @@
 //! Domain apply throughput on one hot quota: the flash-sale mix
-//! (hold, checkout, pay per buyer) and sold-out rejections.
+//! (hold, checkout, pay per buyer), a plain hold alone, and sold-out
+//! rejections. The plain hold is the figure the inventory rules
+//! (variations, vouchers, order limits, seats, the waiting list) must not
+//! slow down: it uses none of them and must pay for none of them.
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
 use boxoffice_benches::{START_MS, hot_quota};
@@ -38,6 +41,33 @@ fn hold_checkout_pay(c: &mut Criterion) {
     group.finish();
 }
 
+/// One buyer's plain hold of one ticket, and nothing else: holds pile up
+/// as live reservations, as in the first seconds of a flash sale.
+fn plain_hold(c: &mut Criterion) {
+    let mut group = c.benchmark_group("domain");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("hot_quota_plain_hold", |b| {
+        let (mut state, event, item, _) = hot_quota(Some(QUOTA_SIZE_MAX));
+        let mut request = 0u128;
+        b.iter(|| {
+            request += 1;
+            let envelope = Envelope {
+                time_ms: START_MS + (request as u64),
+                request_id: RequestId(request),
+                command: Command::PlaceHold {
+                    event,
+                    lines: vec![Line { item, quantity: 1 }],
+                    ttl_ms: 600_000,
+                },
+            };
+            let applied = apply(&mut state, &envelope);
+            assert!(applied.outcome.is_accepted(), "hold rejected: raise the bench quota");
+            black_box(applied);
+        });
+    });
+    group.finish();
+}
+
 /// Buyers arriving after the quota is sold out: each is a rejected hold.
 fn sold_out_rejections(c: &mut Criterion) {
     let mut group = c.benchmark_group("domain");
@@ -62,5 +92,5 @@ fn sold_out_rejections(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, hold_checkout_pay, sold_out_rejections);
+criterion_group!(benches, hold_checkout_pay, plain_hold, sold_out_rejections);
 criterion_main!(benches);

@@ -534,7 +534,7 @@ impl Ctx<'_> {
             (true, false) => ", its block has ended",
         };
         emit(&format!(
-            "voucher {} of event {}, code {}: {} for {}; {} of {} redeemed, {} left; valid from {} until {}              (log ms){blocking}",
+            "voucher {} of event {}, code {}: {} for {}; {} of {} redeemed, {} left; valid from {} until {}{blocking}",
             v.voucher,
             v.event,
             v.code,
