@@ -89,6 +89,9 @@ pub struct Tally {
 impl Tally {
     /// Quantity whose deadline is after `now_ms`.
     pub fn live(&self, now_ms: u64) -> u64 {
+        if self.total == 0 {
+            return 0; // the common case of offers (and of blocks' redemptions): nothing to walk
+        }
         let lapsed: u64 = self.by_deadline_ms.range(..=now_ms).map(|(_, q)| q).sum();
         assert!(lapsed <= self.total, "tally: lapsed {lapsed} exceeds total {}", self.total);
         self.total - lapsed
