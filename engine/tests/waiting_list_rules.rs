@@ -422,3 +422,41 @@ fn an_events_list_holds_at_most_event_waiting_list_entries_max_open_entries() {
     fx.ok(Command::LeaveWaitingList { entry: last });
     join(&mut fx, item, 0);
 }
+
+#[test]
+fn an_entry_is_for_a_hold_its_buyer_may_have_within_the_order_limits() {
+    let mut fx = Fx::new();
+    let (item, _, hold) = sold_out(&mut fx, 1);
+    let limits = |min, buyer| OrderLimits { min_per_order: min, max_per_order: None, max_per_buyer: buyer };
+    let join_as = |buyer: Option<u128>| Command::JoinWaitingList {
+        event: EventId(2),
+        item,
+        priority: 0,
+        buyer: buyer.map(BuyerId),
+    };
+    fx.ok(Command::SetOrderLimits { item, limits: limits(Some(2), None) });
+    assert_eq!(
+        fx.rejected(join_as(Some(1))),
+        Rejection::OrderLimit(OrderLimitRejection::BelowMin { item, min: 2 })
+    );
+    fx.ok(Command::SetOrderLimits { item, limits: limits(None, Some(1)) });
+    assert_eq!(
+        fx.rejected(join_as(None)),
+        Rejection::OrderLimit(OrderLimitRejection::BuyerRequired { item })
+    );
+    let Accepted::WaitingListJoined { entry, .. } = fx.ok(join_as(Some(1))) else { unreachable!() };
+    let Accepted::WaitingListJoined { entry: next, .. } = fx.ok(join_as(Some(2))) else { unreachable!() };
+    fx.ok(Command::ReleaseHold { hold });
+    // The limit tightened after the join: the claim is refused, the buyer
+    // leaves, and the unit passes on.
+    fx.ok(Command::SetOrderLimits { item, limits: limits(Some(2), Some(2)) });
+    assert_eq!(
+        claim(&mut fx, entry),
+        Err(Rejection::OrderLimit(OrderLimitRejection::BelowMin { item, min: 2 }))
+    );
+    fx.ok(Command::LeaveWaitingList { entry });
+    assert_eq!(last_events(&fx)[1], offer(&fx, next));
+    fx.ok(Command::SetOrderLimits { item, limits: limits(None, Some(1)) });
+    claim(&mut fx, next).unwrap();
+    assert_eq!(fx.state.buyer_quantity(BuyerId(2), item, fx.time_ms), 1);
+}

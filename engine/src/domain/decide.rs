@@ -1112,7 +1112,13 @@ fn join_waiting_list(
     if item.quotas.is_empty() {
         return Err(Rejection::ItemNotForSale { item: item_id });
     }
-    if check_capacity(state, now_ms, &[Line { item: item_id, quantity: 1 }], &[]).is_ok() {
+    // The hold an offer becomes must be one the buyer may have: one
+    // ticket within the item's order limits, for a named buyer under the
+    // per-buyer maximum.
+    let one = [Line { item: item_id, quantity: 1 }];
+    check_order_limits(state, &[], &one, false)?;
+    check_buyer_limits(state, now_ms, &one, buyer, true)?;
+    if check_capacity(state, now_ms, &one, &[]).is_ok() {
         return Err(Rejection::WaitingList(WaitingListRejection::Available { item: item_id }));
     }
     if state.waiting_lists.get(&event).is_some_and(|list| list.open >= EVENT_WAITING_LIST_ENTRIES_MAX) {
@@ -1155,7 +1161,8 @@ fn leave_waiting_list(state: &State, now_ms: u64, entry_id: EntryId) -> Check<De
 }
 
 /// Claim a live offer: a hold of one ticket of the entry's item for its
-/// buyer. No capacity check: the offer's unit becomes the hold's.
+/// buyer. No capacity check: the offer's unit becomes the hold's. Order
+/// limits are checked as for any hold.
 fn claim_offer(state: &State, now_ms: u64, entry_id: EntryId, ttl_ms: u64) -> Check<Decision> {
     valid_ttl(ttl_ms, HOLD_TTL_MS_MAX)?;
     let entry = find(&state.entries, &entry_id, ObjectRef::WaitingListEntry(entry_id))?;
@@ -1163,9 +1170,14 @@ fn claim_offer(state: &State, now_ms: u64, entry_id: EntryId, ttl_ms: u64) -> Ch
         EntryStatus::Offered { expires_at_ms } if expires_at_ms > now_ms => {}
         status => return Err(entry_done(entry_id, status)),
     }
+    // Limits set or used up since the join still bind (not capacity: the
+    // offer holds that). A refused buyer may leave, passing the unit on.
+    let lines = vec![Line { item: entry.item, quantity: 1 }];
+    check_order_limits(state, &[], &lines, false)?;
+    check_buyer_limits(state, now_ms, &lines, entry.buyer, false)?;
     let hold = HoldId(next_id(state));
     let expires_at_ms = now_ms + ttl_ms;
-    let (event, lines) = (entry.event, vec![Line { item: entry.item, quantity: 1 }]);
+    let event = entry.event;
     let placed = match entry.buyer {
         None => Event::HoldPlaced { hold, event, lines, expires_at_ms },
         buyer => Event::HoldPlacedWith { hold, event, lines, expires_at_ms, voucher: None, buyer },
