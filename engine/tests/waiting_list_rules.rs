@@ -460,3 +460,24 @@ fn an_entry_is_for_a_hold_its_buyer_may_have_within_the_order_limits() {
     claim(&mut fx, next).unwrap();
     assert_eq!(fx.state.buyer_quantity(BuyerId(2), item, fx.time_ms), 1);
 }
+
+#[test]
+fn a_record_makes_at_most_offers_per_record_max_and_newcomers_stay_behind_the_rest() {
+    let mut fx = Fx::new();
+    let item = fx.item("Saturday");
+    let quota = fx.quota(Some(0), &[item]);
+    let waiting = WAITING_LIST_OFFERS_PER_RECORD_MAX as u32 + 76;
+    let entries: Vec<EntryId> = (0..waiting).map(|i| join(&mut fx, item, u32::MAX - i)).collect();
+    fx.ok(Command::ResizeQuota { quota, size: Some(u64::from(waiting) + 5) });
+    let offers = last_events(&fx).iter().filter(|e| matches!(e, Event::OfferMade { .. })).count();
+    assert_eq!(offers, WAITING_LIST_OFFERS_PER_RECORD_MAX);
+    let next = entries[WAITING_LIST_OFFERS_PER_RECORD_MAX];
+    assert_eq!(position(&fx, next), EntryPosition::Waiting { position: 1 });
+    // The 76 offers still owed come before a newcomer: 5 tickets are left, not 81.
+    assert!(matches!(fx.try_hold(&[(item, 6)]), Err(Rejection::SoldOut { remaining: 5, .. })));
+    fx.hold(&[(item, 5)]);
+    let offers = last_events(&fx).iter().filter(|e| matches!(e, Event::OfferMade { .. })).count();
+    assert_eq!(offers, 76, "the newcomer's record makes the rest");
+    assert!(fx.state.waiting_list(fx.event).is_empty());
+    assert_eq!(fx.quota_view(quota).remaining, Some(0));
+}
