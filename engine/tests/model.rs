@@ -21,6 +21,14 @@
 //! fits); for every voucher they must agree on what it is redeemed for,
 //! which never passes its maximum.
 //!
+//! Seats: rows of two zones (seats of any sellable entry), blocking and
+//! unblocking, seated holds of named seats and of the best adjacent ones
+//! (the model scans every start of every row naively and must pick the
+//! engine's seats), and every existing command on seated holds. After
+//! every step no seat has two live holders (holds and orders that count),
+//! every seated hold's lines are its seats' items, and every seat's status
+//! (free, blocked, held, ordered, paid) is the model's, computed by
+//! scanning holds and orders at the current time.
 //! The waiting list too: joins (with priorities), leaves, offer claims and
 //! offer-time settings. The model serves its line after every accepted
 //! command by sorting the waiting entries (priority, then join order) and
@@ -71,6 +79,8 @@ struct MHold {
     expires: u64,
     state: HoldState,
     voucher: Option<usize>,
+    /// Seat indexes, in ticket order.
+    seats: Vec<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -79,6 +89,24 @@ struct MOrder {
     deadline: u64,
     state: OrderState,
     voucher: Option<usize>,
+    seats: Vec<usize>,
+}
+
+/// A seat: its zone, its row (index into `Model::rows`), its catalog entry.
+#[derive(Clone, Debug)]
+struct MSeat {
+    item: usize,
+    blocked: bool,
+}
+
+/// What a seat is now, as the model sees it (hold and order indexes).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum MSeatStatus {
+    Free,
+    Blocked,
+    Held(usize),
+    Ordered(usize),
+    Paid(usize),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -141,6 +169,9 @@ struct Model {
     holds: Vec<MHold>,
     orders: Vec<MOrder>,
     room: MRoom,
+    seats: Vec<MSeat>,
+    /// Rows in creation order: (zone, seat indexes in order).
+    rows: Vec<(usize, Vec<usize>)>,
     entries: Vec<MEntry>,
     offer_ttl: u64,
 }
@@ -159,6 +190,70 @@ fn take(lines: &mut Vec<(usize, u32)>, item: usize, quantity: u32) {
 }
 
 impl Model {
+    /// A seat's status now, by scanning every hold and order.
+    fn seat_status(&self, seat: usize) -> MSeatStatus {
+        let now = self.now;
+        if let Some(h) = self
+            .holds
+            .iter()
+            .position(|h| h.state == HoldState::Active && h.expires > now && h.seats.contains(&seat))
+        {
+            return MSeatStatus::Held(h);
+        }
+        for (o, order) in self.orders.iter().enumerate().filter(|(_, o)| o.seats.contains(&seat)) {
+            match order.state {
+                OrderState::Paid => return MSeatStatus::Paid(o),
+                OrderState::Pending if order.deadline > now => return MSeatStatus::Ordered(o),
+                _ => {}
+            }
+        }
+        if self.seats[seat].blocked { MSeatStatus::Blocked } else { MSeatStatus::Free }
+    }
+
+    fn seat_free(&self, seat: usize) -> bool {
+        self.seat_status(seat) == MSeatStatus::Free
+    }
+
+    /// Best available, written out naively: every start of every row of
+    /// the zone, in order; the closest centre wins, ties to the lower start.
+    fn best_adjacent(&self, zone: usize, count: usize) -> Option<Vec<usize>> {
+        for (_, seats) in self.rows.iter().filter(|(z, _)| *z == zone) {
+            let n = seats.len();
+            let mut best: Option<(f64, usize)> = None;
+            for start in 0..n.saturating_sub(count - 1) {
+                if start + count > n || !seats[start..start + count].iter().all(|&s| self.seat_free(s)) {
+                    continue;
+                }
+                let distance = ((start as f64 + (count as f64 - 1.0) / 2.0) - (n as f64 - 1.0) / 2.0).abs();
+                if best.is_none_or(|(d, _)| distance < d) {
+                    best = Some((distance, start));
+                }
+            }
+            if let Some((_, start)) = best {
+                return Some(seats[start..start + count].to_vec());
+            }
+        }
+        None
+    }
+
+    /// A seated hold's lines (one ticket per seat, merged per item in order
+    /// of first appearance) and its seats in ticket order.
+    fn seat_lines(&self, seats: &[usize]) -> (Vec<(usize, u32)>, Vec<usize>) {
+        let mut lines: Vec<(usize, u32)> = vec![];
+        for &seat in seats {
+            let item = self.seats[seat].item;
+            match lines.iter_mut().find(|(i, _)| *i == item) {
+                Some(line) => line.1 += 1,
+                None => lines.push((item, 1)),
+            }
+        }
+        let ordered = lines
+            .iter()
+            .flat_map(|(i, _)| seats.iter().copied().filter(|&s| self.seats[s].item == *i))
+            .collect();
+        (lines, ordered)
+    }
+
     /// A quota counts what it names and the variations of what it names.
     fn in_quota(&self, q: usize, item: usize) -> bool {
         let names = &self.quotas[q].items;
@@ -433,6 +528,19 @@ enum Op {
         quota: Index,
     },
     Expire,
+    Block {
+        seats: Vec<Index>,
+        blocked: bool,
+    },
+    SeatedNamed {
+        seats: Vec<Index>,
+        ttl_min: u64,
+    },
+    SeatedAdjacent {
+        zone: usize,
+        count: usize,
+        ttl_min: u64,
+    },
     Advance {
         ms: u64,
     },
@@ -483,6 +591,12 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<Index>().prop_map(|quota| Op::Close { quota }),
         2 => any::<Index>().prop_map(|quota| Op::Reopen { quota }),
         1 => Just(Op::Expire),
+        1 => (prop::collection::vec(any::<Index>(), 1..=3), prop::bool::weighted(0.6))
+            .prop_map(|(seats, blocked)| Op::Block { seats, blocked }),
+        4 => (prop::collection::vec(any::<Index>(), 1..=3), 1u64..=45)
+            .prop_map(|(seats, ttl_min)| Op::SeatedNamed { seats, ttl_min }),
+        4 => (0usize..2, 1usize..=4, 1u64..=45)
+            .prop_map(|(zone, count, ttl_min)| Op::SeatedAdjacent { zone, count, ttl_min }),
         3 => (0u64..=20 * MINUTE_MS).prop_map(|ms| Op::Advance { ms }),
         1 => (0u64..=10 * MINUTE_MS).prop_map(|ms| Op::ClockBehind { ms }),
         1 => (0u64..=3 * 60 * MINUTE_MS).prop_map(|ms| Op::ClockJump { ms }),
@@ -499,6 +613,8 @@ struct Setup {
     variations: Vec<usize>,
     quotas: Vec<(Option<u64>, Vec<Index>, bool)>,
     admit_per_minute: u32,
+    /// Seat rows: their zone (0 or 1) and the catalog entry of each seat.
+    rows: Vec<(usize, Vec<Index>)>,
 }
 
 fn setup() -> impl Strategy<Value = Setup> {
@@ -508,8 +624,15 @@ fn setup() -> impl Strategy<Value = Setup> {
         any::<bool>(),
     );
     let variations = prop::collection::vec(prop_oneof![2 => Just(0usize), 1 => 1usize..=3], 0..=2);
-    (2usize..=6, variations, prop::collection::vec(quota, 1..=5), 1u32..=120).prop_map(
-        |(items, variations, quotas, admit_per_minute)| Setup { items, variations, quotas, admit_per_minute },
+    let rows = prop::collection::vec((0usize..2, prop::collection::vec(any::<Index>(), 1..=8)), 1..=4);
+    (2usize..=6, variations, prop::collection::vec(quota, 1..=5), 1u32..=120, rows).prop_map(
+        |(items, variations, quotas, admit_per_minute, rows)| Setup {
+            items,
+            variations,
+            quotas,
+            admit_per_minute,
+            rows,
+        },
     )
 }
 
@@ -556,6 +679,26 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
             closed: false,
             close_when_sold_out: *close,
         });
+    }
+    // The seating plan: rows of two zones, each seat of a sellable entry.
+    let mut seat_ids: Vec<SeatId> = vec![];
+    for (r, (zone, entries)) in setup.rows.iter().enumerate() {
+        let entries: Vec<usize> = entries.iter().map(|e| sellable[e.index(sellable.len())]).collect();
+        let specs =
+            entries.iter().enumerate().map(|(i, &e)| SeatSpec { label: i.to_string(), item: items[e] });
+        let command = Command::AddSeatRow {
+            event: fx.event,
+            zone: format!("zone {zone}"),
+            row: format!("row {r}"),
+            seats: specs.collect(),
+        };
+        let Accepted::SeatRowAdded { first_seat, .. } = fx.ok(command) else { unreachable!() };
+        let first = model.seats.len();
+        for (i, &item) in entries.iter().enumerate() {
+            seat_ids.push(SeatId(first_seat.0 + i as u64));
+            model.seats.push(MSeat { item, blocked: false });
+        }
+        model.rows.push((*zone, (first..model.seats.len()).collect()));
     }
     let event = fx.event;
     let room = move |admit_per_minute| Command::ConfigureWaitingRoom {
@@ -669,8 +812,14 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 };
                 if fits {
                     let expires = now + ttl_min * MINUTE_MS;
-                    let hold =
-                        MHold { lines: ls, created: now, expires, state: HoldState::Active, voucher: None };
+                    let hold = MHold {
+                        lines: ls,
+                        created: now,
+                        expires,
+                        state: HoldState::Active,
+                        voucher: None,
+                        seats: vec![],
+                    };
                     model.holds.push(hold);
                 }
                 (command, fits)
@@ -748,6 +897,7 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         expires,
                         state: HoldState::Active,
                         voucher: Some(v),
+                        seats: vec![],
                     };
                     model.holds.push(hold);
                 }
@@ -767,7 +917,8 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         model.redeem(v, &ls, true).is_some_and(|blocked| model.fits_except(&ls, &blocked))
                     }
                 };
-                let ok = live && fits_limits && fits;
+                // Lines of a seated hold follow its seats.
+                let ok = live && fits_limits && fits && mh.seats.is_empty();
                 if ok {
                     model.holds[h].lines.extend(ls.iter().copied());
                 }
@@ -785,7 +936,7 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     ls.iter().filter(|(i, _)| *i == item).map(|(_, n)| u64::from(*n)).sum()
                 };
                 let covered = ls.iter().all(|(i, _)| asked(*i) <= held(*i));
-                let ok = live && covered;
+                let ok = live && covered && mh.seats.is_empty();
                 if ok {
                     for &(item, quantity) in &ls {
                         take(&mut model.holds[h].lines, item, quantity);
@@ -799,7 +950,7 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let live = mh.state == HoldState::Active && mh.expires > now;
                 // Every line as it is: an empty hold has no lines to remove (invalid).
                 let ls = mh.lines.clone();
-                let ok = live && !ls.is_empty();
+                let ok = live && !ls.is_empty() && mh.seats.is_empty();
                 if ok {
                     model.holds[h].lines.clear();
                 }
@@ -843,8 +994,14 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     model.entries[e].state = EntryState::Claimed;
                     let expires = now + ttl_min * MINUTE_MS;
                     let lines = vec![(model.entries[e].item, 1)];
-                    let hold =
-                        MHold { lines, created: now, expires, state: HoldState::Active, voucher: None };
+                    let hold = MHold {
+                        lines,
+                        created: now,
+                        expires,
+                        state: HoldState::Active,
+                        voucher: None,
+                        seats: Vec::new(),
+                    };
                     model.holds.push(hold);
                 }
                 (Command::ClaimOffer { entry: entries[e], ttl_ms: ttl_min * MINUTE_MS }, ok)
@@ -886,7 +1043,10 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     // An emptied cart is not an order.
                     HoldState::Active | HoldState::Expired if mh.lines.is_empty() => false,
                     HoldState::Active if mh.expires > now => true,
-                    HoldState::Active | HoldState::Expired => model.recheck(&mh.lines, mh.voucher),
+                    HoldState::Active | HoldState::Expired => {
+                        mh.seats.iter().all(|&seat| model.seat_free(seat))
+                            && model.recheck(&mh.lines, mh.voucher)
+                    }
                     HoldState::Released | HoldState::CheckedOut => false,
                 };
                 if ok {
@@ -897,6 +1057,7 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         deadline,
                         state: OrderState::Pending,
                         voucher: mh.voucher,
+                        seats: mh.seats.clone(),
                     });
                     model.auto_close(|m, q| m.qty_in(q, &mh.lines) > 0);
                 }
@@ -912,7 +1073,8 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     _ => true, // accepted: paid, or payment recorded with a refund owed
                 };
                 if ok {
-                    if !expired || model.recheck(&mo.lines, mo.voucher) {
+                    let seats_free = mo.seats.iter().all(|&seat| model.seat_free(seat));
+                    if !expired || (model.recheck(&mo.lines, mo.voucher) && seats_free) {
                         model.orders[o].state = OrderState::Paid;
                         model.auto_close(|m, q| m.qty_in(q, &mo.lines) > 0);
                     } else {
@@ -963,6 +1125,84 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
                 (Command::Expire, true)
             }
+            Op::Block { seats, blocked } => {
+                let mut picked: Vec<usize> = seats.iter().map(|s| s.index(seat_ids.len())).collect();
+                picked.sort_unstable();
+                picked.dedup();
+                let ok = !*blocked
+                    || picked.iter().all(|&seat| {
+                        !matches!(
+                            model.seat_status(seat),
+                            MSeatStatus::Held(_) | MSeatStatus::Ordered(_) | MSeatStatus::Paid(_)
+                        )
+                    });
+                if ok {
+                    for &seat in &picked {
+                        model.seats[seat].blocked = *blocked;
+                    }
+                }
+                let seats = picked.iter().map(|&seat| seat_ids[seat]).collect();
+                (Command::SetSeatsBlocked { event: fx.event, seats, blocked: *blocked }, ok)
+            }
+            Op::SeatedNamed { seats, ttl_min } => {
+                let mut picked: Vec<usize> = vec![];
+                for seat in seats.iter().map(|s| s.index(seat_ids.len())) {
+                    if !picked.contains(&seat) {
+                        picked.push(seat);
+                    }
+                }
+                let (ls, ordered) = model.seat_lines(&picked);
+                let ok = picked.iter().all(|&seat| model.seat_free(seat)) && model.fits(&ls);
+                if ok {
+                    let expires = now + ttl_min * MINUTE_MS;
+                    let hold = MHold {
+                        lines: ls,
+                        created: now,
+                        expires,
+                        state: HoldState::Active,
+                        voucher: None,
+                        seats: ordered,
+                    };
+                    model.holds.push(hold);
+                }
+                let command = Command::PlaceSeatedHold {
+                    event: fx.event,
+                    seats: SeatChoice::Named(picked.iter().map(|&seat| seat_ids[seat]).collect()),
+                    ttl_ms: ttl_min * MINUTE_MS,
+                    voucher: None,
+                    buyer: None,
+                };
+                (command, ok)
+            }
+            Op::SeatedAdjacent { zone, count, ttl_min } => {
+                let chosen = model.best_adjacent(*zone, *count);
+                let ok = chosen.as_ref().is_some_and(|seats| model.fits(&model.seat_lines(seats).0));
+                if let (true, Some(seats)) = (ok, chosen) {
+                    let (ls, ordered) = model.seat_lines(&seats);
+                    let expires = now + ttl_min * MINUTE_MS;
+                    let hold = MHold {
+                        lines: ls,
+                        created: now,
+                        expires,
+                        state: HoldState::Active,
+                        voucher: None,
+                        seats: ordered,
+                    };
+                    model.holds.push(hold);
+                }
+                let command = Command::PlaceSeatedHold {
+                    event: fx.event,
+                    seats: SeatChoice::Adjacent {
+                        zone: format!("zone {zone}"),
+                        count: *count as u32,
+                        item: None,
+                    },
+                    ttl_ms: ttl_min * MINUTE_MS,
+                    voucher: None,
+                    buyer: None,
+                };
+                (command, ok)
+            }
             Op::Unknown => (Command::Pay { order: OrderId(u64::MAX) }, false),
             Op::Advance { .. }
             | Op::ClockBehind { .. }
@@ -987,6 +1227,13 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
             Outcome::Accepted(Accepted::HoldLive { hold, .. })
                 if matches!(op, Op::HoldWithVoucher { .. }) =>
             {
+                holds.push(*hold)
+            }
+            Outcome::Accepted(Accepted::SeatedHoldLive { hold, seats, .. }) => {
+                // The engine picked the seats the model picked, in ticket order.
+                let model_seats: Vec<SeatId> =
+                    model.holds.last().expect("placed").seats.iter().map(|&s| seat_ids[s]).collect();
+                prop_assert_eq!(seats, &model_seats, "seats of {:?}", op);
                 holds.push(*hold)
             }
             Outcome::Accepted(Accepted::HoldLive { hold, .. }) if matches!(op, Op::Claim { .. }) => {
@@ -1030,6 +1277,52 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
             );
         }
 
+        // Seats: no seat has two live holders; every seated hold's lines
+        // are its seats' items; and each seat's status is the model's.
+        let mut holders: std::collections::BTreeMap<SeatId, u32> = Default::default();
+        for hold in fx.state.holds() {
+            let seats = fx.state.seats_of_hold(hold.id);
+            if hold.is_live(now) {
+                for seat in seats {
+                    *holders.entry(*seat).or_default() += 1;
+                }
+            }
+            if !seats.is_empty() {
+                let mut lines: Vec<Line> = vec![];
+                for seat in seats {
+                    let item = fx.state.seat(*seat).expect("seat").item;
+                    match lines.iter_mut().find(|line| line.item == item) {
+                        Some(line) => line.quantity += 1,
+                        None => lines.push(Line { item, quantity: 1 }),
+                    }
+                }
+                prop_assert_eq!(&hold.lines, &lines, "the lines of seated {}", hold.id);
+            }
+        }
+        for order in fx.state.orders() {
+            let counts = matches!(order.effective_status(now), OrderStatus::Pending | OrderStatus::Paid);
+            let seats = fx.state.seats_of_order(order.id);
+            if counts {
+                for seat in seats {
+                    *holders.entry(*seat).or_default() += 1;
+                }
+            }
+            if !seats.is_empty() {
+                prop_assert_eq!(seats.len(), order.tickets.len(), "one seat per ticket");
+            }
+        }
+        prop_assert!(holders.values().all(|&n| n <= 1), "a seat with two live holders: {:?}", holders);
+        for (s, seat) in seat_ids.iter().enumerate() {
+            let engine = fx.state.seat_status(*seat, now).expect("seat");
+            let expected = match model.seat_status(s) {
+                MSeatStatus::Free => SeatStatus::Free,
+                MSeatStatus::Blocked => SeatStatus::Blocked,
+                MSeatStatus::Held(h) => SeatStatus::Held(holds[h]),
+                MSeatStatus::Ordered(o) => SeatStatus::Ordered(orders[o]),
+                MSeatStatus::Paid(o) => SeatStatus::Paid(orders[o]),
+            };
+            prop_assert_eq!(engine, expected, "seat {} after {:?}", s, op);
+        }
         // Every entry: its place, its offer, or how it ended.
         for (e, id) in entries.iter().enumerate() {
             let engine = fx.state.waiting_list_position(*id, now).expect("entry");
@@ -1252,6 +1545,49 @@ fn edgy_command(event: EventId, item: ItemId, hold: HoldId) -> impl Strategy<Val
                 voucher,
                 buyer: buyer.map(BuyerId),
             }),
+        (
+            prop_oneof![Just(0usize), 1usize..=SEAT_ZONE_BYTES_MAX + 2],
+            prop_oneof![Just(0usize), 1usize..=SEAT_ROW_BYTES_MAX + 2],
+            prop_oneof![Just(0usize), 1usize..=3, Just(SEAT_ROW_SEATS_MAX), Just(SEAT_ROW_SEATS_MAX + 1)],
+            prop_oneof![Just(0usize), 1usize..=SEAT_LABEL_BYTES_MAX + 2],
+            any::<bool>(),
+        )
+            .prop_map(move |(zone, row, count, label, distinct)| Command::AddSeatRow {
+                event,
+                zone: "z".repeat(zone),
+                row: "r".repeat(row),
+                seats: (0..count)
+                    .map(|i| SeatSpec {
+                        label: if distinct { format!("{i:0>label$}") } else { "l".repeat(label) },
+                        item,
+                    })
+                    .collect(),
+            }),
+        (prop::collection::vec(0u64..=3, 0..=4), any::<bool>()).prop_map(move |(seats, blocked)| {
+            Command::SetSeatsBlocked {
+                event,
+                seats: seats.into_iter().map(|s| SeatId(6 + s)).collect(),
+                blocked,
+            }
+        }),
+        (
+            prop_oneof![
+                prop::collection::vec(0u64..=3, 0..=4)
+                    .prop_map(|seats| SeatChoice::Named(seats.into_iter().map(|s| SeatId(6 + s)).collect())),
+                (0usize..=SEAT_ZONE_BYTES_MAX + 2, 0u32..=HOLD_QUANTITY_MAX as u32 + 2).prop_map(
+                    |(zone, count)| SeatChoice::Adjacent { zone: "z".repeat(zone), count, item: None }
+                ),
+            ],
+            ttl.clone(),
+            prop::option::of((0usize..=VOUCHER_CODE_BYTES_MAX + 2).prop_map(|n| "V".repeat(n))),
+        )
+            .prop_map(move |(seats, ttl_ms, voucher)| Command::PlaceSeatedHold {
+                event,
+                seats,
+                ttl_ms,
+                voucher,
+                buyer: None,
+            }),
         ttl.clone().prop_map(move |ttl_ms| Command::ExtendHold { hold, ttl_ms }),
         ttl.clone().prop_map(|ttl_ms| Command::ClaimOffer { entry: EntryId(1), ttl_ms }),
         prop_oneof![Just(0u64), 1u64..=WAITING_LIST_OFFER_TTL_MS_MAX + 2, Just(u64::MAX)]
@@ -1287,6 +1623,13 @@ proptest! {
         fx.quota(Some(1_000), &[item]);
         let hold = fx.hold(&[(item, 1)]);
         prop_assert_eq!((fx.event, item, hold), (EventId(2), ItemId(3), HoldId(5)));
+        let seats = (0..4).map(|i| SeatSpec { label: i.to_string(), item }).collect();
+        let Accepted::SeatRowAdded { first_seat, .. } =
+            fx.ok(Command::AddSeatRow { event: fx.event, zone: "z".into(), row: "r".into(), seats })
+        else {
+            unreachable!()
+        };
+        prop_assert_eq!(first_seat, SeatId(6));
         let door = command.validate();
         let outcome = fx.run(command.clone());
         if let Err(reason) = door {

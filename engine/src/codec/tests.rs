@@ -223,6 +223,30 @@ fn sample_records_v4() -> Vec<Record> {
         Event::WaitingListLeft { entry: EntryId(14) },
         Event::WaitingListConfigured { event: ev, offer_ttl_ms: 600_000 },
     ];
+    // The seats' events ride on a record of their own (appended after the
+    // first v4 samples, whose bytes stay as they were).
+    let seat_events = vec![
+        Event::SeatRowAdded {
+            event: ev,
+            zone: "Stalls".into(),
+            row: "A".into(),
+            first_seat: SeatId(13),
+            seats: vec![
+                SeatSpec { label: "1".into(), item },
+                SeatSpec { label: "2".into(), item: variation },
+            ],
+        },
+        Event::SeatsBlocked { seats: vec![SeatId(13), SeatId(14)], blocked: true },
+        Event::SeatedHoldPlaced {
+            hold: HoldId(15),
+            event: ev,
+            lines: vec![Line { item, quantity: 1 }, Line { item: variation, quantity: 1 }],
+            expires_at_ms: 1_900_000_600_000,
+            voucher: Some(voucher),
+            buyer: None,
+            seats: vec![SeatId(14), SeatId(13)],
+        },
+    ];
     let outcomes = vec![
         Outcome::Accepted(Accepted::OrderLimitsSet { item }),
         Outcome::Accepted(Accepted::VoucherCreated { voucher, code: "0123456789ABCDEF".into() }),
@@ -245,6 +269,32 @@ fn sample_records_v4() -> Vec<Record> {
         Outcome::Rejected(Rejection::Invalid(InvalidInput::EventVouchers)),
         Outcome::Rejected(Rejection::Invalid(InvalidInput::OrderLimits)),
         Outcome::Rejected(Rejection::NotFound(ObjectRef::Voucher(voucher))),
+        Outcome::Accepted(Accepted::SeatRowAdded { first_seat: SeatId(13), count: 2 }),
+        Outcome::Accepted(Accepted::SeatsBlocked { event: ev, count: 2 }),
+        Outcome::Accepted(Accepted::SeatedHoldLive {
+            hold: HoldId(15),
+            expires_at_ms: 1_900_000_600_000,
+            seats: vec![SeatId(14), SeatId(13)],
+        }),
+        Outcome::Accepted(Accepted::SeatCheckedIn {
+            order: OrderId(16),
+            position: 1,
+            direction: Direction::Entry,
+            seat: SeatId(13),
+        }),
+        Outcome::Rejected(Rejection::NotFound(ObjectRef::Seat(SeatId(13)))),
+        Outcome::Rejected(Rejection::Seat(SeatRejection::Blocked { seat: SeatId(13) })),
+        Outcome::Rejected(Rejection::Seat(SeatRejection::Taken { seat: SeatId(14) })),
+        Outcome::Rejected(Rejection::Seat(SeatRejection::NoAdjacentSeats {
+            zone: "Stalls".into(),
+            count: 3,
+        })),
+        Outcome::Rejected(Rejection::Invalid(InvalidInput::SeatRow)),
+        Outcome::Rejected(Rejection::Invalid(InvalidInput::SeatRowExists)),
+        Outcome::Rejected(Rejection::Invalid(InvalidInput::EventSeats)),
+        Outcome::Rejected(Rejection::Invalid(InvalidInput::Seats)),
+        Outcome::Rejected(Rejection::Invalid(InvalidInput::SeatOfOtherEvent { seat: SeatId(13) })),
+        Outcome::Rejected(Rejection::Invalid(InvalidInput::SeatedHold { hold })),
         Outcome::Accepted(Accepted::WaitingListJoined { entry: EntryId(13), position: 12 }),
         Outcome::Accepted(Accepted::WaitingListLeft { entry: EntryId(13) }),
         Outcome::Accepted(Accepted::WaitingListConfigured { event: ev }),
@@ -275,6 +325,7 @@ fn sample_records_v4() -> Vec<Record> {
         })
         .collect();
     records[0].events = events;
+    records[21].events = seat_events;
     records
 }
 
@@ -312,6 +363,30 @@ fn sample_envelopes_v4() -> Vec<Envelope> {
         Command::PlaceHoldWith {
             event: EventId(2),
             lines: vec![Line { item: ItemId(3), quantity: 1 }],
+            ttl_ms: 600_000,
+            voucher: None,
+            buyer: None,
+        },
+        Command::AddSeatRow {
+            event: EventId(2),
+            zone: "Stalls".into(),
+            row: "A".into(),
+            seats: vec![
+                SeatSpec { label: "1".into(), item: ItemId(3) },
+                SeatSpec { label: "2".into(), item: ItemId(9) },
+            ],
+        },
+        Command::SetSeatsBlocked { event: EventId(2), seats: vec![SeatId(13), SeatId(14)], blocked: true },
+        Command::PlaceSeatedHold {
+            event: EventId(2),
+            seats: SeatChoice::Named(vec![SeatId(13), SeatId(14)]),
+            ttl_ms: 600_000,
+            voucher: Some("0123456789abcdef".into()),
+            buyer: Some(BuyerId(7)),
+        },
+        Command::PlaceSeatedHold {
+            event: EventId(2),
+            seats: SeatChoice::Adjacent { zone: "Stalls".into(), count: 2, item: Some(ItemId(3)) },
             ttl_ms: 600_000,
             voucher: None,
             buyer: None,
@@ -591,6 +666,61 @@ fn sample_state_v4() -> State {
     };
     run(&mut state, t + 6, Command::Checkout { hold, payment_ttl_ms: 600_000 });
     run(&mut state, t + 2_000, Command::Expire);
+    // A seating plan: two rows of a zone, one blocked seat, a seated hold
+    // (adjacent seats), a seated hold checked out and paid, and one released.
+    let t = t + 2_000;
+    let Accepted::ItemCreated { item: seat_item } =
+        run(&mut state, t, Command::CreateItem { event, name: "Seat".into(), price_cents: 3_000 })
+    else {
+        unreachable!()
+    };
+    let seat_quota = Command::CreateQuota {
+        event,
+        name: "Seats".into(),
+        size: Some(8),
+        items: vec![seat_item, large],
+        close_when_sold_out: false,
+    };
+    run(&mut state, t, seat_quota);
+    let specs = |labels: &[&str], item: ItemId| -> Vec<SeatSpec> {
+        labels.iter().map(|label| SeatSpec { label: (*label).into(), item }).collect()
+    };
+    let front = Command::AddSeatRow {
+        event,
+        zone: "Stalls".into(),
+        row: "A".into(),
+        seats: specs(&["1", "2", "3", "4"], seat_item),
+    };
+    let Accepted::SeatRowAdded { first_seat, .. } = run(&mut state, t, front) else { unreachable!() };
+    let mut back = specs(&["1", "2"], seat_item);
+    back.extend(specs(&["3"], large));
+    run(&mut state, t, Command::AddSeatRow { event, zone: "Stalls".into(), row: "B".into(), seats: back });
+    let seat = |n: u64| SeatId(first_seat.0 + n);
+    run(&mut state, t, Command::SetSeatsBlocked { event, seats: vec![seat(0)], blocked: true });
+    let seated =
+        |seats| Command::PlaceSeatedHold { event, seats, ttl_ms: 600_000, voucher: None, buyer: None };
+    let adjacent = SeatChoice::Adjacent { zone: "Stalls".into(), count: 2, item: None };
+    run(&mut state, t + 1, seated(adjacent));
+    let named = Command::PlaceSeatedHold {
+        event,
+        seats: SeatChoice::Named(vec![seat(6), seat(4)]),
+        ttl_ms: 600_000,
+        voucher: None,
+        buyer: Some(BuyerId(3)),
+    };
+    let Accepted::SeatedHoldLive { hold, .. } = run(&mut state, t + 2, named) else { unreachable!() };
+    let Accepted::OrderPlaced { order, .. } =
+        run(&mut state, t + 3, Command::Checkout { hold, payment_ttl_ms: 600_000 })
+    else {
+        unreachable!()
+    };
+    run(&mut state, t + 4, Command::Pay { order });
+    let Accepted::SeatedHoldLive { hold, .. } =
+        run(&mut state, t + 5, seated(SeatChoice::Named(vec![seat(5)])))
+    else {
+        unreachable!()
+    };
+    run(&mut state, t + 6, Command::ReleaseHold { hold });
     // A waiting list: entries waiting, offered, claimed and left, an offer
     // that lapsed and was expired, and a configured offer time.
     let t = state.now_ms;
@@ -752,6 +882,16 @@ fn snapshot_encodes_to_the_pinned_v4_bytes_and_golden_bytes_decode() {
     assert!(state.holds().any(|hold| hold.voucher().is_some() && hold.buyer().is_some()));
     assert!(state.orders().any(|order| order.voucher().is_some() && order.status == OrderStatus::Paid));
     assert!(state.quotas().any(|quota| quota.blocked != Blocked::default()));
+    let seat_map = state.seat_map(EventId(2), state.now_ms);
+    let statuses: Vec<SeatStatus> = seat_map
+        .iter()
+        .flat_map(|zone| &zone.rows)
+        .flat_map(|row| &row.seats)
+        .map(|seat| seat.status)
+        .collect();
+    assert!(statuses.contains(&SeatStatus::Blocked) && statuses.contains(&SeatStatus::Free));
+    assert!(statuses.iter().any(|status| matches!(status, SeatStatus::Held(_))));
+    assert!(statuses.iter().any(|status| matches!(status, SeatStatus::Paid(_))));
     let statuses: Vec<EntryStatus> = state.entries().map(|entry| entry.status).collect();
     assert_eq!(statuses.len(), 7);
     assert!(statuses.iter().any(|s| matches!(s, EntryStatus::Offered { .. })));
@@ -904,6 +1044,27 @@ fn every_field_of_the_commands_of_v4_is_in_their_digest() {
     };
     let (from, until) = (1_800_000_000_000, 1_800_086_400_000);
     let buyer = 0x0123_4567_89ab_cdef_0011_2233_4455_6677;
+    let row = |zone: &str, row: &str, seats: &[(&str, u64)]| Command::AddSeatRow {
+        event: EventId(2),
+        zone: zone.into(),
+        row: row.into(),
+        seats: seats
+            .iter()
+            .map(|&(label, item)| SeatSpec { label: label.into(), item: ItemId(item) })
+            .collect(),
+    };
+    let seated = |seats, ttl_ms, voucher: Option<&str>, buyer: Option<u128>| Command::PlaceSeatedHold {
+        event: EventId(2),
+        seats,
+        ttl_ms,
+        voucher: voucher.map(str::to_owned),
+        buyer: buyer.map(BuyerId),
+    };
+    let adjacent = |zone: &str, count, item: Option<u64>| SeatChoice::Adjacent {
+        zone: zone.into(),
+        count,
+        item: item.map(ItemId),
+    };
     let changed = [
         Command::CreateVariation { item: ItemId(4), name: "Student".into(), price_cents: 2_500 },
         Command::CreateVariation { item: ItemId(3), name: "Students".into(), price_cents: 2_500 },
@@ -931,6 +1092,22 @@ fn every_field_of_the_commands_of_v4_is_in_their_digest() {
             lines: vec![Line { item: ItemId(3), quantity: 1 }],
             ttl_ms: 600_000,
         },
+        row("Stalls", "B", &[("1", 3), ("2", 9)]),
+        row("Stall", "A", &[("1", 3), ("2", 9)]),
+        row("Stalls", "A", &[("1", 3), ("3", 9)]),
+        row("Stalls", "A", &[("1", 3), ("2", 3)]),
+        row("Stalls", "A", &[("1", 3)]),
+        Command::SetSeatsBlocked { event: EventId(2), seats: vec![SeatId(13), SeatId(14)], blocked: false },
+        Command::SetSeatsBlocked { event: EventId(2), seats: vec![SeatId(13)], blocked: true },
+        Command::SetSeatsBlocked { event: EventId(3), seats: vec![SeatId(13), SeatId(14)], blocked: true },
+        seated(SeatChoice::Named(vec![SeatId(14), SeatId(13)]), 600_000, Some("0123456789abcdef"), Some(7)),
+        seated(SeatChoice::Named(vec![SeatId(13), SeatId(14)]), 600_001, Some("0123456789abcdef"), Some(7)),
+        seated(SeatChoice::Named(vec![SeatId(13), SeatId(14)]), 600_000, None, Some(7)),
+        seated(SeatChoice::Named(vec![SeatId(13), SeatId(14)]), 600_000, Some("0123456789abcdef"), None),
+        seated(adjacent("Stalls", 3, Some(3)), 600_000, None, None),
+        seated(adjacent("Stalls", 2, None), 600_000, None, None),
+        seated(adjacent("Stalls", 2, Some(4)), 600_000, None, None),
+        seated(adjacent("Stall", 2, Some(3)), 600_000, None, None),
         Command::JoinWaitingList { event: EventId(3), item: ItemId(3), priority: 0, buyer: None },
         Command::JoinWaitingList { event: EventId(2), item: ItemId(4), priority: 0, buyer: None },
         Command::JoinWaitingList { event: EventId(2), item: ItemId(3), priority: 1, buyer: None },

@@ -19,8 +19,8 @@
 //! order limits ([`Item::parent`], [`Item::variations`], [`Item::limits`]),
 //! quotas what blocking vouchers hold ([`Quota::blocked`]), holds and
 //! orders their voucher and buyer, and the state keeps vouchers and what
-//! each buyer has. Everything of versions 1 to 3 converts with none of
-//! these. Records again kept their layout (the commands, events and
+//! each buyer has, and seating plans. Everything of versions 1 to 3
+//! converts with none of these. Records again kept their layout (the commands, events and
 //! outcomes of variations, vouchers and order limits are appended variants;
 //! `Line` did not change: a variation is an item with an id of its own).
 
@@ -443,6 +443,7 @@ mod from_current {
                 state.vouchers.is_empty() && state.buyers.is_empty(),
                 "version 3 has no vouchers or buyers"
             );
+            assert!(state.seats.is_empty(), "version 3 has no seats");
             StateV3 {
                 now_ms: state.now_ms,
                 last_seq: state.last_seq,

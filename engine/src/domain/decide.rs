@@ -16,7 +16,7 @@
 
 use super::limits::*;
 use super::model::*;
-use super::state::{EntryStatus, Hold, State, Voucher};
+use super::state::{EntryStatus, Hold, SeatRow, State, Voucher};
 use super::validate;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -112,6 +112,13 @@ pub(super) fn decide(state: &State, now_ms: u64, command: &Command) -> Decision 
         ),
         Command::PlaceHoldWith { event, lines, ttl_ms, voucher, buyer } => {
             place_hold_with(state, now_ms, *event, lines, *ttl_ms, voucher.as_deref(), *buyer)
+        }
+        Command::AddSeatRow { event, zone, row, seats } => add_seat_row(state, *event, zone, row, seats),
+        Command::SetSeatsBlocked { event, seats, blocked } => {
+            set_seats_blocked(state, now_ms, *event, seats, *blocked)
+        }
+        Command::PlaceSeatedHold { event, seats, ttl_ms, voucher, buyer } => {
+            place_seated_hold(state, now_ms, *event, seats, *ttl_ms, voucher.as_deref(), *buyer)
         }
         Command::JoinWaitingList { event, item, priority, buyer } => {
             join_waiting_list(state, now_ms, *event, *item, *priority, *buyer)
@@ -525,6 +532,7 @@ fn live_hold(state: &State, now_ms: u64, hold_id: HoldId) -> Check<&Hold> {
 /// the added tickets too, with the same checks as at placement.
 fn add_to_hold(state: &State, now_ms: u64, hold_id: HoldId, lines: &[Line]) -> Check<Decision> {
     let hold = live_hold(state, now_ms, hold_id)?;
+    not_seated(state, hold_id)?;
     let limited = valid_lines(state, hold.event, &hold.lines, lines)?;
     let blocked = match hold.voucher() {
         Some(voucher) => redeem(state, now_ms, &state.vouchers[&voucher], lines, true)?,
@@ -547,6 +555,7 @@ fn add_to_hold(state: &State, now_ms: u64, hold_id: HoldId, lines: &[Line]) -> C
 fn remove_from_hold(state: &State, now_ms: u64, hold_id: HoldId, lines: &[Line]) -> Check<Decision> {
     validate::lines(lines).map_err(Rejection::Invalid)?;
     let hold = live_hold(state, now_ms, hold_id)?;
+    not_seated(state, hold_id)?;
     let mut asked: BTreeMap<ItemId, u64> = BTreeMap::new();
     for line in lines {
         *asked.entry(line.item).or_default() += u64::from(line.quantity);
@@ -562,6 +571,14 @@ fn remove_from_hold(state: &State, now_ms: u64, hold_id: HoldId, lines: &[Line])
     check_order_limits(state, &hold.lines, lines, true)?;
     let removed = Event::HoldLinesRemoved { hold: hold_id, lines: lines.to_vec() };
     Ok(accept(vec![removed], Accepted::HoldLive { hold: hold_id, expires_at_ms: hold.expires_at_ms }))
+}
+
+/// Lines of a hold with seats follow its seats: none are added or removed.
+fn not_seated(state: &State, hold: HoldId) -> Check {
+    if state.hold_seats.contains_key(&hold) {
+        return Err(Rejection::Invalid(InvalidInput::SeatedHold { hold }));
+    }
+    Ok(())
 }
 
 fn extend_hold(state: &State, now_ms: u64, hold_id: HoldId, ttl_ms: u64) -> Check<Decision> {
@@ -623,6 +640,10 @@ fn checkout(
     if !hold.is_live(now_ms) {
         // A lapsed hold reserves nothing any more: re-check, fail cleanly.
         // (A live hold already reserved its capacity: checkout cannot fail for lack of it.)
+        // Its seats too: someone else may have taken them since.
+        if let Some(seats) = state.hold_seats.get(&hold_id) {
+            seats_still_free(state, now_ms, seats)?;
+        }
         recheck(state, now_ms, &hold.lines, hold.voucher(), hold.buyer())?;
     }
     let order = OrderId(next_id(state));
@@ -664,7 +685,9 @@ fn pay(state: &State, now_ms: u64, order_id: OrderId) -> Check<Decision> {
             events.extend(auto_close(state, now_ms, &order.lines, false));
             Ok(accept(events, Accepted::OrderPaid { order: order_id }))
         }
-        OrderStatus::Expired => match recheck(state, now_ms, &order.lines, order.voucher(), order.buyer()) {
+        OrderStatus::Expired => match recheck(state, now_ms, &order.lines, order.voucher(), order.buyer())
+            .and_then(|()| seats_still_free(state, now_ms, state.seats_of_order(order_id)))
+        {
             Ok(()) => {
                 let mut events = vec![paid];
                 events.extend(auto_close(state, now_ms, &order.lines, true));
@@ -766,7 +789,7 @@ fn check_in(
         }
     }
     let checked = Event::CheckedIn { list: list_id, order: order_id, position, nonce, direction };
-    accept(vec![checked], Accepted::CheckedIn { order: order_id, position, direction })
+    accept(vec![checked], state.checked_in(order_id, position, direction))
 }
 
 fn expire(state: &State, now_ms: u64) -> Decision {
@@ -843,6 +866,8 @@ fn create_variation(state: &State, item_id: ItemId, name: &str, price_cents: u64
     // nobody can use.
     let blocked_for_it =
         || state.vouchers.values().any(|v| v.blocks_quota && v.scope == VoucherScope::Item(item_id));
+    // Nor does an item seats are mapped to: its seats could not be sold.
+    let seated = || state.seats.values().any(|seat| seat.item == item_id);
     // Nor could an entry that waits for it (or holds an offer of it) be
     // served once the item must be bought as a variation.
     let waited_for = || {
@@ -855,6 +880,7 @@ fn create_variation(state: &State, item_id: ItemId, name: &str, price_cents: u64
     if item.parent.is_some()
         || item.variations.len() >= ITEM_VARIATIONS_MAX
         || blocked_for_it()
+        || seated()
         || waited_for()
     {
         return Err(Rejection::Invalid(InvalidInput::Variations { item: item_id }));
@@ -966,10 +992,7 @@ pub fn voucher_code(secret_key: &[u8; 32], voucher: VoucherId, attempt: u32) -> 
 }
 
 /// [`place_hold`] with a voucher redeemed for every ticket and a named
-/// buyer. The checks, in order: the hold's own (ttl, the code's length,
-/// lines), the voucher (known, window, scope, free redemptions), the order
-/// limits, capacity
-/// (none needed in the quotas a blocking voucher holds room in).
+/// buyer. The checks are [`check_hold_with`]'s.
 fn place_hold_with(
     state: &State,
     now_ms: u64,
@@ -979,6 +1002,31 @@ fn place_hold_with(
     code: Option<&str>,
     buyer: Option<BuyerId>,
 ) -> Check<Decision> {
+    let voucher = check_hold_with(state, now_ms, event, lines, ttl_ms, code, buyer)?;
+    let hold = HoldId(next_id(state));
+    let expires_at_ms = now_ms + ttl_ms;
+    let lines = lines.to_vec();
+    let placed = if voucher.is_none() && buyer.is_none() {
+        Event::HoldPlaced { hold, event, lines, expires_at_ms }
+    } else {
+        Event::HoldPlacedWith { hold, event, lines, expires_at_ms, voucher, buyer }
+    };
+    Ok(accept(vec![placed], Accepted::HoldLive { hold, expires_at_ms }))
+}
+
+/// The checks of a new hold with a voucher and a buyer, in order: the
+/// hold's own (ttl, the code's length, lines), the voucher (known, window,
+/// scope, free redemptions), the order limits, capacity (none needed in
+/// the quotas a blocking voucher holds room in). `Ok` carries the voucher.
+fn check_hold_with(
+    state: &State,
+    now_ms: u64,
+    event: EventId,
+    lines: &[Line],
+    ttl_ms: u64,
+    code: Option<&str>,
+    buyer: Option<BuyerId>,
+) -> Check<Option<VoucherId>> {
     find(&state.events, &event, ObjectRef::Event(event))?;
     valid_ttl(ttl_ms, HOLD_TTL_MS_MAX)?;
     if let Some(code) = code {
@@ -1003,15 +1051,204 @@ fn place_hold_with(
         check_buyer_limits(state, now_ms, lines, buyer, true)?;
     }
     check_capacity(state, now_ms, lines, &blocked)?;
+    Ok(voucher)
+}
+
+/// Add a row of seats to an event's plan, with consecutive ids.
+fn add_seat_row(state: &State, event: EventId, zone: &str, row: &str, seats: &[SeatSpec]) -> Check<Decision> {
+    find(&state.events, &event, ObjectRef::Event(event))?;
+    validate::seat_row(zone, row, seats).map_err(Rejection::Invalid)?;
+    for spec in seats {
+        let item = find(&state.items, &spec.item, ObjectRef::Item(spec.item))?;
+        if item.event != event {
+            return Err(Rejection::Invalid(InvalidInput::ItemOfOtherEvent { item: spec.item }));
+        }
+        if !item.variations.is_empty() {
+            return Err(Rejection::Invalid(InvalidInput::VariationRequired { item: spec.item }));
+        }
+    }
+    let count = u32::try_from(seats.len()).expect("SEAT_ROW_SEATS_MAX fits u32");
+    if let Some(plan) = state.seat_plans.get(&event) {
+        if plan.rows.iter().any(|r| r.zone == zone && r.name == row) {
+            return Err(Rejection::Invalid(InvalidInput::SeatRowExists));
+        }
+        if plan.seats + count > EVENT_SEATS_MAX {
+            return Err(Rejection::Invalid(InvalidInput::EventSeats));
+        }
+    }
+    let first_seat = SeatId(next_id(state));
+    let added = Event::SeatRowAdded {
+        event,
+        zone: zone.to_owned(),
+        row: row.to_owned(),
+        first_seat,
+        seats: seats.to_vec(),
+    };
+    Ok(accept(vec![added], Accepted::SeatRowAdded { first_seat, count }))
+}
+
+/// Block or unblock seats of `event`; a taken seat cannot be blocked.
+fn set_seats_blocked(
+    state: &State,
+    now_ms: u64,
+    event: EventId,
+    seats: &[SeatId],
+    blocked: bool,
+) -> Check<Decision> {
+    find(&state.events, &event, ObjectRef::Event(event))?;
+    validate::seat_ids(seats, SEATS_PER_COMMAND_MAX).map_err(Rejection::Invalid)?;
+    for id in seats {
+        let seat = find(&state.seats, id, ObjectRef::Seat(*id))?;
+        if seat.event != event {
+            return Err(Rejection::Invalid(InvalidInput::SeatOfOtherEvent { seat: *id }));
+        }
+        if blocked && state.seat_taker(*id, now_ms).is_some() {
+            return Err(Rejection::Seat(SeatRejection::Taken { seat: *id }));
+        }
+    }
+    let count = u32::try_from(seats.len()).expect("SEATS_PER_COMMAND_MAX fits u32");
+    let changed = Event::SeatsBlocked { seats: seats.to_vec(), blocked };
+    Ok(accept(vec![changed], Accepted::SeatsBlocked { event, count }))
+}
+
+/// Seats that a hold or order no longer reserves (a lapsed hold's, an
+/// expired order's) must still be free to be taken again: not blocked
+/// since, and not taken by someone else.
+fn seats_still_free(state: &State, now_ms: u64, seats: &[SeatId]) -> Check {
+    for id in seats {
+        if state.seats[id].blocked {
+            return Err(Rejection::Seat(SeatRejection::Blocked { seat: *id }));
+        }
+        if state.seat_taker(*id, now_ms).is_some() {
+            return Err(Rejection::Seat(SeatRejection::Taken { seat: *id }));
+        }
+    }
+    Ok(())
+}
+
+/// True if a seat can be held now: not blocked, not taken, and of `item`
+/// (or a variation of it) if one is asked for.
+fn seat_free_for(state: &State, now_ms: u64, id: SeatId, item: Option<ItemId>) -> bool {
+    let seat = &state.seats[&id];
+    let item_ok = item.is_none_or(|want| seat.item == want || state.items[&seat.item].parent == Some(want));
+    item_ok && !seat.blocked && state.seat_taker(id, now_ms).is_none()
+}
+
+/// In one row, the start of the run of `count` adjacent free seats whose
+/// centre is closest to the row's centre, ties to the lower position.
+fn best_run_in_row(
+    state: &State,
+    now_ms: u64,
+    row: &SeatRow,
+    count: usize,
+    item: Option<ItemId>,
+) -> Option<usize> {
+    let n = row.count as usize;
+    if count > n {
+        return None;
+    }
+    let free: Vec<bool> = row.seats().map(|id| seat_free_for(state, now_ms, id, item)).collect();
+    let mut best: Option<(usize, usize)> = None;
+    let mut free_in_window = 0;
+    for end in 0..n {
+        free_in_window += usize::from(free[end]);
+        if end >= count {
+            free_in_window -= usize::from(free[end - count]);
+        }
+        if end + 1 >= count && free_in_window == count {
+            let start = end + 1 - count;
+            // Twice the distance between the run's centre and the row's:
+            // |(2 start + count - 1) - (n - 1)|, in integers.
+            let distance = (2 * start + count).abs_diff(n);
+            if best.is_none_or(|(closest, _)| distance < closest) {
+                best = Some((distance, start));
+            }
+        }
+    }
+    best.map(|(_, start)| start)
+}
+
+/// Best available: the first row of `zone` (in creation order) that has
+/// `count` adjacent free seats, and in it the run closest to its centre.
+/// Rows and seats are scanned in a fixed order, so every node picks the same.
+fn best_adjacent(
+    state: &State,
+    now_ms: u64,
+    event: EventId,
+    zone: &str,
+    count: u32,
+    item: Option<ItemId>,
+) -> Option<Vec<SeatId>> {
+    let plan = state.seat_plans.get(&event)?;
+    let count = count as usize;
+    plan.rows.iter().filter(|row| row.zone == zone).find_map(|row| {
+        let start = best_run_in_row(state, now_ms, row, count, item)?;
+        Some(row.seats().skip(start).take(count).collect())
+    })
+}
+
+/// A hold's lines from its seats (one ticket of each seat's item, merged
+/// per item in the order items first appear), and the seats in ticket
+/// order (grouped by line), so that seat `i` goes with ticket `i`.
+fn seat_lines(state: &State, seats: &[SeatId]) -> (Vec<Line>, Vec<SeatId>) {
+    let mut lines: Vec<Line> = Vec::new();
+    for seat in seats {
+        let item = state.seats[seat].item;
+        match lines.iter_mut().find(|line| line.item == item) {
+            Some(line) => line.quantity += 1,
+            None => lines.push(Line { item, quantity: 1 }),
+        }
+    }
+    let ordered = lines
+        .iter()
+        .flat_map(|line| seats.iter().copied().filter(move |seat| state.seats[seat].item == line.item))
+        .collect();
+    (lines, ordered)
+}
+
+/// Hold seats: named ones, each of `event`, not blocked and not taken; or
+/// the best adjacent ones of a zone. Their lines then pass exactly the
+/// checks of [`place_hold_with`] ([`check_hold_with`]).
+fn place_seated_hold(
+    state: &State,
+    now_ms: u64,
+    event: EventId,
+    choice: &SeatChoice,
+    ttl_ms: u64,
+    code: Option<&str>,
+    buyer: Option<BuyerId>,
+) -> Check<Decision> {
+    find(&state.events, &event, ObjectRef::Event(event))?;
+    // The checks the door makes, first (as it does).
+    valid_ttl(ttl_ms, HOLD_TTL_MS_MAX)?;
+    if let Some(code) = code {
+        validate::voucher_code(code).map_err(Rejection::Invalid)?;
+    }
+    validate::seat_choice(choice).map_err(Rejection::Invalid)?;
+    let chosen = match choice {
+        SeatChoice::Named(seats) => {
+            for id in seats {
+                let seat = find(&state.seats, id, ObjectRef::Seat(*id))?;
+                if seat.event != event {
+                    return Err(Rejection::Invalid(InvalidInput::SeatOfOtherEvent { seat: *id }));
+                }
+            }
+            seats_still_free(state, now_ms, seats)?;
+            seats.clone()
+        }
+        SeatChoice::Adjacent { zone, count, item } => {
+            best_adjacent(state, now_ms, event, zone, *count, *item).ok_or_else(|| {
+                Rejection::Seat(SeatRejection::NoAdjacentSeats { zone: zone.clone(), count: *count })
+            })?
+        }
+    };
+    let (lines, seats) = seat_lines(state, &chosen);
+    let voucher = check_hold_with(state, now_ms, event, &lines, ttl_ms, code, buyer)?;
     let hold = HoldId(next_id(state));
     let expires_at_ms = now_ms + ttl_ms;
-    let lines = lines.to_vec();
-    let placed = if voucher.is_none() && buyer.is_none() {
-        Event::HoldPlaced { hold, event, lines, expires_at_ms }
-    } else {
-        Event::HoldPlacedWith { hold, event, lines, expires_at_ms, voucher, buyer }
-    };
-    Ok(accept(vec![placed], Accepted::HoldLive { hold, expires_at_ms }))
+    let placed =
+        Event::SeatedHoldPlaced { hold, event, lines, expires_at_ms, voucher, buyer, seats: seats.clone() };
+    Ok(accept(vec![placed], Accepted::SeatedHoldLive { hold, expires_at_ms, seats }))
 }
 
 /// The offers the waiting list is owed at `now_ms`, in serving order, at

@@ -76,6 +76,14 @@ impl Canon {
         self.option_u64(value.map(u64::from))
     }
 
+    fn seats(&mut self, seats: &[SeatId]) -> &mut Self {
+        self.u64(seats.len() as u64);
+        for seat in seats {
+            self.u64(seat.0);
+        }
+        self
+    }
+
     fn lines(&mut self, lines: &[Line]) -> &mut Self {
         self.u64(lines.len() as u64);
         for line in lines {
@@ -224,21 +232,48 @@ impl Command {
                     Some(buyer) => canon.tag(1).u128(buyer.0),
                 };
             }
+            Command::AddSeatRow { event, zone, row, seats } => {
+                canon.tag(26).u64(event.0).str(zone).str(row).u64(seats.len() as u64);
+                for seat in seats {
+                    canon.str(&seat.label).u64(seat.item.0);
+                }
+            }
+            Command::SetSeatsBlocked { event, seats, blocked } => {
+                canon.tag(27).u64(event.0).seats(seats).bool(*blocked);
+            }
+            Command::PlaceSeatedHold { event, seats, ttl_ms, voucher, buyer } => {
+                canon.tag(28).u64(event.0);
+                match seats {
+                    SeatChoice::Named(seats) => canon.tag(0).seats(seats),
+                    SeatChoice::Adjacent { zone, count, item } => {
+                        canon.tag(1).str(zone).u64(u64::from(*count)).option_u64(item.map(|item| item.0))
+                    }
+                };
+                canon.u64(*ttl_ms);
+                match voucher {
+                    None => canon.tag(0),
+                    Some(code) => canon.tag(1).str(code),
+                };
+                match buyer {
+                    None => canon.tag(0),
+                    Some(buyer) => canon.tag(1).u128(buyer.0),
+                };
+            }
             Command::JoinWaitingList { event, item, priority, buyer } => {
-                canon.tag(26).u64(event.0).u64(item.0).u64(u64::from(*priority));
+                canon.tag(29).u64(event.0).u64(item.0).u64(u64::from(*priority));
                 match buyer {
                     None => canon.tag(0),
                     Some(buyer) => canon.tag(1).u128(buyer.0),
                 };
             }
             Command::LeaveWaitingList { entry } => {
-                canon.tag(27).u64(entry.0);
+                canon.tag(30).u64(entry.0);
             }
             Command::ClaimOffer { entry, ttl_ms } => {
-                canon.tag(28).u64(entry.0).u64(*ttl_ms);
+                canon.tag(31).u64(entry.0).u64(*ttl_ms);
             }
             Command::ConfigureWaitingList { event, offer_ttl_ms } => {
-                canon.tag(29).u64(event.0).u64(*offer_ttl_ms);
+                canon.tag(32).u64(event.0).u64(*offer_ttl_ms);
             }
         }
         let hash = canon.0.finalize();

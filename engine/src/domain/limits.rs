@@ -134,6 +134,26 @@ pub const VOUCHER_CODE_BYTES_MAX: usize = 64;
 /// Highest per-buyer maximum of an item, in tickets.
 pub const BUYER_QUANTITY_MAX: u32 = 10_000;
 
+/// Most seats in one row of a seating plan, in seats. A row is added by
+/// one command and carried by one event, and best-available scans a row
+/// in one pass.
+pub const SEAT_ROW_SEATS_MAX: usize = 1_000;
+
+/// Most seats in one event's seating plan, in seats (a stadium). Bounds
+/// the state one plan adds and how many seats best-available may scan.
+pub const EVENT_SEATS_MAX: u32 = 100_000;
+
+/// Longest zone name of a seating plan ("Stalls", "Balcony left"), in bytes.
+pub const SEAT_ZONE_BYTES_MAX: usize = 64;
+
+/// Longest row name of a seating plan ("A", "Row 12"), in bytes.
+pub const SEAT_ROW_BYTES_MAX: usize = 32;
+
+/// Longest seat label ("12", "12a"), in bytes.
+pub const SEAT_LABEL_BYTES_MAX: usize = 32;
+
+/// Most seats one `SetSeatsBlocked` may name, in seats (one row's worth).
+pub const SEATS_PER_COMMAND_MAX: usize = 1_000;
 /// Most entries one event's waiting list may have waiting or offered at
 /// once, in entries (one ticket each). Bounds the state one list adds and
 /// the walk of the serve step (see `ARCHITECTURE.md`, "Waiting list").

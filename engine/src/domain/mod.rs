@@ -57,8 +57,8 @@ pub use digest::{COMMAND_DIGEST_BYTES, CommandDigest};
 pub use model::*;
 pub use state::{
     Blocked, CheckinList, Counts, EntryPosition, EntryStatus, EventDef, Hold, Item, Order, Organizer, Quota,
-    Retained, RetentionMap, ScanState, State, Tags, Tally, Voucher, WaitingList, WaitingListEntry,
-    WaitingRoom, WaitingRoomView,
+    Retained, RetentionMap, ScanState, Seat, SeatMapRow, SeatMapSeat, SeatMapZone, SeatPlan, SeatRow,
+    SeatStatus, State, Tags, Tally, Voucher, WaitingList, WaitingListEntry, WaitingRoom, WaitingRoomView,
 };
 
 /// The result of applying one envelope.
@@ -350,6 +350,80 @@ impl State {
     /// that named the buyer, a variation's counted for its item too.
     pub fn buyer_quantity(&self, buyer: BuyerId, item: ItemId, now_ms: u64) -> u64 {
         self.buyers.get(&(buyer, item)).map_or(0, |counts| counts.used(now_ms.max(self.now_ms)))
+    }
+
+    /// A seat.
+    pub fn seat(&self, id: SeatId) -> Option<&Seat> {
+        self.seats.get(&id)
+    }
+
+    /// The row a seat is in (its zone and row names).
+    pub fn seat_row(&self, id: SeatId) -> Option<&SeatRow> {
+        let seat = self.seats.get(&id)?;
+        Some(&self.seat_plans[&seat.event].rows[seat.row as usize])
+    }
+
+    /// An event's seating plan; `None` if it has no seats.
+    pub fn seat_plan(&self, event: EventId) -> Option<&SeatPlan> {
+        self.seat_plans.get(&event)
+    }
+
+    /// What a seat is at `now_ms`: held, ordered or paid while its holder
+    /// counts (a hold stops the moment it lapses, with no event), else
+    /// blocked or free.
+    pub fn seat_status(&self, id: SeatId, now_ms: u64) -> Option<SeatStatus> {
+        let seat = self.seats.get(&id)?;
+        Some(match self.seat_taker(id, now_ms) {
+            Some(SeatHolder::Hold(hold)) => SeatStatus::Held(hold),
+            Some(SeatHolder::Order(order)) if self.orders[&order].status == OrderStatus::Paid => {
+                SeatStatus::Paid(order)
+            }
+            Some(SeatHolder::Order(order)) => SeatStatus::Ordered(order),
+            None if seat.blocked => SeatStatus::Blocked,
+            None => SeatStatus::Free,
+        })
+    }
+
+    /// An event's seat map at `now_ms`: its zones (in the order their
+    /// first rows were added), their rows (best first) and seats (in
+    /// order) with what each is. Empty for an event without seats.
+    pub fn seat_map(&self, event: EventId, now_ms: u64) -> Vec<SeatMapZone> {
+        let mut zones: Vec<SeatMapZone> = Vec::new();
+        let Some(plan) = self.seat_plans.get(&event) else { return zones };
+        for row in &plan.rows {
+            let seats = row
+                .seats()
+                .map(|id| {
+                    let seat = &self.seats[&id];
+                    let status = self.seat_status(id, now_ms).expect("a row's seat exists");
+                    SeatMapSeat { seat: id, label: seat.label.clone(), item: seat.item, status }
+                })
+                .collect();
+            let map_row = SeatMapRow { row: row.name.clone(), seats };
+            match zones.iter_mut().find(|zone| zone.zone == row.zone) {
+                Some(zone) => zone.rows.push(map_row),
+                None => zones.push(SeatMapZone { zone: row.zone.clone(), rows: vec![map_row] }),
+            }
+        }
+        zones
+    }
+
+    /// The seats of a seated hold, in ticket order (empty for a hold
+    /// without seats). A checked-out hold keeps them listed; its order has them.
+    pub fn seats_of_hold(&self, hold: HoldId) -> &[SeatId] {
+        self.hold_seats.get(&hold).map_or(&[], Vec::as_slice)
+    }
+
+    /// The seats of an order, in ticket order: seat `i` is the seat of the
+    /// ticket at position `i` (empty for an order without seats).
+    pub fn seats_of_order(&self, order: OrderId) -> &[SeatId] {
+        self.order_seats.get(&order).map_or(&[], Vec::as_slice)
+    }
+
+    /// The seat of an order's ticket, if it has one (what the door shows:
+    /// see also [`Accepted::SeatCheckedIn`]).
+    pub fn ticket_seat(&self, order: OrderId, position: u32) -> Option<SeatId> {
+        self.order_seats.get(&order)?.get(position as usize).copied()
     }
 
     /// How many request ids are retained for retries.

@@ -69,6 +69,12 @@ id_type!(
     "voucher-"
 );
 id_type!(
+    /// A seat of an event's seating plan, assigned by the domain (the ids
+    /// of one row are consecutive, in the row's order).
+    SeatId,
+    "seat-"
+);
+id_type!(
     /// A waiting-list entry (one buyer waiting for one ticket of one item),
     /// assigned by the domain.
     EntryId,
@@ -152,6 +158,45 @@ impl OrderLimits {
     pub fn is_none(&self) -> bool {
         self.min_per_order.is_none() && self.max_per_order.is_none() && self.max_per_buyer.is_none()
     }
+}
+
+/// One seat of a row, as `AddSeatRow` gives it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatSpec {
+    /// What is printed on the seat ("12"), unique in its row.
+    pub label: String,
+    /// What a ticket for it is: an item of the seat's event without
+    /// variations, or a variation.
+    pub item: ItemId,
+}
+
+/// Which seats a seated hold asks for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SeatChoice {
+    /// These seats, each free, of the hold's event.
+    Named(Vec<SeatId>),
+    /// The best `count` adjacent free seats of a zone (see
+    /// `State::best_adjacent`): the first row, in creation order, that has
+    /// such a run; in it, the run whose centre is closest to the row's
+    /// centre, ties to the lower position.
+    Adjacent {
+        /// The zone.
+        zone: String,
+        /// How many seats, 1 to [`HOLD_QUANTITY_MAX`](super::limits::HOLD_QUANTITY_MAX).
+        count: u32,
+        /// Only seats of this item (or of a variation of it), if given.
+        item: Option<ItemId>,
+    },
+}
+
+/// Who has a seat: a hold or an order. Whether it still counts is a
+/// matter of time (see `State::seat_taker`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SeatHolder {
+    /// A hold, while it is live.
+    Hold(HoldId),
+    /// An order, while it is pending before its deadline, or paid.
+    Order(OrderId),
 }
 
 /// A command with what the leader stamped on it. The domain reads time only
@@ -410,6 +455,49 @@ pub enum Command {
         /// The buyer, counted against per-buyer limits.
         buyer: Option<BuyerId>,
     },
+    /// Add one row of seats to an event's seating plan: `seats` in order
+    /// (position 0, 1, ... is adjacency order). Rows of a zone are ordered
+    /// by creation, the first the best (the front). The seats get
+    /// consecutive ids from the shared id counter.
+    AddSeatRow {
+        /// The event.
+        event: EventId,
+        /// The zone ("Stalls"), 1 to
+        /// [`SEAT_ZONE_BYTES_MAX`](super::limits::SEAT_ZONE_BYTES_MAX) bytes.
+        zone: String,
+        /// The row's name ("A"), 1 to
+        /// [`SEAT_ROW_BYTES_MAX`](super::limits::SEAT_ROW_BYTES_MAX) bytes,
+        /// unique in its zone.
+        row: String,
+        /// Its seats, 1 to [`SEAT_ROW_SEATS_MAX`](super::limits::SEAT_ROW_SEATS_MAX),
+        /// with distinct labels.
+        seats: Vec<SeatSpec>,
+    },
+    /// Block or unblock seats of an event (the organizer keeps them out of
+    /// sale). A seat that is taken cannot be blocked.
+    SetSeatsBlocked {
+        /// The event.
+        event: EventId,
+        /// The seats, 1 to
+        /// [`SEATS_PER_COMMAND_MAX`](super::limits::SEATS_PER_COMMAND_MAX), distinct.
+        seats: Vec<SeatId>,
+        /// Block (true) or unblock.
+        blocked: bool,
+    },
+    /// [`Command::PlaceHoldWith`] for seats: the hold's lines are one
+    /// ticket of each seat's item, and go through the same checks.
+    PlaceSeatedHold {
+        /// The event.
+        event: EventId,
+        /// Which seats.
+        seats: SeatChoice,
+        /// Time to live, in milliseconds.
+        ttl_ms: u64,
+        /// A voucher code, redeemed for every ticket of the hold.
+        voucher: Option<String>,
+        /// The buyer, counted against per-buyer limits.
+        buyer: Option<BuyerId>,
+    },
     /// Join an event's waiting list for one ticket of a sold-out item.
     /// Refused while the item has room for one ticket (buy it instead).
     /// Entries are served by priority, highest first, then in log order;
@@ -482,6 +570,9 @@ impl Command {
             Command::SetOrderLimits { .. } => "set_order_limits",
             Command::CreateVoucher { .. } => "create_voucher",
             Command::PlaceHoldWith { .. } => "place_hold_with",
+            Command::AddSeatRow { .. } => "add_seat_row",
+            Command::SetSeatsBlocked { .. } => "set_seats_blocked",
+            Command::PlaceSeatedHold { .. } => "place_seated_hold",
             Command::JoinWaitingList { .. } => "join_waiting_list",
             Command::LeaveWaitingList { .. } => "leave_waiting_list",
             Command::ClaimOffer { .. } => "claim_offer",
@@ -794,6 +885,45 @@ pub enum Event {
         /// The voucher.
         voucher: VoucherId,
     },
+    /// A row of seats was added; its seats have the ids `first_seat`,
+    /// `first_seat + 1`, ... in order.
+    SeatRowAdded {
+        /// The event.
+        event: EventId,
+        /// The zone.
+        zone: String,
+        /// The row.
+        row: String,
+        /// The id of its first seat.
+        first_seat: SeatId,
+        /// Its seats, in order.
+        seats: Vec<SeatSpec>,
+    },
+    /// Seats were blocked or unblocked.
+    SeatsBlocked {
+        /// The seats.
+        seats: Vec<SeatId>,
+        /// Blocked (true) or not.
+        blocked: bool,
+    },
+    /// Seats were reserved: a hold of one ticket per seat. `seats` are in
+    /// ticket order: seat `i` is the seat of the order's ticket at position `i`.
+    SeatedHoldPlaced {
+        /// The new hold.
+        hold: HoldId,
+        /// Its event.
+        event: EventId,
+        /// What it reserves: one ticket of each seat's item, merged per item.
+        lines: Vec<Line>,
+        /// When it lapses, in log milliseconds.
+        expires_at_ms: u64,
+        /// The voucher redeemed.
+        voucher: Option<VoucherId>,
+        /// The buyer.
+        buyer: Option<BuyerId>,
+        /// Its seats, in ticket order.
+        seats: Vec<SeatId>,
+    },
     /// Someone joined an event's waiting list (not offered yet).
     WaitingListJoined {
         /// The new entry.
@@ -877,6 +1007,9 @@ impl Event {
             Event::VoucherCreated { .. } => "VoucherCreated",
             Event::HoldPlacedWith { .. } => "HoldPlacedWith",
             Event::VoucherBlockEnded { .. } => "VoucherBlockEnded",
+            Event::SeatRowAdded { .. } => "SeatRowAdded",
+            Event::SeatsBlocked { .. } => "SeatsBlocked",
+            Event::SeatedHoldPlaced { .. } => "SeatedHoldPlaced",
             Event::WaitingListJoined { .. } => "WaitingListJoined",
             Event::WaitingListLeft { .. } => "WaitingListLeft",
             Event::OfferMade { .. } => "OfferMade",
@@ -945,6 +1078,10 @@ impl Outcome {
                 Accepted::WaitingRoomJoined { .. } => "accepted/waiting_room_joined",
                 Accepted::OrderLimitsSet { .. } => "accepted/order_limits_set",
                 Accepted::VoucherCreated { .. } => "accepted/voucher_created",
+                Accepted::SeatRowAdded { .. } => "accepted/seat_row_added",
+                Accepted::SeatsBlocked { .. } => "accepted/seats_blocked",
+                Accepted::SeatedHoldLive { .. } => "accepted/seated_hold_live",
+                Accepted::SeatCheckedIn { .. } => "accepted/seat_checked_in",
                 Accepted::WaitingListJoined { .. } => "accepted/waiting_list_joined",
                 Accepted::WaitingListLeft { .. } => "accepted/waiting_list_left",
                 Accepted::WaitingListConfigured { .. } => "accepted/waiting_list_configured",
@@ -987,6 +1124,9 @@ impl Outcome {
                 Rejection::OrderLimit(OrderLimitRejection::BuyerRequired { .. }) => {
                     "rejected/order_limit_buyer_required"
                 }
+                Rejection::Seat(SeatRejection::Blocked { .. }) => "rejected/seat_blocked",
+                Rejection::Seat(SeatRejection::Taken { .. }) => "rejected/seat_taken",
+                Rejection::Seat(SeatRejection::NoAdjacentSeats { .. }) => "rejected/no_adjacent_seats",
                 Rejection::WaitingList(WaitingListRejection::Available { .. }) => {
                     "rejected/waiting_list_available"
                 }
@@ -1127,6 +1267,41 @@ pub enum Accepted {
         /// The code buyers type.
         code: String,
     },
+    /// A row of seats exists.
+    SeatRowAdded {
+        /// The id of its first seat (the others follow in order).
+        first_seat: SeatId,
+        /// How many seats.
+        count: u32,
+    },
+    /// Seats were blocked or unblocked (or already were so).
+    SeatsBlocked {
+        /// The event.
+        event: EventId,
+        /// How many seats the command named.
+        count: u32,
+    },
+    /// A seated hold was placed.
+    SeatedHoldLive {
+        /// The hold.
+        hold: HoldId,
+        /// When it lapses, in log milliseconds.
+        expires_at_ms: u64,
+        /// Its seats, in ticket order.
+        seats: Vec<SeatId>,
+    },
+    /// A scan of a ticket with a seat was accepted ([`Accepted::CheckedIn`]
+    /// with the seat, for the door to show).
+    SeatCheckedIn {
+        /// The ticket's order.
+        order: OrderId,
+        /// The ticket's position.
+        position: u32,
+        /// In or out.
+        direction: Direction,
+        /// The ticket's seat.
+        seat: SeatId,
+    },
     /// A place on a waiting list.
     WaitingListJoined {
         /// The entry.
@@ -1169,6 +1344,8 @@ pub enum ObjectRef {
     WaitingRoom(EventId),
     /// A voucher.
     Voucher(VoucherId),
+    /// A seat.
+    Seat(SeatId),
     /// A waiting-list entry.
     WaitingListEntry(EntryId),
 }
@@ -1245,6 +1422,8 @@ pub enum Rejection {
     Voucher(VoucherRejection),
     /// An order limit of an item was not met.
     OrderLimit(OrderLimitRejection),
+    /// A seat could not be held or blocked.
+    Seat(SeatRejection),
     /// A waiting-list command was refused.
     WaitingList(WaitingListRejection),
 }
@@ -1369,6 +1548,31 @@ pub enum OrderLimitRejection {
     },
 }
 
+/// Why a seat could not be held or blocked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SeatRejection {
+    /// The seat is blocked by the organizer.
+    Blocked {
+        /// The seat.
+        seat: SeatId,
+    },
+    /// The seat is in a live hold, a pending order before its deadline,
+    /// or a paid order (for a lapsed hold's checkout or an expired order's
+    /// payment: someone else's).
+    Taken {
+        /// The seat.
+        seat: SeatId,
+    },
+    /// No row of the zone has `count` adjacent free seats (of the item, if
+    /// one was given), or the event has no such zone.
+    NoAdjacentSeats {
+        /// The zone.
+        zone: String,
+        /// How many were asked for.
+        count: u32,
+    },
+}
+
 /// How a command broke the rules of input.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InvalidInput {
@@ -1445,6 +1649,32 @@ pub enum InvalidInput {
     /// above [`HOLD_QUANTITY_MAX`](super::limits::HOLD_QUANTITY_MAX) (per
     /// order) or [`BUYER_QUANTITY_MAX`](super::limits::BUYER_QUANTITY_MAX) (per buyer).
     OrderLimits,
+    /// A seat row's zone, name or a seat's label is blank or too long, it
+    /// has no seats or more than
+    /// [`SEAT_ROW_SEATS_MAX`](super::limits::SEAT_ROW_SEATS_MAX), or two
+    /// seats share a label.
+    SeatRow,
+    /// The event has a row of this name in this zone already.
+    SeatRowExists,
+    /// The event would have more than
+    /// [`EVENT_SEATS_MAX`](super::limits::EVENT_SEATS_MAX) seats.
+    EventSeats,
+    /// A list of seats is empty, too long, or names a seat twice; or an
+    /// adjacent choice asks for 0 seats, more than
+    /// [`HOLD_QUANTITY_MAX`](super::limits::HOLD_QUANTITY_MAX), or names a
+    /// zone longer than any.
+    Seats,
+    /// A seat belongs to another event.
+    SeatOfOtherEvent {
+        /// The seat.
+        seat: SeatId,
+    },
+    /// Lines cannot be added to or removed from a hold with seats: release
+    /// it and hold again.
+    SeatedHold {
+        /// The hold.
+        hold: HoldId,
+    },
 }
 
 /// Why a scan was refused (pretix's reasons).

@@ -626,6 +626,105 @@ pub struct Retained {
     pub outcome: Outcome,
 }
 
+/// A seat of an event's seating plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seat {
+    /// Its id.
+    pub id: SeatId,
+    /// Its event.
+    pub event: EventId,
+    /// Its row: an index into its event's [`SeatPlan::rows`].
+    pub row: u32,
+    /// Its position in the row, from 0 (adjacency order).
+    pub position: u32,
+    /// What is printed on it.
+    pub label: String,
+    /// What a ticket for it is (an item without variations, or a variation).
+    pub item: ItemId,
+    /// Kept out of sale by the organizer.
+    pub blocked: bool,
+    /// The hold or order that last took it. Whether it still has it is a
+    /// matter of time (a hold lapses with no event): see [`State::seat_taker`].
+    pub taken_by: Option<SeatHolder>,
+}
+
+/// A row of seats: consecutive seat ids from `first`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatRow {
+    /// Its zone.
+    pub zone: String,
+    /// Its name, unique in its zone.
+    pub name: String,
+    /// Its first seat; the others are `first + 1`, ... in order.
+    pub first: SeatId,
+    /// How many seats.
+    pub count: u32,
+}
+
+impl SeatRow {
+    /// Its seats, in order.
+    pub fn seats(&self) -> impl Iterator<Item = SeatId> + use<> {
+        let first = self.first.0;
+        (first..first + u64::from(self.count)).map(SeatId)
+    }
+}
+
+/// An event's seating plan: its rows in creation order (a zone's rows
+/// are its rows in this order, the first the best).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatPlan {
+    /// The rows, in creation order.
+    pub rows: Vec<SeatRow>,
+    /// How many seats in all.
+    pub seats: u32,
+}
+
+/// What a seat is at one moment (see [`State::seat_map`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SeatStatus {
+    /// Can be held.
+    Free,
+    /// Kept out of sale by the organizer.
+    Blocked,
+    /// In a live hold.
+    Held(HoldId),
+    /// In a pending order before its deadline.
+    Ordered(OrderId),
+    /// In a paid order.
+    Paid(OrderId),
+}
+
+/// One seat in a [`SeatMapRow`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatMapSeat {
+    /// The seat.
+    pub seat: SeatId,
+    /// Its label.
+    pub label: String,
+    /// Its item.
+    pub item: ItemId,
+    /// What it is now.
+    pub status: SeatStatus,
+}
+
+/// One row in a [`SeatMapZone`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatMapRow {
+    /// The row's name.
+    pub row: String,
+    /// Its seats, in order.
+    pub seats: Vec<SeatMapSeat>,
+}
+
+/// One zone of a seat map: its rows, best first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatMapZone {
+    /// The zone's name.
+    pub zone: String,
+    /// Its rows, in creation order.
+    pub rows: Vec<SeatMapRow>,
+}
+
 /// Everything the domain knows. Build it with [`State::default`] and change
 /// it only through [`apply`](super::apply) or [`State::evolve`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -666,6 +765,16 @@ pub struct State {
     /// What each buyer has of each item (a variation's tickets count for
     /// it and for its parent), for holds and orders that name a buyer.
     pub(super) buyers: BTreeMap<(BuyerId, ItemId), Counts>,
+    /// Seats of every seating plan.
+    pub(super) seats: BTreeMap<SeatId, Seat>,
+    /// Seating plans, by event.
+    pub(super) seat_plans: BTreeMap<EventId, SeatPlan>,
+    /// The seats of seated holds, in ticket order. A side table: a hold
+    /// without seats has no entry and pays nothing.
+    pub(super) hold_seats: BTreeMap<HoldId, Vec<SeatId>>,
+    /// The seats of orders made from seated holds, in ticket order (seat
+    /// `i` is the seat of the ticket at position `i`).
+    pub(super) order_seats: BTreeMap<OrderId, Vec<SeatId>>,
     /// Waiting-list entries, of every status.
     pub(super) entries: BTreeMap<EntryId, WaitingListEntry>,
     /// Entries that wait without an offer, by item, in serving order
@@ -960,6 +1069,58 @@ impl State {
         let (lines, expires_at_ms, tags) = (hold.lines.clone(), hold.expires_at_ms, hold.tags());
         self.holds_by_expiry.remove(&(expires_at_ms, hold_id));
         self.count(&lines, Bucket::Held { expires_at_ms }, false, tags);
+        // A checkout moves them on to its order (`OrderPlaced`).
+        self.free_seats(SeatHolder::Hold(hold_id));
+    }
+
+    /// Free the seats `holder` still has (not those someone took since).
+    fn free_seats(&mut self, holder: SeatHolder) {
+        let seats = match holder {
+            SeatHolder::Hold(hold) => self.hold_seats.get(&hold),
+            SeatHolder::Order(order) => self.order_seats.get(&order),
+        };
+        for seat in seats.into_iter().flatten() {
+            let seat = self.seats.get_mut(seat).expect("evolve: seat exists");
+            if seat.taken_by == Some(holder) {
+                seat.taken_by = None;
+            }
+        }
+    }
+
+    /// Give `seats` to `holder`: each must be free (or `holder`'s) and not blocked now.
+    fn take_seats(&mut self, seats: &[SeatId], holder: SeatHolder) {
+        for id in seats {
+            let taker = self.seat_taker(*id, self.now_ms);
+            let seat = self.seats.get_mut(id).expect("evolve: seat exists");
+            let free = taker.is_none_or(|taker| taker == holder) && !seat.blocked;
+            assert!(free, "evolve: {id} is taken or blocked");
+            seat.taken_by = Some(holder);
+        }
+    }
+
+    /// Who has a seat at `now_ms`: its last taker, if that is a live hold,
+    /// a pending order before its deadline, or a paid order. `None` for a
+    /// free (or unknown) seat.
+    pub fn seat_taker(&self, seat: SeatId, now_ms: u64) -> Option<SeatHolder> {
+        let holder = self.seats.get(&seat)?.taken_by?;
+        let counts = match holder {
+            SeatHolder::Hold(hold) => self.holds[&hold].is_live(now_ms),
+            SeatHolder::Order(order) => {
+                matches!(
+                    self.orders[&order].effective_status(now_ms),
+                    OrderStatus::Pending | OrderStatus::Paid
+                )
+            }
+        };
+        counts.then_some(holder)
+    }
+
+    /// What a check-in of a ticket answers: with its seat, if it has one.
+    pub(super) fn checked_in(&self, order: OrderId, position: u32, direction: Direction) -> Accepted {
+        match self.ticket_seat(order, position) {
+            Some(seat) => Accepted::SeatCheckedIn { order, position, direction, seat },
+            None => Accepted::CheckedIn { order, position, direction },
+        }
     }
 
     /// Take a pending order out of the pending tallies and the deadline index.
@@ -970,6 +1131,9 @@ impl State {
         let (lines, deadline_ms, tags) = (order.lines.clone(), order.payment_deadline_ms, order.tags());
         self.orders_by_deadline.remove(&(deadline_ms, order_id));
         self.count(&lines, Bucket::Pending { deadline_ms }, false, tags);
+        if status != OrderStatus::Paid {
+            self.free_seats(SeatHolder::Order(order_id));
+        }
     }
 
     /// Record a new active hold and count it.
@@ -1136,6 +1300,11 @@ impl State {
                     let previous = self.tickets.insert(ticket.secret.clone(), (*order, ticket.position));
                     assert!(previous.is_none(), "evolve: ticket secret collision");
                 }
+                if let Some(seats) = self.hold_seats.get(hold).cloned() {
+                    assert_eq!(seats.len(), tickets.len(), "evolve: one seat per ticket");
+                    self.take_seats(&seats, SeatHolder::Order(*order));
+                    self.order_seats.insert(*order, seats);
+                }
                 self.orders.insert(
                     *order,
                     Order {
@@ -1162,6 +1331,13 @@ impl State {
                     }
                     other => panic!("evolve: paying an order that is {other:?}"),
                 }
+                // A paid order has its seats. A late payment (its deadline
+                // passed, recorded or not) takes them again: decide checked
+                // that they are free, and someone may have held and let go
+                // of them meanwhile.
+                if let Some(seats) = self.order_seats.get(order).cloned() {
+                    self.take_seats(&seats, SeatHolder::Order(*order));
+                }
                 let (lines, tags) = (self.orders[order].lines.clone(), self.orders[order].tags());
                 self.count(&lines, Bucket::Paid, true, tags);
             }
@@ -1173,6 +1349,7 @@ impl State {
                     entry.status = OrderStatus::Canceled;
                     let (lines, tags) = (entry.lines.clone(), entry.tags());
                     self.count(&lines, Bucket::Paid, false, tags);
+                    self.free_seats(SeatHolder::Order(*order));
                 }
                 OrderStatus::Expired => {
                     self.orders.get_mut(order).expect("exists").status = OrderStatus::Canceled;
@@ -1212,11 +1389,7 @@ impl State {
                     scan.entries += 1;
                 }
                 scan.last = *direction;
-                let outcome = Outcome::Accepted(Accepted::CheckedIn {
-                    order: *order,
-                    position: *position,
-                    direction: *direction,
-                });
+                let outcome = Outcome::Accepted(self.checked_in(*order, *position, *direction));
                 self.nonces.insert(now_ms, (*list, *nonce), outcome);
             }
             Event::CheckInRefused { list, nonce, reason } => {
@@ -1339,6 +1512,54 @@ impl State {
                 tags: Tags { voucher: *voucher, buyer: *buyer }.boxed(),
             }),
             Event::VoucherBlockEnded { voucher } => self.end_block(*voucher),
+            Event::SeatRowAdded { event, zone, row, first_seat, seats } => {
+                let count = u32::try_from(seats.len()).expect("SEAT_ROW_SEATS_MAX fits u32");
+                assert!(count > 0, "evolve: a row has seats");
+                // The row's ids are consecutive: the first is new, the rest follow.
+                self.take_id(first_seat.0);
+                self.next_id = first_seat.0 + u64::from(count);
+                let plan = self.seat_plans.entry(*event).or_default();
+                let row_index = u32::try_from(plan.rows.len()).expect("EVENT_SEATS_MAX fits u32");
+                plan.rows.push(SeatRow { zone: zone.clone(), name: row.clone(), first: *first_seat, count });
+                plan.seats += count;
+                for (position, spec) in (0u32..).zip(seats) {
+                    let id = SeatId(first_seat.0 + u64::from(position));
+                    let seat = Seat {
+                        id,
+                        event: *event,
+                        row: row_index,
+                        position,
+                        label: spec.label.clone(),
+                        item: spec.item,
+                        blocked: false,
+                        taken_by: None,
+                    };
+                    self.seats.insert(id, seat);
+                }
+            }
+            Event::SeatsBlocked { seats, blocked } => {
+                for id in seats {
+                    let taker = self.seat_taker(*id, now_ms);
+                    let seat = self.seats.get_mut(id).expect("evolve: seat exists");
+                    assert!(!*blocked || taker.is_none(), "evolve: blocking a taken seat");
+                    seat.blocked = *blocked;
+                }
+            }
+            Event::SeatedHoldPlaced { hold, event, lines, expires_at_ms, voucher, buyer, seats } => {
+                let tickets: u64 = lines.iter().map(|line| u64::from(line.quantity)).sum();
+                assert_eq!(tickets, seats.len() as u64, "evolve: one ticket per seat");
+                self.take_seats(seats, SeatHolder::Hold(*hold));
+                self.hold_seats.insert(*hold, seats.clone());
+                self.place(Hold {
+                    id: *hold,
+                    event: *event,
+                    lines: lines.clone(),
+                    created_at_ms: now_ms,
+                    expires_at_ms: *expires_at_ms,
+                    status: HoldStatus::Active,
+                    tags: Tags { voucher: *voucher, buyer: *buyer }.boxed(),
+                });
+            }
             Event::WaitingListJoined { entry, event, item, priority, buyer } => {
                 self.take_id(entry.0);
                 let joined = WaitingListEntry {

@@ -116,6 +116,51 @@ pub(super) fn order_limits(limits: &OrderLimits) -> Result<(), InvalidInput> {
     if ok { Ok(()) } else { Err(InvalidInput::OrderLimits) }
 }
 
+/// A name of a seating plan (zone, row, label): not blank, at most `max`
+/// bytes, no control characters (it is printed on tickets).
+fn plan_name(name: &str, max: usize) -> bool {
+    !name.trim().is_empty() && name.len() <= max && !name.chars().any(char::is_control)
+}
+
+/// A row of seats on its own: its zone and name, 1 to
+/// [`SEAT_ROW_SEATS_MAX`] seats with good, distinct labels.
+pub(super) fn seat_row(zone: &str, row: &str, seats: &[SeatSpec]) -> Result<(), InvalidInput> {
+    let names_ok = plan_name(zone, SEAT_ZONE_BYTES_MAX) && plan_name(row, SEAT_ROW_BYTES_MAX);
+    let count_ok = (1..=SEAT_ROW_SEATS_MAX).contains(&seats.len());
+    if !names_ok || !count_ok || !seats.iter().all(|seat| plan_name(&seat.label, SEAT_LABEL_BYTES_MAX)) {
+        return Err(InvalidInput::SeatRow);
+    }
+    let mut labels: Vec<&str> = seats.iter().map(|seat| seat.label.as_str()).collect();
+    labels.sort_unstable();
+    labels.dedup();
+    if labels.len() == seats.len() { Ok(()) } else { Err(InvalidInput::SeatRow) }
+}
+
+/// A list of seats: 1 to `max`, none twice.
+pub(super) fn seat_ids(seats: &[SeatId], max: usize) -> Result<(), InvalidInput> {
+    if seats.is_empty() || seats.len() > max {
+        return Err(InvalidInput::Seats);
+    }
+    let mut distinct = seats.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() == seats.len() { Ok(()) } else { Err(InvalidInput::Seats) }
+}
+
+/// A seated hold's choice: at most [`HOLD_QUANTITY_MAX`] seats, named
+/// (distinct) or adjacent in a zone whose name could exist.
+pub(super) fn seat_choice(choice: &SeatChoice) -> Result<(), InvalidInput> {
+    let most = usize::try_from(HOLD_QUANTITY_MAX).expect("HOLD_QUANTITY_MAX fits usize");
+    match choice {
+        SeatChoice::Named(seats) => seat_ids(seats, most),
+        SeatChoice::Adjacent { zone, count, .. } => {
+            let ok =
+                (1..=HOLD_QUANTITY_MAX).contains(&u64::from(*count)) && zone.len() <= SEAT_ZONE_BYTES_MAX;
+            if ok { Ok(()) } else { Err(InvalidInput::Seats) }
+        }
+    }
+}
+
 impl Command {
     /// Check what can be checked without the state. `Err` means the domain
     /// would certainly reject the command as [`Rejection::Invalid`] with
@@ -177,6 +222,13 @@ impl Command {
                 ttl(*ttl_ms, HOLD_TTL_MS_MAX)?;
                 voucher.as_deref().map_or(Ok(()), voucher_code)?;
                 lines(l)
+            }
+            Command::AddSeatRow { zone, row, seats: specs, .. } => seat_row(zone, row, specs),
+            Command::SetSeatsBlocked { seats: ids, .. } => seat_ids(ids, SEATS_PER_COMMAND_MAX),
+            Command::PlaceSeatedHold { seats: choice, ttl_ms, voucher, .. } => {
+                ttl(*ttl_ms, HOLD_TTL_MS_MAX)?;
+                voucher.as_deref().map_or(Ok(()), voucher_code)?;
+                seat_choice(choice)
             }
             Command::ClaimOffer { ttl_ms, .. } => ttl(*ttl_ms, HOLD_TTL_MS_MAX),
             Command::ConfigureWaitingList { offer_ttl_ms, .. } => {
