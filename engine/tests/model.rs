@@ -29,6 +29,15 @@
 //! every seated hold's lines are its seats' items, and every seat's status
 //! (free, blocked, held, ordered, paid) is the model's, computed by
 //! scanning holds and orders at the current time.
+//! The waiting list too: joins (with priorities), leaves, offer claims and
+//! offer-time settings. The model serves its line after every accepted
+//! command by sorting the waiting entries (priority, then join order) and
+//! handing out one ticket to each whose item fits, skipping the rest of an
+//! item's line once it does not; newcomers fit only in what is left after
+//! those offers. After every step the engine and the model must agree on
+//! every entry's place, offer or end, and live offers count in the quota
+//! invariant. And after every accepted record, fairness: no entry that
+//! waits without an offer has an item with room for one ticket.
 
 mod support;
 
@@ -106,6 +115,22 @@ enum MScope {
     Quota(usize),
 }
 
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum EntryState {
+    Waiting,
+    Offered { expires: u64 },
+    Claimed,
+    Expired { expires: u64 },
+    Left,
+}
+
+#[derive(Clone, Debug)]
+struct MEntry {
+    item: usize,
+    priority: u32,
+    state: EntryState,
+}
+
 #[derive(Clone, Debug)]
 struct MVoucher {
     scope: MScope,
@@ -147,6 +172,8 @@ struct Model {
     seats: Vec<MSeat>,
     /// Rows in creation order: (zone, seat indexes in order).
     rows: Vec<(usize, Vec<usize>)>,
+    entries: Vec<MEntry>,
+    offer_ttl: u64,
 }
 
 /// Take `quantity` of `item` out of a hold's lines, from its last line of
@@ -318,7 +345,64 @@ impl Model {
 
     fn usage(&self, q: usize) -> u64 {
         let (a, b, c) = self.counts(q);
-        a + b + c + self.blocked(q)
+        a + b + c + self.blocked(q) + self.offered(q)
+    }
+
+    /// Live offers of quota `q`'s items now.
+    fn offered(&self, q: usize) -> u64 {
+        let live = |e: &&MEntry| matches!(e.state, EntryState::Offered { expires } if expires > self.now);
+        self.entries.iter().filter(live).filter(|e| self.in_quota(q, e.item)).count() as u64
+    }
+
+    /// The waiting entries, in serving order: priority, highest first, then join order.
+    fn line(&self) -> Vec<usize> {
+        let mut line: Vec<usize> =
+            (0..self.entries.len()).filter(|&e| self.entries[e].state == EntryState::Waiting).collect();
+        line.sort_by_key(|&e| (std::cmp::Reverse(self.entries[e].priority), e));
+        line
+    }
+
+    /// The entries the line is owed an offer now, and the units per quota.
+    fn plan(&self) -> (Vec<usize>, Vec<u64>) {
+        let mut extra = vec![0u64; self.quotas.len()];
+        let mut failed: Vec<usize> = vec![];
+        let mut planned = vec![];
+        for e in self.line() {
+            let item = self.entries[e].item;
+            if failed.contains(&item) {
+                continue;
+            }
+            let quotas: Vec<usize> = (0..self.quotas.len()).filter(|&q| self.in_quota(q, item)).collect();
+            let fits = !quotas.is_empty()
+                && quotas.iter().all(|&q| {
+                    let quota = &self.quotas[q];
+                    !quota.closed && quota.size.is_none_or(|s| self.usage(q) + extra[q] < s)
+                });
+            if fits {
+                planned.push(e);
+                for q in quotas {
+                    extra[q] += 1;
+                }
+            } else {
+                failed.push(item);
+            }
+        }
+        (planned, extra)
+    }
+
+    /// Make the offers the line is owed (after every accepted command).
+    fn serve(&mut self) {
+        let expires = self.now + self.offer_ttl;
+        for e in self.plan().0 {
+            self.entries[e].state = EntryState::Offered { expires };
+        }
+    }
+
+    /// An entry's place among the waiting entries of its item, from 1.
+    fn place(&self, e: usize) -> u64 {
+        let item = self.entries[e].item;
+        let line = self.line();
+        1 + line.iter().take_while(|&&x| x != e).filter(|&&x| self.entries[x].item == item).count() as u64
     }
 
     /// All or nothing: every quota of every item is open and has room.
@@ -330,11 +414,14 @@ impl Model {
     /// blocking voucher's redemption), only to be open.
     fn fits_except(&self, lines: &[(usize, u32)], blocked: &[usize]) -> bool {
         let items_ok = lines.iter().all(|(i, _)| (0..self.quotas.len()).any(|q| self.in_quota(q, *i)));
+        // The offers the line is owed come first.
+        let owed = self.plan().1;
         items_ok
             && (0..self.quotas.len()).all(|q| {
                 let demand = self.qty_in(q, lines);
                 let quota = &self.quotas[q];
-                let room = blocked.contains(&q) || quota.size.is_none_or(|s| self.usage(q) + demand <= s);
+                let room =
+                    blocked.contains(&q) || quota.size.is_none_or(|s| self.usage(q) + owed[q] + demand <= s);
                 demand == 0 || (!quota.closed && room)
             })
     }
@@ -398,6 +485,21 @@ enum Op {
     Join,
     Configure {
         admit_per_minute: u32,
+    },
+    JoinList {
+        item: Index,
+        priority: u32,
+        buyer: bool,
+    },
+    LeaveList {
+        entry: Index,
+    },
+    Claim {
+        entry: Index,
+        ttl_min: u64,
+    },
+    ConfigureList {
+        ttl_min: u64,
     },
     Extend {
         hold: Index,
@@ -474,6 +576,11 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (any::<Index>(), lines()).prop_map(|(hold, lines)| Op::Remove { hold, lines }),
         1 => any::<Index>().prop_map(|hold| Op::RemoveAll { hold }),
         3 => Just(Op::Join),
+        4 => (any::<Index>(), prop_oneof![3 => Just(0u32), 1 => 1u32..=3], any::<bool>())
+            .prop_map(|(item, priority, buyer)| Op::JoinList { item, priority, buyer }),
+        1 => any::<Index>().prop_map(|entry| Op::LeaveList { entry }),
+        3 => (any::<Index>(), 1u64..=45).prop_map(|(entry, ttl_min)| Op::Claim { entry, ttl_min }),
+        1 => (1u64..=60).prop_map(|ttl_min| Op::ConfigureList { ttl_min }),
         1 => (1u32..=600).prop_map(|admit_per_minute| Op::Configure { admit_per_minute }),
         1 => (any::<Index>(), 1u64..=60).prop_map(|(hold, ttl_min)| Op::Extend { hold, ttl_min }),
         1 => any::<Index>().prop_map(|hold| Op::Release { hold }),
@@ -607,6 +714,8 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
         MRoom { admit_per_minute: setup.admit_per_minute.into(), base_at: model.now, ..MRoom::default() };
     let (mut holds, mut orders): (Vec<HoldId>, Vec<OrderId>) = (vec![], vec![]);
     let mut codes: Vec<String> = vec![];
+    let mut entries: Vec<EntryId> = vec![];
+    model.offer_ttl = WAITING_LIST_OFFER_TTL_MS_DEFAULT;
     let mut sent: Vec<Sent> = vec![];
     // Quotas a resize left above their size: usage may only fall until it fits.
     let mut over = vec![false; quotas.len()];
@@ -682,6 +791,7 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
             | Op::Checkout { .. } => holds.is_empty(),
             Op::Pay { .. } | Op::Cancel { .. } => orders.is_empty(),
             Op::HoldWithVoucher { .. } => codes.is_empty(),
+            Op::LeaveList { .. } | Op::Claim { .. } => entries.is_empty(),
             _ => false,
         };
         if skip {
@@ -732,9 +842,10 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     let blocked = model.blocks(v);
                     // (The candidate's own block is not in `usage` yet: it is counted below.)
                     model.vouchers[v].blocking = false;
-                    let fits = blocked
-                        .iter()
-                        .all(|&q| model.quotas[q].size.is_none_or(|size| model.usage(q) + max <= size));
+                    let owed = model.plan().1;
+                    let fits = blocked.iter().all(|&q| {
+                        model.quotas[q].size.is_none_or(|size| model.usage(q) + owed[q] + max <= size)
+                    });
                     model.vouchers[v].blocking = true;
                     !has_variations && !blocked.is_empty() && fits
                 };
@@ -854,6 +965,51 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 model.room.joined = position;
                 (Command::JoinWaitingRoom { event: fx.event }, true)
             }
+            Op::JoinList { item, priority, buyer } => {
+                let e = sellable[item.index(sellable.len())];
+                let for_sale = (0..quotas.len()).any(|q| model.in_quota(q, e));
+                let ok = for_sale && !model.fits(&[(e, 1)]);
+                if ok {
+                    model.entries.push(MEntry { item: e, priority: *priority, state: EntryState::Waiting });
+                }
+                let buyer = buyer.then_some(BuyerId(7));
+                (Command::JoinWaitingList { event: fx.event, item: items[e], priority: *priority, buyer }, ok)
+            }
+            Op::LeaveList { entry } => {
+                let Some(e) = pick(entry, entries.len()) else { unreachable!() };
+                let ok = match model.entries[e].state {
+                    EntryState::Waiting => true,
+                    EntryState::Offered { expires } => expires > now,
+                    _ => false,
+                };
+                if ok {
+                    model.entries[e].state = EntryState::Left;
+                }
+                (Command::LeaveWaitingList { entry: entries[e] }, ok)
+            }
+            Op::Claim { entry, ttl_min } => {
+                let Some(e) = pick(entry, entries.len()) else { unreachable!() };
+                let ok = matches!(model.entries[e].state, EntryState::Offered { expires } if expires > now);
+                if ok {
+                    model.entries[e].state = EntryState::Claimed;
+                    let expires = now + ttl_min * MINUTE_MS;
+                    let lines = vec![(model.entries[e].item, 1)];
+                    let hold = MHold {
+                        lines,
+                        created: now,
+                        expires,
+                        state: HoldState::Active,
+                        voucher: None,
+                        seats: Vec::new(),
+                    };
+                    model.holds.push(hold);
+                }
+                (Command::ClaimOffer { entry: entries[e], ttl_ms: ttl_min * MINUTE_MS }, ok)
+            }
+            Op::ConfigureList { ttl_min } => {
+                model.offer_ttl = ttl_min * MINUTE_MS;
+                (Command::ConfigureWaitingList { event: fx.event, offer_ttl_ms: ttl_min * MINUTE_MS }, true)
+            }
             Op::Configure { admit_per_minute } => {
                 model.room.base = model.room.admitted(now);
                 model.room.base_at = now;
@@ -960,6 +1116,13 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 {
                     o.state = OrderState::Expired;
                 }
+                for e in model.entries.iter_mut() {
+                    if let EntryState::Offered { expires } = e.state
+                        && expires <= now
+                    {
+                        e.state = EntryState::Expired { expires };
+                    }
+                }
                 (Command::Expire, true)
             }
             Op::Block { seats, blocked } => {
@@ -1048,6 +1211,10 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
             | Op::Reuse { .. } => unreachable!(),
         };
 
+        // The serve step, after every accepted command.
+        if expected {
+            model.serve();
+        }
         let envelope = fx.envelope(command.clone());
         let applied = fx.send(&envelope);
         let record = applied.record.as_ref().expect("a fresh request id appends a record");
@@ -1068,6 +1235,18 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     model.holds.last().expect("placed").seats.iter().map(|&s| seat_ids[s]).collect();
                 prop_assert_eq!(seats, &model_seats, "seats of {:?}", op);
                 holds.push(*hold)
+            }
+            Outcome::Accepted(Accepted::HoldLive { hold, .. }) if matches!(op, Op::Claim { .. }) => {
+                holds.push(*hold)
+            }
+            Outcome::Accepted(Accepted::WaitingListJoined { entry, position }) => {
+                entries.push(*entry);
+                let e = model.entries.len() - 1;
+                let expected = match model.entries[e].state {
+                    EntryState::Waiting => model.place(e),
+                    _ => 0,
+                };
+                prop_assert_eq!(*position, expected, "join position");
             }
             Outcome::Accepted(Accepted::OrderPlaced { order, .. }) => orders.push(*order),
             Outcome::Accepted(Accepted::VoucherCreated { code, .. }) => codes.push(code.clone()),
@@ -1144,11 +1323,45 @@ fn run(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
             };
             prop_assert_eq!(engine, expected, "seat {} after {:?}", s, op);
         }
+        // Every entry: its place, its offer, or how it ended.
+        for (e, id) in entries.iter().enumerate() {
+            let engine = fx.state.waiting_list_position(*id, now).expect("entry");
+            let ok = match model.entries[e].state {
+                EntryState::Waiting => engine == EntryPosition::Waiting { position: model.place(e) },
+                EntryState::Offered { expires } if expires > now => {
+                    engine == EntryPosition::Offered { expires_at_ms: expires }
+                }
+                EntryState::Offered { expires } | EntryState::Expired { expires } => {
+                    engine == EntryPosition::OfferLapsed { expires_at_ms: expires }
+                }
+                EntryState::Claimed => matches!(engine, EntryPosition::Claimed { .. }),
+                EntryState::Left => engine == EntryPosition::Left,
+            };
+            prop_assert!(ok, "entry {} after {:?}: engine {:?}, model {:?}", e, op, engine, model.entries[e]);
+        }
+        // Fairness: after an accepted record, nobody waits without an
+        // offer while their item has room for a ticket.
+        if applied.outcome.is_accepted() {
+            for (e, id) in entries.iter().enumerate() {
+                if model.entries[e].state != EntryState::Waiting {
+                    continue;
+                }
+                let item = fx.state.entry(*id).expect("entry").item;
+                let view = fx.state.item_availability(item, now).expect("item");
+                prop_assert!(
+                    !view.for_sale || view.remaining == Some(0),
+                    "entry {} waits while its item has room ({:?}) after {:?}",
+                    e,
+                    view.remaining,
+                    op
+                );
+            }
+        }
 
         for (q, quota) in quotas.iter().enumerate() {
             let view = fx.state.quota_availability(*quota, now).expect("quota");
             let (paid, pending, held) = model.counts(q);
-            let blocked = model.blocked(q);
+            let blocked = model.blocked(q) + model.offered(q);
             prop_assert_eq!(
                 (view.paid, view.pending, view.held, view.blocked),
                 (paid, pending, held, blocked),
@@ -1376,6 +1589,13 @@ fn edgy_command(event: EventId, item: ItemId, hold: HoldId) -> impl Strategy<Val
                 buyer: None,
             }),
         ttl.clone().prop_map(move |ttl_ms| Command::ExtendHold { hold, ttl_ms }),
+        ttl.clone().prop_map(|ttl_ms| Command::ClaimOffer { entry: EntryId(1), ttl_ms }),
+        prop_oneof![Just(0u64), 1u64..=WAITING_LIST_OFFER_TTL_MS_MAX + 2, Just(u64::MAX)]
+            .prop_map(move |offer_ttl_ms| Command::ConfigureWaitingList { event, offer_ttl_ms }),
+        (any::<u32>(), prop::option::of(any::<u128>())).prop_map(move |(priority, buyer)| {
+            Command::JoinWaitingList { event, item, priority, buyer: buyer.map(BuyerId) }
+        }),
+        Just(Command::LeaveWaitingList { entry: EntryId(1) }),
         prop_oneof![Just(0u64), 1u64..=PAYMENT_TTL_MS_MAX + 2]
             .prop_map(move |payment_ttl_ms| Command::Checkout { hold, payment_ttl_ms }),
         (0usize..=CHECKIN_SECRET_BYTES_MAX + 8).prop_map(|len| Command::CheckIn {

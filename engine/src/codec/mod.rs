@@ -33,7 +33,7 @@
 //! | 1 | the first format |
 //! | 2 | records and snapshots keep each request id's command digest (`Record::command_digest`) |
 //! | 3 | snapshots: orders keep the buyer's contact (`Order::contact`), the state keeps waiting rooms |
-//! | 4 | snapshots: items keep variations and order limits, quotas what blocking vouchers hold, holds and orders their voucher and buyer, the state vouchers, per-buyer counts and seating plans (seats, holders, the seats of holds and orders) |
+//! | 4 | snapshots: items keep variations and order limits, quotas what blocking vouchers hold and their waiting-list offers, holds and orders their voucher and buyer, the state vouchers, per-buyer counts, seating plans (seats, holders, the seats of holds and orders) and waiting-list entries, lines and settings |
 //!
 //! **Appended enum variants are not a new version.** bincode writes an enum
 //! variant as its position, so a variant added at the end of `Command`,

@@ -14,7 +14,7 @@ const GOLDEN_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/codec/golden/v
 /// envelopes at version 1: their layout did not change) and their digests.
 const GOLDEN_V3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/codec/golden/v3");
 /// Golden bytes of format version 4: the snapshot (items with variations
-/// and limits, vouchers, buyers), and the bytes of the variants it appended
+/// and limits, vouchers, buyers, waiting lists), and the bytes of the variants it appended
 /// (records still at version 2, envelopes at version 1) and their digests.
 const GOLDEN_V4: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/codec/golden/v4");
 
@@ -209,6 +209,19 @@ fn sample_records_v4() -> Vec<Record> {
             buyer: Some(BuyerId(1)),
         },
         Event::VoucherBlockEnded { voucher },
+        Event::WaitingListJoined {
+            entry: EntryId(13),
+            event: ev,
+            item: variation,
+            priority: 7,
+            buyer: Some(BuyerId(u128::MAX)),
+        },
+        Event::WaitingListJoined { entry: EntryId(14), event: ev, item, priority: 0, buyer: None },
+        Event::OfferMade { entry: EntryId(13), expires_at_ms: 1_800_001_800_000 },
+        Event::OfferClaimed { entry: EntryId(13), hold: HoldId(15) },
+        Event::OfferExpired { entry: EntryId(14) },
+        Event::WaitingListLeft { entry: EntryId(14) },
+        Event::WaitingListConfigured { event: ev, offer_ttl_ms: 600_000 },
     ];
     // The seats' events ride on a record of their own (appended after the
     // first v4 samples, whose bytes stay as they were).
@@ -282,6 +295,22 @@ fn sample_records_v4() -> Vec<Record> {
         Outcome::Rejected(Rejection::Invalid(InvalidInput::Seats)),
         Outcome::Rejected(Rejection::Invalid(InvalidInput::SeatOfOtherEvent { seat: SeatId(13) })),
         Outcome::Rejected(Rejection::Invalid(InvalidInput::SeatedHold { hold })),
+        Outcome::Accepted(Accepted::WaitingListJoined { entry: EntryId(13), position: 12 }),
+        Outcome::Accepted(Accepted::WaitingListLeft { entry: EntryId(13) }),
+        Outcome::Accepted(Accepted::WaitingListConfigured { event: ev }),
+        Outcome::Rejected(Rejection::WaitingList(WaitingListRejection::Available { item })),
+        Outcome::Rejected(Rejection::WaitingList(WaitingListRejection::Full { event: ev, max: 10_000 })),
+        Outcome::Rejected(Rejection::WaitingList(WaitingListRejection::NotOffered { entry: EntryId(13) })),
+        Outcome::Rejected(Rejection::WaitingList(WaitingListRejection::OfferLapsed {
+            entry: EntryId(13),
+            expired_at_ms: 5,
+        })),
+        Outcome::Rejected(Rejection::WaitingList(WaitingListRejection::Claimed {
+            entry: EntryId(13),
+            hold: HoldId(15),
+        })),
+        Outcome::Rejected(Rejection::WaitingList(WaitingListRejection::Left { entry: EntryId(13) })),
+        Outcome::Rejected(Rejection::NotFound(ObjectRef::WaitingListEntry(EntryId(13)))),
     ];
     let mut records: Vec<Record> = outcomes
         .into_iter()
@@ -362,6 +391,16 @@ fn sample_envelopes_v4() -> Vec<Envelope> {
             voucher: None,
             buyer: None,
         },
+        Command::JoinWaitingList {
+            event: EventId(2),
+            item: ItemId(9),
+            priority: 7,
+            buyer: Some(BuyerId(0x0123_4567_89ab_cdef_0011_2233_4455_6677)),
+        },
+        Command::JoinWaitingList { event: EventId(2), item: ItemId(3), priority: 0, buyer: None },
+        Command::LeaveWaitingList { entry: EntryId(13) },
+        Command::ClaimOffer { entry: EntryId(13), ttl_ms: 600_000 },
+        Command::ConfigureWaitingList { event: EventId(2), offer_ttl_ms: 1_800_000 },
     ];
     commands
         .into_iter()
@@ -682,6 +721,47 @@ fn sample_state_v4() -> State {
         unreachable!()
     };
     run(&mut state, t + 6, Command::ReleaseHold { hold });
+    // A waiting list: entries waiting, offered, claimed and left, an offer
+    // that lapsed and was expired, and a configured offer time.
+    let t = state.now_ms;
+    let Accepted::ItemCreated { item: late } =
+        run(&mut state, t, Command::CreateItem { event, name: "Late".into(), price_cents: 100 })
+    else {
+        unreachable!()
+    };
+    let quota = Command::CreateQuota {
+        event,
+        name: "Late".into(),
+        size: Some(3),
+        items: vec![late],
+        close_when_sold_out: false,
+    };
+    run(&mut state, t, quota);
+    let lines = vec![Line { item: late, quantity: 3 }];
+    let Accepted::HoldLive { hold, .. } =
+        run(&mut state, t, Command::PlaceHold { event, lines, ttl_ms: 60_000 })
+    else {
+        unreachable!()
+    };
+    run(&mut state, t, Command::ConfigureWaitingList { event, offer_ttl_ms: 30_000 });
+    let mut join = |state: &mut State, priority, buyer| {
+        let command = Command::JoinWaitingList { event, item: late, priority, buyer };
+        let Accepted::WaitingListJoined { entry, .. } = run(state, t + 1, command) else { unreachable!() };
+        entry
+    };
+    join(&mut state, 0, Some(BuyerId(7)));
+    let second = join(&mut state, 3, None);
+    join(&mut state, 0, None);
+    let fourth = join(&mut state, 0, None);
+    for _ in 0..3 {
+        join(&mut state, 0, None);
+    }
+    // Three units for the second (by priority), the first and the third.
+    run(&mut state, t + 2, Command::ReleaseHold { hold });
+    run(&mut state, t + 3, Command::ClaimOffer { entry: second, ttl_ms: 3_600_000 });
+    run(&mut state, t + 4, Command::LeaveWaitingList { entry: fourth });
+    // The first's and the third's offers lapse and pass to the next two.
+    run(&mut state, t + 2 + 30_000, Command::Expire);
     state
 }
 
@@ -812,6 +892,14 @@ fn snapshot_encodes_to_the_pinned_v4_bytes_and_golden_bytes_decode() {
     assert!(statuses.contains(&SeatStatus::Blocked) && statuses.contains(&SeatStatus::Free));
     assert!(statuses.iter().any(|status| matches!(status, SeatStatus::Held(_))));
     assert!(statuses.iter().any(|status| matches!(status, SeatStatus::Paid(_))));
+    let statuses: Vec<EntryStatus> = state.entries().map(|entry| entry.status).collect();
+    assert_eq!(statuses.len(), 7);
+    assert!(statuses.iter().any(|s| matches!(s, EntryStatus::Offered { .. })));
+    assert!(statuses.iter().any(|s| matches!(s, EntryStatus::OfferExpired { .. })));
+    assert!(statuses.iter().any(|s| matches!(s, EntryStatus::Claimed { .. })));
+    assert!(statuses.contains(&EntryStatus::Left));
+    assert_eq!(state.waiting_list(EventId(2)).len(), 1);
+    assert!(state.quotas().any(|quota| !quota.offered.is_empty()));
     let golden = check_golden(GOLDEN_V4, "snapshot", &[encode_snapshot(&state).unwrap()]);
     assert_eq!(u16::from_le_bytes([golden[0][9], golden[0][10]]), 4);
     assert_eq!(decode_snapshot(&golden[0]).unwrap(), state);
@@ -1020,6 +1108,15 @@ fn every_field_of_the_commands_of_v4_is_in_their_digest() {
         seated(adjacent("Stalls", 2, None), 600_000, None, None),
         seated(adjacent("Stalls", 2, Some(4)), 600_000, None, None),
         seated(adjacent("Stall", 2, Some(3)), 600_000, None, None),
+        Command::JoinWaitingList { event: EventId(3), item: ItemId(3), priority: 0, buyer: None },
+        Command::JoinWaitingList { event: EventId(2), item: ItemId(4), priority: 0, buyer: None },
+        Command::JoinWaitingList { event: EventId(2), item: ItemId(3), priority: 1, buyer: None },
+        Command::JoinWaitingList { event: EventId(2), item: ItemId(3), priority: 0, buyer: Some(BuyerId(0)) },
+        Command::LeaveWaitingList { entry: EntryId(14) },
+        Command::ClaimOffer { entry: EntryId(14), ttl_ms: 600_000 },
+        Command::ClaimOffer { entry: EntryId(13), ttl_ms: 600_001 },
+        Command::ConfigureWaitingList { event: EventId(3), offer_ttl_ms: 1_800_000 },
+        Command::ConfigureWaitingList { event: EventId(2), offer_ttl_ms: 1_800_001 },
     ];
     for command in changed {
         assert!(base.iter().all(|e| e.command.digest() != command.digest()), "{command:?}");

@@ -23,8 +23,9 @@ pub struct QuotaAvailability {
     pub pending: u64,
     /// Tickets in holds before their expiry.
     pub held: u64,
-    /// Unredeemed uses of blocking vouchers before their end (pretix counts
-    /// them as reserved, like holds).
+    /// Unredeemed uses of blocking vouchers before their end, and live
+    /// waiting-list offers (pretix sends an offer as a blocking voucher, and
+    /// counts both as reserved, like holds).
     pub blocked: u64,
     /// Tickets that can still be sold; `None` for unlimited.
     pub remaining: Option<u64>,
@@ -53,15 +54,20 @@ pub struct ItemAvailability {
 
 impl Quota {
     /// Tickets counting against this quota at `now_ms`: paid, pending,
-    /// held, and blocked by vouchers.
+    /// held, blocked by vouchers, and offered to the waiting list.
     pub(super) fn used(&self, now_ms: u64) -> u64 {
-        self.paid + self.pending.live(now_ms) + self.held.live(now_ms) + self.blocked.live(now_ms)
+        self.paid
+            + self.pending.live(now_ms)
+            + self.held.live(now_ms)
+            + self.blocked.live(now_ms)
+            + self.offered.live(now_ms)
     }
 
     /// The breakdown at `now_ms`.
     pub fn availability(&self, now_ms: u64) -> QuotaAvailability {
         let (paid, pending) = (self.paid, self.pending.live(now_ms));
-        let (held, blocked) = (self.held.live(now_ms), self.blocked.live(now_ms));
+        let held = self.held.live(now_ms);
+        let blocked = self.blocked.live(now_ms) + self.offered.live(now_ms);
         let (state, remaining) = match self.size {
             _ if self.closed => (AvailabilityState::Gone, Some(0)),
             None => (AvailabilityState::Ok, None),

@@ -185,6 +185,7 @@ impl From<QuotaV3> for Quota {
             pending: v3.pending,
             held: v3.held,
             blocked: Blocked::default(),
+            offered: Tally::default(),
         }
     }
 }
@@ -385,6 +386,7 @@ mod from_current {
 
     fn quota(quota: &Quota) -> QuotaV3 {
         assert_eq!(quota.blocked, Blocked::default(), "version 3 has no blocking vouchers");
+        assert_eq!(quota.offered, Tally::default(), "version 3 has no waiting-list offers");
         QuotaV3 {
             id: quota.id,
             event: quota.event,

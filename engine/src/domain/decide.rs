@@ -7,14 +7,18 @@
 //! paid + live pending + live held + blocked + demand <= size, where
 //! blocked is what blocking vouchers hold back (their unredeemed uses).
 //! The one exception is a blocking voucher's own redemption, which takes
-//! from its block and adds nothing ([`redeem`]). Time is the record's
-//! effective time `now_ms`; nothing here reads a clock or draws randomness.
+//! from its block and adds nothing ([`redeem`]). Live waiting-list offers
+//! count as used too, and so do the offers the waiting list is owed but
+//! not yet made ([`owed_offers`]): a newcomer fits only in what is left
+//! after the line ([`serve`], run by `apply`, then makes those offers).
+//! Time is the record's effective time `now_ms`; nothing here reads a
+//! clock or draws randomness.
 
 use super::limits::*;
 use super::model::*;
-use super::state::{Hold, SeatRow, State, Voucher};
+use super::state::{EntryStatus, Hold, SeatRow, State, Voucher};
 use super::validate;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What a command causes: its events and its outcome.
 pub(super) type Decision = (Vec<Event>, Outcome);
@@ -115,6 +119,14 @@ pub(super) fn decide(state: &State, now_ms: u64, command: &Command) -> Decision 
         }
         Command::PlaceSeatedHold { event, seats, ttl_ms, voucher, buyer } => {
             place_seated_hold(state, now_ms, *event, seats, *ttl_ms, voucher.as_deref(), *buyer)
+        }
+        Command::JoinWaitingList { event, item, priority, buyer } => {
+            join_waiting_list(state, now_ms, *event, *item, *priority, *buyer)
+        }
+        Command::LeaveWaitingList { entry } => leave_waiting_list(state, now_ms, *entry),
+        Command::ClaimOffer { entry, ttl_ms } => claim_offer(state, now_ms, *entry, *ttl_ms),
+        Command::ConfigureWaitingList { event, offer_ttl_ms } => {
+            configure_waiting_list(state, *event, *offer_ttl_ms)
         }
     };
     decided.unwrap_or_else(reject)
@@ -302,6 +314,7 @@ fn demand(state: &State, lines: &[Line]) -> BTreeMap<QuotaId, u64> {
 /// and adds nothing, so they are only checked for being open.
 fn check_capacity(state: &State, now_ms: u64, lines: &[Line], blocked: &[QuotaId]) -> Check {
     let demand = demand(state, lines);
+    let owed = owed_offers(state, now_ms);
     for line in lines {
         let item = &state.items[&line.item];
         if item.quotas.is_empty() {
@@ -316,13 +329,18 @@ fn check_capacity(state: &State, now_ms: u64, lines: &[Line], blocked: &[QuotaId
                 continue;
             }
             let Some(size) = quota.size else { continue };
-            let used = quota.used(now_ms);
+            let owed_here = owed.get(quota_id).copied().unwrap_or(0);
+            let used = quota.used(now_ms) + owed_here;
             if used + demand[quota_id] > size && !super::planted::skip_capacity_check() {
-                let availability = quota.availability(now_ms);
+                let mut state = quota.availability(now_ms).state;
+                if owed_here > 0 {
+                    // Reserved for the waiting list, if nothing binds harder.
+                    state = state.min(AvailabilityState::Reserved);
+                }
                 return Err(Rejection::SoldOut {
                     item: item.id,
                     quota: *quota_id,
-                    state: availability.state,
+                    state,
                     remaining: size.saturating_sub(used),
                 });
             }
@@ -780,10 +798,13 @@ fn expire(state: &State, now_ms: u64) -> Decision {
     // A voucher's block stops counting at its end by itself; this only
     // takes it out of the tallies (it is counted in neither number).
     let ended_blocks = state.blocks_by_expiry.range(..=(now_ms, VoucherId(u64::MAX))).map(|(_, id)| *id);
+    // Likewise a lapsed offer (the serve step after this passes its unit on).
+    let lapsed_offers = state.offers_by_expiry.range(..=(now_ms, EntryId(u64::MAX))).map(|(_, id)| *id);
     let mut events: Vec<Event> = lapsed_holds
         .map(|hold| Event::HoldExpired { hold })
         .chain(lapsed_orders.map(|order| Event::OrderExpired { order }))
         .chain(ended_blocks.map(|voucher| Event::VoucherBlockEnded { voucher }))
+        .chain(lapsed_offers.map(|entry| Event::OfferExpired { entry }))
         .take(EXPIRE_EVENTS_MAX + 1)
         .collect();
     let more = events.len() > EXPIRE_EVENTS_MAX;
@@ -847,7 +868,21 @@ fn create_variation(state: &State, item_id: ItemId, name: &str, price_cents: u64
         || state.vouchers.values().any(|v| v.blocks_quota && v.scope == VoucherScope::Item(item_id));
     // Nor does an item seats are mapped to: its seats could not be sold.
     let seated = || state.seats.values().any(|seat| seat.item == item_id);
-    if item.parent.is_some() || item.variations.len() >= ITEM_VARIATIONS_MAX || blocked_for_it() || seated() {
+    // Nor could an entry that waits for it (or holds an offer of it) be
+    // served once the item must be bought as a variation.
+    let waited_for = || {
+        state.waiting.contains_key(&item_id)
+            || state
+                .entries
+                .values()
+                .any(|e| e.item == item_id && matches!(e.status, EntryStatus::Offered { .. }))
+    };
+    if item.parent.is_some()
+        || item.variations.len() >= ITEM_VARIATIONS_MAX
+        || blocked_for_it()
+        || seated()
+        || waited_for()
+    {
         return Err(Rejection::Invalid(InvalidInput::Variations { item: item_id }));
     }
     let variation = ItemId(next_id(state));
@@ -897,10 +932,12 @@ fn create_voucher(state: &State, now_ms: u64, event: EventId, spec: VoucherSpec)
         if has_variations || blocked.is_empty() {
             return Err(Rejection::Invalid(InvalidInput::VoucherScope));
         }
+        // The waiting list comes first here too.
+        let owed = owed_offers(state, now_ms);
         for quota_id in blocked {
             let quota = &state.quotas[&quota_id];
             let Some(size) = quota.size else { continue };
-            let used = quota.used(now_ms);
+            let used = quota.used(now_ms) + owed.get(&quota_id).copied().unwrap_or(0);
             if used + u64::from(spec.max_redemptions) > size && !super::planted::skip_capacity_check() {
                 let remaining = size.saturating_sub(used);
                 return Err(Rejection::Voucher(VoucherRejection::NoRoomToBlock {
@@ -1212,4 +1249,184 @@ fn place_seated_hold(
     let placed =
         Event::SeatedHoldPlaced { hold, event, lines, expires_at_ms, voucher, buyer, seats: seats.clone() };
     Ok(accept(vec![placed], Accepted::SeatedHoldLive { hold, expires_at_ms, seats }))
+}
+
+/// The offers the waiting list is owed at `now_ms`, in serving order, at
+/// most `limit`: `(entry, item)` pairs.
+///
+/// Entries are taken by priority (highest first), then in log order, across
+/// every item: the heads of the items' lines are merged. An entry is
+/// offered one ticket if its item fits: every quota of the item is open and
+/// has room for one more after what counts (paid, live pending, live
+/// holds, blocks, live offers) and the offers planned before it in this
+/// pass. Once an item does not fit, the rest of its line is skipped (room
+/// only shrinks during a pass); entries of other items may still fit.
+///
+/// Cost: one capacity check per item that has a line, plus one per offer,
+/// each a handful of quota lookups; `log` of the items for the merge.
+fn plan_offers(state: &State, now_ms: u64, limit: usize) -> (Vec<(EntryId, ItemId)>, BTreeMap<QuotaId, u64>) {
+    let mut planned = Vec::new();
+    let mut taken: BTreeMap<QuotaId, u64> = BTreeMap::new();
+    let mut lines = BTreeMap::new();
+    let mut heads: BTreeSet<((u32, EntryId), ItemId)> = BTreeSet::new();
+    for (item, line) in &state.waiting {
+        let mut rest = line.iter();
+        if let Some(first) = rest.next() {
+            heads.insert((*first, *item));
+            lines.insert(*item, rest);
+        }
+    }
+    while planned.len() < limit
+        && let Some(((_, entry), item)) = heads.pop_first()
+    {
+        let quotas = &state.items[&item].quotas;
+        let fits = !quotas.is_empty()
+            && quotas.iter().all(|quota_id| {
+                let quota = &state.quotas[quota_id];
+                let planned_here = taken.get(quota_id).copied().unwrap_or(0);
+                !quota.closed && quota.size.is_none_or(|size| quota.used(now_ms) + planned_here < size)
+            });
+        if !fits {
+            continue;
+        }
+        planned.push((entry, item));
+        for quota_id in quotas {
+            *taken.entry(*quota_id).or_default() += 1;
+        }
+        if let Some(next) = lines.get_mut(&item).and_then(Iterator::next) {
+            heads.insert((*next, item));
+        }
+    }
+    (planned, taken)
+}
+
+/// The units, per quota, of the offers the waiting list is owed right now
+/// and that the serve step after this command will make: a newcomer's
+/// reservation must fit in what is left after them. Empty, at the cost of
+/// one check, when nobody waits without an offer.
+fn owed_offers(state: &State, now_ms: u64) -> BTreeMap<QuotaId, u64> {
+    if state.waiting.is_empty() {
+        return BTreeMap::new();
+    }
+    plan_offers(state, now_ms, usize::MAX).1
+}
+
+/// The serve step: the offers that fit now, as events, at most
+/// [`WAITING_LIST_OFFERS_PER_RECORD_MAX`]. Run by `apply` after an accepted
+/// command's events are folded in, so capacity the command freed (or that
+/// time freed since the last record) goes to the line in the same record.
+pub(super) fn serve(state: &State, now_ms: u64) -> Vec<Event> {
+    plan_offers(state, now_ms, WAITING_LIST_OFFERS_PER_RECORD_MAX)
+        .0
+        .into_iter()
+        .map(|(entry, _)| {
+            let event = state.entries[&entry].event;
+            let ttl_ms =
+                state.waiting_lists.get(&event).map_or(WAITING_LIST_OFFER_TTL_MS_DEFAULT, |l| l.offer_ttl_ms);
+            Event::OfferMade { entry, expires_at_ms: now_ms + ttl_ms }
+        })
+        .collect()
+}
+
+/// Join a waiting list: only for an item of the event that can be sold but
+/// has no room for one ticket now (after the offers the line is owed).
+fn join_waiting_list(
+    state: &State,
+    now_ms: u64,
+    event: EventId,
+    item_id: ItemId,
+    priority: u32,
+    buyer: Option<BuyerId>,
+) -> Check<Decision> {
+    find(&state.events, &event, ObjectRef::Event(event))?;
+    let item = find(&state.items, &item_id, ObjectRef::Item(item_id))?;
+    if item.event != event {
+        return Err(Rejection::Invalid(InvalidInput::ItemOfOtherEvent { item: item_id }));
+    }
+    if !item.variations.is_empty() {
+        return Err(Rejection::Invalid(InvalidInput::VariationRequired { item: item_id }));
+    }
+    if item.quotas.is_empty() {
+        return Err(Rejection::ItemNotForSale { item: item_id });
+    }
+    // The hold an offer becomes must be one the buyer may have: one
+    // ticket within the item's order limits, for a named buyer under the
+    // per-buyer maximum.
+    let one = [Line { item: item_id, quantity: 1 }];
+    check_order_limits(state, &[], &one, false)?;
+    check_buyer_limits(state, now_ms, &one, buyer, true)?;
+    if check_capacity(state, now_ms, &one, &[]).is_ok() {
+        return Err(Rejection::WaitingList(WaitingListRejection::Available { item: item_id }));
+    }
+    if state.waiting_lists.get(&event).is_some_and(|list| list.open >= EVENT_WAITING_LIST_ENTRIES_MAX) {
+        let max = EVENT_WAITING_LIST_ENTRIES_MAX;
+        return Err(Rejection::WaitingList(WaitingListRejection::Full { event, max }));
+    }
+    let entry = EntryId(next_id(state));
+    // Its place before this record's offers (`apply` corrects it if the
+    // serve step moves the line): behind every entry of its item with the
+    // same or a higher priority, all of which came earlier.
+    let key = (!priority, entry);
+    let ahead = state.waiting.get(&item_id).map_or(0, |line| line.range(..key).count() as u64);
+    let joined = Event::WaitingListJoined { entry, event, item: item_id, priority, buyer };
+    Ok(accept(vec![joined], Accepted::WaitingListJoined { entry, position: ahead + 1 }))
+}
+
+/// Why an entry that is not waiting and holds no live offer cannot act.
+fn entry_done(entry: EntryId, status: EntryStatus) -> Rejection {
+    Rejection::WaitingList(match status {
+        EntryStatus::Waiting => WaitingListRejection::NotOffered { entry },
+        EntryStatus::Offered { expires_at_ms } | EntryStatus::OfferExpired { expires_at_ms } => {
+            WaitingListRejection::OfferLapsed { entry, expired_at_ms: expires_at_ms }
+        }
+        EntryStatus::Claimed { hold } => WaitingListRejection::Claimed { entry, hold },
+        EntryStatus::Left => WaitingListRejection::Left { entry },
+    })
+}
+
+/// Leave a waiting list: an entry that waits, or holds a live offer (whose
+/// unit the serve step then passes on in this record).
+fn leave_waiting_list(state: &State, now_ms: u64, entry_id: EntryId) -> Check<Decision> {
+    let entry = find(&state.entries, &entry_id, ObjectRef::WaitingListEntry(entry_id))?;
+    match entry.status {
+        EntryStatus::Waiting => {}
+        EntryStatus::Offered { expires_at_ms } if expires_at_ms > now_ms => {}
+        status => return Err(entry_done(entry_id, status)),
+    }
+    let left = Event::WaitingListLeft { entry: entry_id };
+    Ok(accept(vec![left], Accepted::WaitingListLeft { entry: entry_id }))
+}
+
+/// Claim a live offer: a hold of one ticket of the entry's item for its
+/// buyer. No capacity check: the offer's unit becomes the hold's. Order
+/// limits are checked as for any hold.
+fn claim_offer(state: &State, now_ms: u64, entry_id: EntryId, ttl_ms: u64) -> Check<Decision> {
+    valid_ttl(ttl_ms, HOLD_TTL_MS_MAX)?;
+    let entry = find(&state.entries, &entry_id, ObjectRef::WaitingListEntry(entry_id))?;
+    match entry.status {
+        EntryStatus::Offered { expires_at_ms } if expires_at_ms > now_ms => {}
+        status => return Err(entry_done(entry_id, status)),
+    }
+    // Limits set or used up since the join still bind (not capacity: the
+    // offer holds that). A refused buyer may leave, passing the unit on.
+    let lines = vec![Line { item: entry.item, quantity: 1 }];
+    check_order_limits(state, &[], &lines, false)?;
+    check_buyer_limits(state, now_ms, &lines, entry.buyer, false)?;
+    let hold = HoldId(next_id(state));
+    let expires_at_ms = now_ms + ttl_ms;
+    let event = entry.event;
+    let placed = match entry.buyer {
+        None => Event::HoldPlaced { hold, event, lines, expires_at_ms },
+        buyer => Event::HoldPlacedWith { hold, event, lines, expires_at_ms, voucher: None, buyer },
+    };
+    let claimed = Event::OfferClaimed { entry: entry_id, hold };
+    Ok(accept(vec![claimed, placed], Accepted::HoldLive { hold, expires_at_ms }))
+}
+
+/// Set how long an event's offers stay open.
+fn configure_waiting_list(state: &State, event: EventId, offer_ttl_ms: u64) -> Check<Decision> {
+    find(&state.events, &event, ObjectRef::Event(event))?;
+    valid_ttl(offer_ttl_ms, WAITING_LIST_OFFER_TTL_MS_MAX)?;
+    let configured = Event::WaitingListConfigured { event, offer_ttl_ms };
+    Ok(accept(vec![configured], Accepted::WaitingListConfigured { event }))
 }

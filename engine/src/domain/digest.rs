@@ -259,6 +259,22 @@ impl Command {
                     Some(buyer) => canon.tag(1).u128(buyer.0),
                 };
             }
+            Command::JoinWaitingList { event, item, priority, buyer } => {
+                canon.tag(29).u64(event.0).u64(item.0).u64(u64::from(*priority));
+                match buyer {
+                    None => canon.tag(0),
+                    Some(buyer) => canon.tag(1).u128(buyer.0),
+                };
+            }
+            Command::LeaveWaitingList { entry } => {
+                canon.tag(30).u64(entry.0);
+            }
+            Command::ClaimOffer { entry, ttl_ms } => {
+                canon.tag(31).u64(entry.0).u64(*ttl_ms);
+            }
+            Command::ConfigureWaitingList { event, offer_ttl_ms } => {
+                canon.tag(32).u64(event.0).u64(*offer_ttl_ms);
+            }
         }
         let hash = canon.0.finalize();
         let mut digest = [0; COMMAND_DIGEST_BYTES];

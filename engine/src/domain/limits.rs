@@ -154,3 +154,22 @@ pub const SEAT_LABEL_BYTES_MAX: usize = 32;
 
 /// Most seats one `SetSeatsBlocked` may name, in seats (one row's worth).
 pub const SEATS_PER_COMMAND_MAX: usize = 1_000;
+/// Most entries one event's waiting list may have waiting or offered at
+/// once, in entries (one ticket each). Bounds the state one list adds and
+/// the walk of the serve step (see `ARCHITECTURE.md`, "Waiting list").
+pub const EVENT_WAITING_LIST_ENTRIES_MAX: u32 = 10_000;
+
+/// How long a waiting-list offer stays open if the event's list was never
+/// configured, in milliseconds (30 minutes, pretix's reservation time).
+pub const WAITING_LIST_OFFER_TTL_MS_DEFAULT: u64 = 30 * 60 * 1000;
+
+/// Longest time a waiting-list offer may be set to stay open, in
+/// milliseconds (two days: pretix's default offer validity is 48 hours).
+/// An offer counts against its quotas for that long at most.
+pub const WAITING_LIST_OFFER_TTL_MS_MAX: u64 = 48 * 60 * 60 * 1000;
+
+/// Most offers one record makes, in offers. A larger backlog (a quota grown
+/// by thousands with thousands waiting) is worked off by the next accepted
+/// commands; until then newcomers count the offers still owed as used, so
+/// the bound never lets a newcomer past the line.
+pub const WAITING_LIST_OFFERS_PER_RECORD_MAX: usize = 1024;

@@ -11,7 +11,13 @@
 //!    new leader with a slower clock cannot move time backwards;
 //! 3. lets `decide` (which reads the state and never changes it) produce the
 //!    events and the outcome, sealed into one [`Record`];
-//! 4. folds the record into the state with [`State::evolve`].
+//! 4. folds the record into the state, event by event, as [`State::evolve`]
+//!    does;
+//! 5. if the command was accepted and some waiting-list entry waits without
+//!    an offer, *serves* the waiting list: the offers that fit in the state
+//!    just reached are decided (`decide::serve`), appended to the same
+//!    record and folded in too. Replaying the finished record evolves the
+//!    same events in the same order, so it rebuilds the same state.
 //!
 //! Replication applies the same envelopes in the same order on every node,
 //! so every node computes the same records; a node can also rebuild its state
@@ -28,8 +34,11 @@
 //! # The invariant
 //!
 //! For every quota, at every log time: paid + live pending + live holds +
-//! unredeemed uses of live blocking vouchers <= size, except where a resize shrank the quota below what was already sold
-//! (then nothing new is sold until it is back under). See `ARCHITECTURE.md`.
+//! unredeemed uses of live blocking vouchers + live waiting-list offers <=
+//! size, except where a resize shrank the quota below what was already sold
+//! (then nothing new is sold until it is back under). And the waiting list
+//! is served first: after every accepted command, no entry waits without an
+//! offer while its item has room. See `ARCHITECTURE.md`.
 
 mod availability;
 pub(crate) mod compat;
@@ -47,9 +56,10 @@ pub use decide::{ticket_secret, voucher_code};
 pub use digest::{COMMAND_DIGEST_BYTES, CommandDigest};
 pub use model::*;
 pub use state::{
-    Blocked, CheckinList, Counts, EventDef, Hold, Item, Order, Organizer, Quota, Retained, RetentionMap,
-    ScanState, Seat, SeatMapRow, SeatMapSeat, SeatMapZone, SeatPlan, SeatRow, SeatStatus, State, Tags, Tally,
-    Voucher, VoucherView, WaitingRoom, WaitingRoomView,
+    Blocked, CheckinList, Counts, EntryPosition, EntryStatus, EventDef, Hold, Item, Order, Organizer, Quota,
+    Retained, RetentionMap, ScanState, Seat, SeatMapRow, SeatMapSeat, SeatMapZone, SeatPlan, SeatRow,
+    SeatStatus, State, Tags, Tally, Voucher, VoucherView, WaitingList, WaitingListEntry, WaitingRoom,
+    WaitingRoomView,
 };
 
 /// The result of applying one envelope.
@@ -101,16 +111,36 @@ pub fn apply(state: &mut State, envelope: &Envelope) -> Applied {
         return Applied { outcome, record: None };
     }
     let now_ms = effective_time_ms(state, envelope.time_ms);
-    let (events, outcome) = decide::decide(state, now_ms, &envelope.command);
+    let (mut events, mut outcome) = decide::decide(state, now_ms, &envelope.command);
+    let seq = state.last_seq + 1;
+    state.begin_record(seq, now_ms);
+    for event in &events {
+        state.evolve_event(event);
+    }
+    // The serve step. Nobody waiting (the common case) costs one check.
+    if outcome.is_accepted() && !state.waiting.is_empty() {
+        let offers = decide::serve(state, now_ms);
+        for event in &offers {
+            state.evolve_event(event);
+        }
+        if let Outcome::Accepted(Accepted::WaitingListJoined { entry, position }) = &mut outcome
+            && !offers.is_empty()
+        {
+            // Offers made just now may have moved the newcomer up (or, by
+            // its priority, to an offer of its own).
+            *position = state.place_in_line(*entry).unwrap_or(0);
+        }
+        events.extend(offers);
+    }
     let record = Record {
-        seq: state.last_seq + 1,
+        seq,
         time_ms: now_ms,
         request_id: envelope.request_id,
         events,
         outcome: outcome.clone(),
         command_digest: Some(digest),
     };
-    state.evolve(&record);
+    state.end_record(&record);
     Applied { outcome, record: Some(record) }
 }
 
@@ -237,7 +267,68 @@ impl State {
         let hold_lapsed = self.holds_by_expiry.first().is_some_and(|(at, _)| *at <= now_ms);
         let order_lapsed = self.orders_by_deadline.first().is_some_and(|(at, _)| *at <= now_ms);
         let block_ended = self.blocks_by_expiry.first().is_some_and(|(at, _)| *at <= now_ms);
-        hold_lapsed || order_lapsed || block_ended
+        let offer_lapsed = self.offers_by_expiry.first().is_some_and(|(at, _)| *at <= now_ms);
+        hold_lapsed || order_lapsed || block_ended || offer_lapsed
+    }
+
+    /// A waiting-list entry.
+    pub fn entry(&self, id: EntryId) -> Option<&WaitingListEntry> {
+        self.entries.get(&id)
+    }
+
+    /// All waiting-list entries, of every status, in id order.
+    pub fn entries(&self) -> impl Iterator<Item = &WaitingListEntry> {
+        self.entries.values()
+    }
+
+    /// An event's waiting list settings and open count; `None` if nobody
+    /// ever joined it and it was never configured.
+    pub fn waiting_list_settings(&self, event: EventId) -> Option<&WaitingList> {
+        self.waiting_lists.get(&event)
+    }
+
+    /// Where an entry stands at `now_ms` (at least the state's log time):
+    /// its place in line, its offer, or how it ended. `None` if unknown.
+    pub fn waiting_list_position(&self, entry: EntryId, now_ms: u64) -> Option<EntryPosition> {
+        let now_ms = now_ms.max(self.now_ms);
+        let found = self.entries.get(&entry)?;
+        Some(match found.status {
+            EntryStatus::Waiting => EntryPosition::Waiting {
+                position: self.place_in_line(entry).expect("a waiting entry is in line"),
+            },
+            EntryStatus::Offered { expires_at_ms } if expires_at_ms > now_ms => {
+                EntryPosition::Offered { expires_at_ms }
+            }
+            EntryStatus::Offered { expires_at_ms } | EntryStatus::OfferExpired { expires_at_ms } => {
+                EntryPosition::OfferLapsed { expires_at_ms }
+            }
+            EntryStatus::Claimed { hold } => EntryPosition::Claimed { hold },
+            EntryStatus::Left => EntryPosition::Left,
+        })
+    }
+
+    /// An event's entries that wait without an offer, in serving order
+    /// (priority, highest first, then log order), across its items.
+    pub fn waiting_list(&self, event: EventId) -> Vec<&WaitingListEntry> {
+        let mut waiting: Vec<&WaitingListEntry> = self
+            .waiting
+            .values()
+            .flatten()
+            .map(|(_, id)| &self.entries[id])
+            .filter(|entry| entry.event == event)
+            .collect();
+        waiting.sort_unstable_by_key(|entry| entry.serving_key());
+        waiting
+    }
+
+    /// A waiting entry's place among the entries of its item that wait
+    /// without an offer, in serving order, from 1; `None` if it does not
+    /// wait. Costs its place (a walk of the line up to it).
+    pub(crate) fn place_in_line(&self, entry: EntryId) -> Option<u64> {
+        let found = self.entries.get(&entry)?;
+        let key = found.serving_key();
+        let line = self.waiting.get(&found.item)?;
+        line.contains(&key).then(|| line.range(..key).count() as u64 + 1)
     }
 
     /// A voucher.

@@ -74,6 +74,12 @@ id_type!(
     SeatId,
     "seat-"
 );
+id_type!(
+    /// A waiting-list entry (one buyer waiting for one ticket of one item),
+    /// assigned by the domain.
+    EntryId,
+    "entry-"
+);
 
 /// The idempotency key of a mutating command, chosen by the client (pretix:
 /// `X-Idempotency-Key`). A retry carries the same id and gets the same outcome.
@@ -492,6 +498,47 @@ pub enum Command {
         /// The buyer, counted against per-buyer limits.
         buyer: Option<BuyerId>,
     },
+    /// Join an event's waiting list for one ticket of a sold-out item.
+    /// Refused while the item has room for one ticket (buy it instead).
+    /// Entries are served by priority, highest first, then in log order;
+    /// freed capacity becomes time-limited offers in the record that frees
+    /// it (see `ARCHITECTURE.md`, "Waiting list").
+    JoinWaitingList {
+        /// The event.
+        event: EventId,
+        /// The item, of `event`; an item with variations is joined as one of them.
+        item: ItemId,
+        /// Higher is served first; 0 by default.
+        priority: u32,
+        /// The buyer, named on the hold a claimed offer becomes.
+        buyer: Option<BuyerId>,
+    },
+    /// Leave a waiting list. An entry that holds a live offer gives its
+    /// unit back, and the next entry in line is offered it in the same record.
+    LeaveWaitingList {
+        /// The entry.
+        entry: EntryId,
+    },
+    /// Turn a live offer into a hold of one ticket of the entry's item (for
+    /// its buyer), until `time + ttl_ms`. Cannot fail for lack of capacity:
+    /// the offer's unit becomes the hold's.
+    ClaimOffer {
+        /// The entry.
+        entry: EntryId,
+        /// The hold's time to live, in milliseconds, 1 to
+        /// [`HOLD_TTL_MS_MAX`](super::limits::HOLD_TTL_MS_MAX).
+        ttl_ms: u64,
+    },
+    /// Set how long an event's waiting-list offers stay open (default
+    /// [`WAITING_LIST_OFFER_TTL_MS_DEFAULT`](super::limits::WAITING_LIST_OFFER_TTL_MS_DEFAULT)).
+    /// Offers already made keep their expiry.
+    ConfigureWaitingList {
+        /// The event.
+        event: EventId,
+        /// Time an offer stays open, in milliseconds, 1 to
+        /// [`WAITING_LIST_OFFER_TTL_MS_MAX`](super::limits::WAITING_LIST_OFFER_TTL_MS_MAX).
+        offer_ttl_ms: u64,
+    },
 }
 
 impl Command {
@@ -526,6 +573,10 @@ impl Command {
             Command::AddSeatRow { .. } => "add_seat_row",
             Command::SetSeatsBlocked { .. } => "set_seats_blocked",
             Command::PlaceSeatedHold { .. } => "place_seated_hold",
+            Command::JoinWaitingList { .. } => "join_waiting_list",
+            Command::LeaveWaitingList { .. } => "leave_waiting_list",
+            Command::ClaimOffer { .. } => "claim_offer",
+            Command::ConfigureWaitingList { .. } => "configure_waiting_list",
         }
     }
 }
@@ -873,6 +924,54 @@ pub enum Event {
         /// Its seats, in ticket order.
         seats: Vec<SeatId>,
     },
+    /// Someone joined an event's waiting list (not offered yet).
+    WaitingListJoined {
+        /// The new entry.
+        entry: EntryId,
+        /// Its event.
+        event: EventId,
+        /// The item (or variation) it waits for, one ticket.
+        item: ItemId,
+        /// Its priority: higher is served first.
+        priority: u32,
+        /// Its buyer.
+        buyer: Option<BuyerId>,
+    },
+    /// An entry left its waiting list; a live offer it held is given back.
+    WaitingListLeft {
+        /// The entry.
+        entry: EntryId,
+    },
+    /// A waiting entry was offered one ticket of its item: the unit counts
+    /// against the item's quotas until `expires_at_ms`, and only the
+    /// entry can claim it (`ClaimOffer`).
+    OfferMade {
+        /// The entry.
+        entry: EntryId,
+        /// When the offer lapses, in log milliseconds.
+        expires_at_ms: u64,
+    },
+    /// A lapsed offer was recorded as expired (by `Expire`). It stopped
+    /// counting at its expiry already; the entry is done.
+    OfferExpired {
+        /// The entry.
+        entry: EntryId,
+    },
+    /// A live offer was claimed: its unit moves to `hold`, whose
+    /// `HoldPlaced` or `HoldPlacedWith` follows in the same record.
+    OfferClaimed {
+        /// The entry.
+        entry: EntryId,
+        /// The hold it becomes.
+        hold: HoldId,
+    },
+    /// An event's waiting-list offer time was set.
+    WaitingListConfigured {
+        /// The event.
+        event: EventId,
+        /// Time an offer stays open, in milliseconds.
+        offer_ttl_ms: u64,
+    },
 }
 
 impl Event {
@@ -911,6 +1010,12 @@ impl Event {
             Event::SeatRowAdded { .. } => "SeatRowAdded",
             Event::SeatsBlocked { .. } => "SeatsBlocked",
             Event::SeatedHoldPlaced { .. } => "SeatedHoldPlaced",
+            Event::WaitingListJoined { .. } => "WaitingListJoined",
+            Event::WaitingListLeft { .. } => "WaitingListLeft",
+            Event::OfferMade { .. } => "OfferMade",
+            Event::OfferExpired { .. } => "OfferExpired",
+            Event::OfferClaimed { .. } => "OfferClaimed",
+            Event::WaitingListConfigured { .. } => "WaitingListConfigured",
         }
     }
 }
@@ -977,6 +1082,9 @@ impl Outcome {
                 Accepted::SeatsBlocked { .. } => "accepted/seats_blocked",
                 Accepted::SeatedHoldLive { .. } => "accepted/seated_hold_live",
                 Accepted::SeatCheckedIn { .. } => "accepted/seat_checked_in",
+                Accepted::WaitingListJoined { .. } => "accepted/waiting_list_joined",
+                Accepted::WaitingListLeft { .. } => "accepted/waiting_list_left",
+                Accepted::WaitingListConfigured { .. } => "accepted/waiting_list_configured",
             },
             Outcome::Rejected(rejection) => match rejection {
                 Rejection::Invalid(_) => "rejected/invalid",
@@ -1019,6 +1127,20 @@ impl Outcome {
                 Rejection::Seat(SeatRejection::Blocked { .. }) => "rejected/seat_blocked",
                 Rejection::Seat(SeatRejection::Taken { .. }) => "rejected/seat_taken",
                 Rejection::Seat(SeatRejection::NoAdjacentSeats { .. }) => "rejected/no_adjacent_seats",
+                Rejection::WaitingList(WaitingListRejection::Available { .. }) => {
+                    "rejected/waiting_list_available"
+                }
+                Rejection::WaitingList(WaitingListRejection::Full { .. }) => "rejected/waiting_list_full",
+                Rejection::WaitingList(WaitingListRejection::NotOffered { .. }) => {
+                    "rejected/waiting_list_not_offered"
+                }
+                Rejection::WaitingList(WaitingListRejection::OfferLapsed { .. }) => {
+                    "rejected/waiting_list_offer_lapsed"
+                }
+                Rejection::WaitingList(WaitingListRejection::Claimed { .. }) => {
+                    "rejected/waiting_list_claimed"
+                }
+                Rejection::WaitingList(WaitingListRejection::Left { .. }) => "rejected/waiting_list_left",
             },
         }
     }
@@ -1180,6 +1302,25 @@ pub enum Accepted {
         /// The ticket's seat.
         seat: SeatId,
     },
+    /// A place on a waiting list.
+    WaitingListJoined {
+        /// The entry.
+        entry: EntryId,
+        /// Its place among the entries of its item that wait without an
+        /// offer, in serving order, from 1, once this record's offers are
+        /// made; 0 if its priority got it an offer in this very record.
+        position: u64,
+    },
+    /// An entry left its waiting list.
+    WaitingListLeft {
+        /// The entry.
+        entry: EntryId,
+    },
+    /// An event's waiting list was configured.
+    WaitingListConfigured {
+        /// The event.
+        event: EventId,
+    },
 }
 
 /// A kind of object, to say which one was not found.
@@ -1205,6 +1346,8 @@ pub enum ObjectRef {
     Voucher(VoucherId),
     /// A seat.
     Seat(SeatId),
+    /// A waiting-list entry.
+    WaitingListEntry(EntryId),
 }
 
 /// Why a command changed nothing.
@@ -1281,6 +1424,52 @@ pub enum Rejection {
     OrderLimit(OrderLimitRejection),
     /// A seat could not be held or blocked.
     Seat(SeatRejection),
+    /// A waiting-list command was refused.
+    WaitingList(WaitingListRejection),
+}
+
+/// Why a waiting-list command was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WaitingListRejection {
+    /// The item has room for a ticket now (after the offers owed to the
+    /// entries already waiting): buy it instead of waiting.
+    Available {
+        /// The item.
+        item: ItemId,
+    },
+    /// The event's list has
+    /// [`EVENT_WAITING_LIST_ENTRIES_MAX`](super::limits::EVENT_WAITING_LIST_ENTRIES_MAX)
+    /// entries waiting or offered already.
+    Full {
+        /// The event.
+        event: EventId,
+        /// The maximum.
+        max: u32,
+    },
+    /// The entry waits without an offer: there is nothing to claim yet.
+    NotOffered {
+        /// The entry.
+        entry: EntryId,
+    },
+    /// The entry's offer lapsed: it is done (not queued again, as in pretix).
+    OfferLapsed {
+        /// The entry.
+        entry: EntryId,
+        /// When the offer lapsed, in log milliseconds.
+        expired_at_ms: u64,
+    },
+    /// The entry's offer was claimed already.
+    Claimed {
+        /// The entry.
+        entry: EntryId,
+        /// The hold it became.
+        hold: HoldId,
+    },
+    /// The entry left its list.
+    Left {
+        /// The entry.
+        entry: EntryId,
+    },
 }
 
 /// Why a voucher was refused.

@@ -89,6 +89,9 @@ pub struct Tally {
 impl Tally {
     /// Quantity whose deadline is after `now_ms`.
     pub fn live(&self, now_ms: u64) -> u64 {
+        if self.total == 0 {
+            return 0; // the common case of offers (and of blocks' redemptions): nothing to walk
+        }
         let lapsed: u64 = self.by_deadline_ms.range(..=now_ms).map(|(_, q)| q).sum();
         assert!(lapsed <= self.total, "tally: lapsed {lapsed} exceeds total {}", self.total);
         self.total - lapsed
@@ -240,6 +243,104 @@ pub struct Quota {
     pub held: Tally,
     /// Unredeemed uses of blocking vouchers (format version 4).
     pub blocked: Blocked,
+    /// Waiting-list offers, one ticket each, by expiry (format version 4).
+    /// An offer counts until it lapses, with no event, like a hold.
+    pub offered: Tally,
+}
+
+/// Where a waiting-list entry is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntryStatus {
+    /// In line, without an offer.
+    Waiting,
+    /// Offered one ticket until `expires_at_ms` (lapsed after it, even
+    /// while still `Offered` here, until `Expire` records it).
+    Offered {
+        /// When the offer lapses, in log milliseconds.
+        expires_at_ms: u64,
+    },
+    /// The offer became a hold.
+    Claimed {
+        /// The hold.
+        hold: HoldId,
+    },
+    /// The offer lapsed and `Expire` recorded it. The entry is done.
+    OfferExpired {
+        /// When it lapsed, in log milliseconds.
+        expires_at_ms: u64,
+    },
+    /// The entry left its list.
+    Left,
+}
+
+/// One buyer waiting for one ticket of one item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingListEntry {
+    /// Its id (its place in log order).
+    pub id: EntryId,
+    /// Its event.
+    pub event: EventId,
+    /// The item or variation it waits for.
+    pub item: ItemId,
+    /// Higher is served first.
+    pub priority: u32,
+    /// Its buyer, named on the hold a claimed offer becomes.
+    pub buyer: Option<BuyerId>,
+    /// When it joined, in log milliseconds.
+    pub joined_at_ms: u64,
+    /// Where it is in its life.
+    pub status: EntryStatus,
+}
+
+impl WaitingListEntry {
+    /// Its key in serving order: priority, highest first, then id.
+    pub(super) fn serving_key(&self) -> (u32, EntryId) {
+        (!self.priority, self.id)
+    }
+}
+
+/// An event's waiting list: its settings and how many entries it has open.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingList {
+    /// How long an offer stays open, in milliseconds.
+    pub offer_ttl_ms: u64,
+    /// Entries waiting or offered (an offer that lapsed by time counts
+    /// until `Expire` records it).
+    pub open: u32,
+}
+
+impl Default for WaitingList {
+    fn default() -> Self {
+        WaitingList { offer_ttl_ms: super::limits::WAITING_LIST_OFFER_TTL_MS_DEFAULT, open: 0 }
+    }
+}
+
+/// Where an entry stands at a moment (see [`State::waiting_list_position`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntryPosition {
+    /// In line without an offer: its place among the entries of its item
+    /// that wait without one, in serving order, from 1.
+    Waiting {
+        /// The place.
+        position: u64,
+    },
+    /// Offered one ticket, claimable until `expires_at_ms`.
+    Offered {
+        /// When the offer lapses, in log milliseconds.
+        expires_at_ms: u64,
+    },
+    /// The offer lapsed unclaimed: done.
+    OfferLapsed {
+        /// When it lapsed, in log milliseconds.
+        expires_at_ms: u64,
+    },
+    /// The offer became a hold.
+    Claimed {
+        /// The hold.
+        hold: HoldId,
+    },
+    /// The entry left.
+    Left,
 }
 
 /// A voucher and what it has been redeemed for.
@@ -720,6 +821,16 @@ pub struct State {
     /// The seats of orders made from seated holds, in ticket order (seat
     /// `i` is the seat of the ticket at position `i`).
     pub(super) order_seats: BTreeMap<OrderId, Vec<SeatId>>,
+    /// Waiting-list entries, of every status.
+    pub(super) entries: BTreeMap<EntryId, WaitingListEntry>,
+    /// Entries that wait without an offer, by item, in serving order
+    /// ([`WaitingListEntry::serving_key`]). An item leaves the map when its
+    /// line empties, so "nobody waits" is `waiting.is_empty()`.
+    pub(super) waiting: BTreeMap<ItemId, BTreeSet<(u32, EntryId)>>,
+    /// Offers in the quotas' tallies, by expiry, for `Expire`.
+    pub(super) offers_by_expiry: BTreeSet<(u64, EntryId)>,
+    /// Waiting lists, by event.
+    pub(super) waiting_lists: BTreeMap<EventId, WaitingList>,
 }
 
 /// What a hold or an order carries besides its lines, and so where else
@@ -822,15 +933,28 @@ impl State {
     /// back) or an event contradicts the state: that is a corrupt log or a
     /// bug in `decide`, and a node must stop rather than diverge.
     pub fn evolve(&mut self, record: &Record) {
-        assert_eq!(record.seq, self.last_seq + 1, "evolve: records must be applied in sequence");
-        assert!(record.time_ms >= self.now_ms, "evolve: log time must not go backwards");
-        self.last_seq = record.seq;
-        self.now_ms = record.time_ms;
-        self.requests.prune(self.now_ms, super::limits::REQUEST_ID_RETENTION_MS);
-        self.nonces.prune(self.now_ms, super::limits::CHECKIN_NONCE_RETENTION_MS);
+        self.begin_record(record.seq, record.time_ms);
         for event in &record.events {
             self.evolve_event(event);
         }
+        self.end_record(record);
+    }
+
+    /// The first part of [`State::evolve`]: the record's place and time.
+    /// `apply` evolves a record's events one at a time between this and
+    /// [`State::end_record`] (to serve the waiting list on the result), so
+    /// that replaying the finished record does exactly the same.
+    pub(super) fn begin_record(&mut self, seq: u64, time_ms: u64) {
+        assert_eq!(seq, self.last_seq + 1, "evolve: records must be applied in sequence");
+        assert!(time_ms >= self.now_ms, "evolve: log time must not go backwards");
+        self.last_seq = seq;
+        self.now_ms = time_ms;
+        self.requests.prune(self.now_ms, super::limits::REQUEST_ID_RETENTION_MS);
+        self.nonces.prune(self.now_ms, super::limits::CHECKIN_NONCE_RETENTION_MS);
+    }
+
+    /// The last part of [`State::evolve`]: keep the outcome for retries.
+    pub(super) fn end_record(&mut self, record: &Record) {
         let retained = Retained { digest: record.command_digest, outcome: record.outcome.clone() };
         self.requests.insert(self.now_ms, record.request_id, retained);
     }
@@ -942,6 +1066,47 @@ impl State {
         }
     }
 
+    /// Count (`add`) or stop counting one offered ticket of `item` until
+    /// `expires_at_ms` in every quota of the item.
+    fn count_offer(&mut self, item: ItemId, expires_at_ms: u64, add: bool) {
+        for quota_id in &self.items[&item].quotas {
+            let offered = &mut self.quotas.get_mut(quota_id).expect("item's quota exists").offered;
+            if add {
+                offered.add(expires_at_ms, 1);
+            } else {
+                offered.remove(expires_at_ms, 1);
+            }
+        }
+    }
+
+    /// End an entry that waits or holds an offer (lapsed or not): out of
+    /// the line or out of the tallies and the expiry index, and out of its
+    /// list's open count.
+    fn close_entry(&mut self, entry_id: EntryId, status: EntryStatus) {
+        let entry = self.entries.get_mut(&entry_id).expect("evolve: entry exists");
+        let (previous, item, event, key) = (entry.status, entry.item, entry.event, entry.serving_key());
+        entry.status = status;
+        match previous {
+            EntryStatus::Waiting => self.unqueue(item, key),
+            EntryStatus::Offered { expires_at_ms } => {
+                self.offers_by_expiry.remove(&(expires_at_ms, entry_id));
+                self.count_offer(item, expires_at_ms, false);
+            }
+            other => panic!("evolve: closing an entry that is {other:?}"),
+        }
+        let list = self.waiting_lists.get_mut(&event).expect("evolve: waiting list exists");
+        list.open = list.open.checked_sub(1).expect("evolve: open entries go negative");
+    }
+
+    /// Take an entry out of its item's line.
+    fn unqueue(&mut self, item: ItemId, key: (u32, EntryId)) {
+        let line = self.waiting.get_mut(&item).expect("evolve: the item has a line");
+        assert!(line.remove(&key), "evolve: the entry is in its item's line");
+        if line.is_empty() {
+            self.waiting.remove(&item);
+        }
+    }
+
     /// Take an active hold out of the held tallies and the expiry index.
     fn unhold(&mut self, hold_id: HoldId, status: HoldStatus) {
         let hold = self.holds.get_mut(&hold_id).expect("evolve: hold exists");
@@ -1025,7 +1190,7 @@ impl State {
         self.holds.insert(hold.id, hold);
     }
 
-    fn evolve_event(&mut self, event: &Event) {
+    pub(super) fn evolve_event(&mut self, event: &Event) {
         let now_ms = self.now_ms;
         match event {
             Event::OrganizerCreated { organizer, slug, name, secret_key } => {
@@ -1079,6 +1244,7 @@ impl State {
                     pending: Tally::default(),
                     held: Tally::default(),
                     blocked: Blocked::default(),
+                    offered: Tally::default(),
                 };
                 // It counts what it names and every variation of what it names.
                 let mut counted: BTreeSet<ItemId> = BTreeSet::new();
@@ -1112,6 +1278,13 @@ impl State {
                         && covered(&item)
                     {
                         State::add_block(&mut created, voucher);
+                    }
+                }
+                // And live offers (lapsed ones too, until `Expire` takes
+                // them out, as for holds).
+                for entry in self.entries.values().filter(|e| covered(&e.item)) {
+                    if let EntryStatus::Offered { expires_at_ms } = entry.status {
+                        created.offered.add(expires_at_ms, 1);
                     }
                 }
                 for item in &counted {
@@ -1432,6 +1605,48 @@ impl State {
                     status: HoldStatus::Active,
                     tags: Tags { voucher: *voucher, buyer: *buyer }.boxed(),
                 });
+            }
+            Event::WaitingListJoined { entry, event, item, priority, buyer } => {
+                self.take_id(entry.0);
+                let joined = WaitingListEntry {
+                    id: *entry,
+                    event: *event,
+                    item: *item,
+                    priority: *priority,
+                    buyer: *buyer,
+                    joined_at_ms: now_ms,
+                    status: EntryStatus::Waiting,
+                };
+                self.waiting.entry(*item).or_default().insert(joined.serving_key());
+                self.waiting_lists.entry(*event).or_default().open += 1;
+                self.entries.insert(*entry, joined);
+            }
+            Event::WaitingListLeft { entry } => self.close_entry(*entry, EntryStatus::Left),
+            Event::OfferMade { entry, expires_at_ms } => {
+                let waiting = self.entries.get_mut(entry).expect("evolve: entry exists");
+                assert_eq!(waiting.status, EntryStatus::Waiting, "evolve: offering to an entry not waiting");
+                waiting.status = EntryStatus::Offered { expires_at_ms: *expires_at_ms };
+                let (item, key) = (waiting.item, waiting.serving_key());
+                self.unqueue(item, key);
+                self.offers_by_expiry.insert((*expires_at_ms, *entry));
+                self.count_offer(item, *expires_at_ms, true);
+            }
+            Event::OfferExpired { entry } => {
+                let EntryStatus::Offered { expires_at_ms } = self.entries[entry].status else {
+                    panic!("evolve: expiring an entry without an offer");
+                };
+                self.close_entry(*entry, EntryStatus::OfferExpired { expires_at_ms });
+            }
+            Event::OfferClaimed { entry, hold } => {
+                let status = self.entries[entry].status;
+                assert!(
+                    matches!(status, EntryStatus::Offered { expires_at_ms } if expires_at_ms > now_ms),
+                    "evolve: claiming an entry that is {status:?}"
+                );
+                self.close_entry(*entry, EntryStatus::Claimed { hold: *hold });
+            }
+            Event::WaitingListConfigured { event, offer_ttl_ms } => {
+                self.waiting_lists.entry(*event).or_default().offer_ttl_ms = *offer_ttl_ms;
             }
         }
     }

@@ -230,8 +230,14 @@ impl Command {
                 voucher.as_deref().map_or(Ok(()), voucher_code)?;
                 seat_choice(choice)
             }
+            Command::ClaimOffer { ttl_ms, .. } => ttl(*ttl_ms, HOLD_TTL_MS_MAX),
+            Command::ConfigureWaitingList { offer_ttl_ms, .. } => {
+                ttl(*offer_ttl_ms, WAITING_LIST_OFFER_TTL_MS_MAX)
+            }
             Command::CloseQuota { .. }
             | Command::ReopenQuota { .. }
+            | Command::JoinWaitingList { .. }
+            | Command::LeaveWaitingList { .. }
             | Command::JoinWaitingRoom { .. }
             | Command::ReleaseHold { .. }
             | Command::Pay { .. }
