@@ -26,10 +26,13 @@
 #![allow(clippy::result_large_err)]
 
 use boxoffice_engine::domain::{
-    Command, EventDef, EventId, Hold, HoldId, ItemAvailability, ItemId, Order, OrderId, OrganizerId, Outcome,
-    QuotaAvailability, QuotaId, Record, RequestId, SeatMapZone, VoucherId, VoucherView, WaitingRoomView,
+    Command, EntryId, EventDef, EventId, Hold, HoldId, ItemAvailability, ItemId, Order, OrderId, OrganizerId,
+    Outcome, QuotaAvailability, QuotaId, Record, RequestId, SeatMapZone, VoucherId, VoucherView,
+    WaitingRoomView,
 };
 use boxoffice_engine::node::{Consistency, Engine, ReadError, SubmitError};
+/// A waiting-list entry and where it stands, as [`Client::waiting_list_entry`] answers.
+pub use boxoffice_proto::convert::WaitingListEntryView;
 use boxoffice_proto::convert::{self, ConvertError};
 use boxoffice_proto::door;
 use boxoffice_proto::v1::admin_client::AdminClient;
@@ -965,6 +968,47 @@ impl Client {
                     })
                     .await?;
                 convert::seat_map(reply.zones)
+                    .map_err(|e| ClientError::Unknown(format!("malformed reply: {e}")))
+            }
+        }
+    }
+
+    /// One waiting-list entry now (at the cluster's time, never before the
+    /// last record): the entry as the engine keeps it and where it stands
+    /// (its place in line, its offer and until when, or how it ended).
+    /// `NotFound` if no entry has that id.
+    pub async fn waiting_list_entry(
+        &self,
+        entry: EntryId,
+        consistency: Consistency,
+    ) -> Result<WaitingListEntryView, ClientError> {
+        match &self.transport {
+            Transport::Embedded(engine) => {
+                let what = format!("no waiting-list entry {entry}");
+                let read = |a: &boxoffice_engine::store::Applied, now| {
+                    let found = a.state.entry(entry)?.clone();
+                    let position = a.state.waiting_list_position(entry, now)?;
+                    Some(WaitingListEntryView { entry: found, position })
+                };
+                self.local_read(engine, consistency, read, what).await
+            }
+            Transport::Remote(remote) => {
+                let request = v1::GetWaitingListEntryRequest {
+                    entry: entry.0,
+                    consistency: wire_consistency(consistency),
+                };
+                let reply = self
+                    .remote_call(remote, false, |channel, budget| async move {
+                        Ok(inventory(channel)
+                            .get_waiting_list_entry(timed(request, budget))
+                            .await?
+                            .into_inner())
+                    })
+                    .await?;
+                let wire = reply
+                    .entry
+                    .ok_or_else(|| ClientError::Unknown("malformed reply: no entry".to_string()))?;
+                WaitingListEntryView::try_from(wire)
                     .map_err(|e| ClientError::Unknown(format!("malformed reply: {e}")))
             }
         }

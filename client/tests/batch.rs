@@ -112,6 +112,12 @@ impl Inventory for Scripted {
     ) -> Result<Response<v1::GetSeatMapResponse>, Status> {
         unimplemented()
     }
+    async fn get_waiting_list_entry(
+        &self,
+        _: Request<v1::GetWaitingListEntryRequest>,
+    ) -> Result<Response<v1::GetWaitingListEntryResponse>, Status> {
+        unimplemented()
+    }
     type SubscribeEventsStream = futures::stream::Empty<Result<v1::RecordMessage, Status>>;
     async fn subscribe_events(
         &self,

@@ -486,3 +486,113 @@ fn seats_from_the_command_line() {
     let unknown = stdout(&expect(dir, &["seats", "hold", "--event", &event, "--seat", "seat-999999"], 1));
     assert!(unknown.contains("no seat seat-999999"), "{unknown}");
 }
+
+#[test]
+fn waiting_list_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let demo = json_lines(&expect(dir, &["--json", "demo"], 0));
+    let event = created(&demo, "create_event", 0).to_string();
+
+    // A new item with one ticket.
+    let item = json(&expect(
+        dir,
+        &["--json", "item", "create", "--event", &event, "--name", "Encore", "--price-cents", "900"],
+        0,
+    ))["id"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    expect(
+        dir,
+        &["quota", "create", "--event", &event, "--name", "Encore", "--size", "1", "--items", &item],
+        0,
+    );
+
+    // While it is available, joining is refused: buy it instead.
+    let refused = stdout(&expect(dir, &["waitlist", "join", "--event", &event, "--item", &item], 1));
+    assert!(
+        refused.contains(&format!("item-{item} is not sold out: buy it instead of joining the waiting list")),
+        "{refused}"
+    );
+
+    // Sold out by a hold: the first to join is first in line, the next second.
+    let hold = json(&expect(
+        dir,
+        &["--json", "hold", "place", "--event", &event, "--line", &format!("{item}:1")],
+        0,
+    ))["id"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    let first = json(&expect(
+        dir,
+        &["--json", "waitlist", "join", "--event", &event, "--item", &format!("item-{item}")],
+        0,
+    ));
+    assert_eq!(first["command"], "join_waiting_list");
+    assert_eq!(first["outcome"]["Accepted"]["WaitingListJoined"]["position"], 1, "{first}");
+    let first = format!("entry-{}", first["id"].as_u64().unwrap());
+    let second = stdout(&expect(
+        dir,
+        &[
+            "waitlist",
+            "join",
+            "--event",
+            &event,
+            "--item",
+            &item,
+            "--buyer",
+            "0123456789abcdef0123456789abcdef",
+        ],
+        0,
+    ));
+    assert!(second.starts_with("accepted: joined the waiting list as entry-"), "{second}");
+    assert!(second.contains("place 2"), "{second}");
+    let second = second
+        .split_whitespace()
+        .find(|word| word.starts_with("entry-"))
+        .unwrap()
+        .trim_end_matches(',')
+        .to_owned();
+
+    let shown = stdout(&expect(dir, &["waitlist", "show", "--entry", &first], 0));
+    assert!(shown.starts_with(&format!("{first} of item-{item}: waiting, place 1")), "{shown}");
+    let shown = json(&expect(dir, &["--json", "waitlist", "show", "--entry", &second], 0));
+    assert_eq!((shown["state"].as_str(), shown["position"].as_u64()), (Some("waiting"), Some(2)), "{shown}");
+    // Nothing to claim yet.
+    let early = stdout(&expect(dir, &["waitlist", "claim", "--entry", &first], 1));
+    assert!(early.contains("has no offer to claim yet"), "{early}");
+
+    // The blocking hold is released: the first in line is offered the ticket.
+    expect(dir, &["hold", "release", "--hold", &hold], 0);
+    let offered = stdout(&expect(dir, &["waitlist", "show", "--entry", &first], 0));
+    assert!(offered.contains(": offered until 20"), "{offered}");
+    let shown = json(&expect(dir, &["--json", "waitlist", "show", "--entry", &second], 0));
+    assert_eq!(shown["position"], 1, "{shown}");
+
+    // Claiming it makes a hold; the second entry leaves.
+    let claimed =
+        json(&expect(dir, &["--json", "waitlist", "claim", "--entry", &first, "--ttl-secs", "600"], 0));
+    assert_eq!(claimed["command"], "claim_offer");
+    let claim_hold = claimed["outcome"]["Accepted"]["HoldLive"]["hold"].as_u64().expect("a hold");
+    let shown = stdout(&expect(dir, &["waitlist", "show", "--entry", &first], 0));
+    assert!(shown.contains(&format!("claimed, as hold hold-{claim_hold}")), "{shown}");
+    let again = stdout(&expect(dir, &["waitlist", "claim", "--entry", &first], 1));
+    assert!(again.contains("was already claimed"), "{again}");
+    let left = stdout(&expect(dir, &["waitlist", "leave", "--entry", &second], 0));
+    assert!(left.starts_with(&format!("accepted: {second} left the waiting list")), "{left}");
+    let shown = stdout(&expect(dir, &["waitlist", "show", "--entry", &second], 0));
+    assert!(shown.contains(": left the waiting list"), "{shown}");
+    let configured =
+        stdout(&expect(dir, &["waitlist", "configure", "--event", &event, "--offer-ttl-secs", "600"], 0));
+    assert!(configured.starts_with("accepted: waiting list of event ev-"), "{configured}");
+
+    // Unknown entries and usage errors.
+    expect(dir, &["waitlist", "show", "--entry", "entry-999999"], 4);
+    let unknown = stdout(&expect(dir, &["waitlist", "leave", "--entry", "999999"], 1));
+    assert!(unknown.contains("no waiting-list entry entry-999999"), "{unknown}");
+    expect(dir, &["waitlist", "show", "--entry", "seat-3"], 2);
+    expect(dir, &["waitlist", "show", "--entry", "entry-x"], 2);
+    expect(dir, &["waitlist", "join", "--event", &event], 2);
+}

@@ -44,11 +44,12 @@ use crate::v1;
 use boxoffice_engine::codec::{self, CodecError};
 use boxoffice_engine::domain::{
     Accepted, Applied, AvailabilityState, BuyerId, CheckinList, CheckinListId, CheckinRejection, Command,
-    Contact, Direction, EventDef, EventId, Hold, HoldId, HoldStatus, InvalidInput, Item, ItemAvailability,
-    ItemId, Line, Nonce, ObjectRef, Order, OrderId, OrderLimitRejection, OrderLimits, OrderStatus,
-    OrganizerId, Outcome, QuotaAvailability, QuotaId, Record, Rejection, RequestId, SeatChoice, SeatId,
-    SeatMapRow, SeatMapSeat, SeatMapZone, SeatRejection, SeatSpec, SeatStatus, Tags, Ticket, VoucherId,
-    VoucherRejection, VoucherScope, VoucherView, WaitingRoomView,
+    Contact, Direction, EntryId, EntryPosition, EntryStatus, EventDef, EventId, Hold, HoldId, HoldStatus,
+    InvalidInput, Item, ItemAvailability, ItemId, Line, Nonce, ObjectRef, Order, OrderId,
+    OrderLimitRejection, OrderLimits, OrderStatus, OrganizerId, Outcome, QuotaAvailability, QuotaId, Record,
+    Rejection, RequestId, SeatChoice, SeatId, SeatMapRow, SeatMapSeat, SeatMapZone, SeatRejection, SeatSpec,
+    SeatStatus, Tags, Ticket, VoucherId, VoucherRejection, VoucherScope, VoucherView, WaitingListEntry,
+    WaitingListRejection, WaitingRoomView,
 };
 
 #[cfg(test)]
@@ -525,6 +526,26 @@ impl From<&Command> for v1::Command {
                     buyer: buyer_to_bytes(*buyer),
                 })
             }
+            Command::JoinWaitingList { event, item, priority, buyer } => {
+                c::Kind::JoinWaitingList(c::JoinWaitingList {
+                    event: event.0,
+                    item: item.0,
+                    priority: *priority,
+                    buyer: buyer_to_bytes(*buyer),
+                })
+            }
+            Command::LeaveWaitingList { entry } => {
+                c::Kind::LeaveWaitingList(c::LeaveWaitingList { entry: entry.0 })
+            }
+            Command::ClaimOffer { entry, ttl_ms } => {
+                c::Kind::ClaimOffer(c::ClaimOffer { entry: entry.0, ttl_ms: saturating_i64(*ttl_ms) })
+            }
+            Command::ConfigureWaitingList { event, offer_ttl_ms } => {
+                c::Kind::ConfigureWaitingList(c::ConfigureWaitingList {
+                    event: event.0,
+                    offer_ttl_ms: saturating_i64(*offer_ttl_ms),
+                })
+            }
         };
         v1::Command { kind: Some(kind) }
     }
@@ -670,6 +691,21 @@ impl TryFrom<v1::Command> for Command {
                 ttl_ms: non_negative("place_seated_hold.ttl_ms", m.ttl_ms)?,
                 voucher: m.voucher,
                 buyer: buyer_from_bytes(&m.buyer)?,
+            },
+            c::Kind::JoinWaitingList(m) => Command::JoinWaitingList {
+                event: EventId(m.event),
+                item: ItemId(m.item),
+                priority: m.priority,
+                buyer: buyer_from_bytes(&m.buyer)?,
+            },
+            c::Kind::LeaveWaitingList(m) => Command::LeaveWaitingList { entry: EntryId(m.entry) },
+            c::Kind::ClaimOffer(m) => Command::ClaimOffer {
+                entry: EntryId(m.entry),
+                ttl_ms: non_negative("claim_offer.ttl_ms", m.ttl_ms)?,
+            },
+            c::Kind::ConfigureWaitingList(m) => Command::ConfigureWaitingList {
+                event: EventId(m.event),
+                offer_ttl_ms: non_negative("configure_waiting_list.offer_ttl_ms", m.offer_ttl_ms)?,
             },
         })
     }
@@ -861,6 +897,15 @@ impl From<&Accepted> for v1::Accepted {
                     seat: seat.0,
                 })
             }
+            Accepted::WaitingListJoined { entry, position } => {
+                a::Kind::WaitingListJoined(a::WaitingListJoined { entry: entry.0, position: *position })
+            }
+            Accepted::WaitingListLeft { entry } => {
+                a::Kind::WaitingListLeft(a::WaitingListLeft { entry: entry.0 })
+            }
+            Accepted::WaitingListConfigured { event } => {
+                a::Kind::WaitingListConfigured(a::WaitingListConfigured { event: event.0 })
+            }
         };
         v1::Accepted { kind: Some(kind) }
     }
@@ -926,6 +971,11 @@ impl TryFrom<v1::Accepted> for Accepted {
                 direction: direction("accepted.seat_checked_in.direction", m.direction)?,
                 seat: SeatId(m.seat),
             },
+            a::Kind::WaitingListJoined(m) => {
+                Accepted::WaitingListJoined { entry: EntryId(m.entry), position: m.position }
+            }
+            a::Kind::WaitingListLeft(m) => Accepted::WaitingListLeft { entry: EntryId(m.entry) },
+            a::Kind::WaitingListConfigured(m) => Accepted::WaitingListConfigured { event: EventId(m.event) },
         })
     }
 }
@@ -1030,6 +1080,7 @@ impl From<&ObjectRef> for v1::ObjectRef {
             ObjectRef::WaitingRoom(event) => (Kind::WaitingRoom, event.0),
             ObjectRef::Voucher(id) => (Kind::Voucher, id.0),
             ObjectRef::Seat(id) => (Kind::Seat, id.0),
+            ObjectRef::WaitingListEntry(id) => (Kind::WaitingListEntry, id.0),
         };
         v1::ObjectRef { kind: kind as i32, id }
     }
@@ -1052,6 +1103,7 @@ impl TryFrom<v1::ObjectRef> for ObjectRef {
             Ok(Kind::WaitingRoom) => ObjectRef::WaitingRoom(EventId(id)),
             Ok(Kind::Voucher) => ObjectRef::Voucher(VoucherId(id)),
             Ok(Kind::Seat) => ObjectRef::Seat(SeatId(id)),
+            Ok(Kind::WaitingListEntry) => ObjectRef::WaitingListEntry(EntryId(id)),
             Ok(Kind::Unspecified) | Err(_) => {
                 return Err(ConvertError::UnknownEnum { field: "object_ref.kind", value: wire.kind });
             }
@@ -1100,6 +1152,7 @@ impl From<&Rejection> for v1::Rejection {
             Rejection::Voucher(reason) => r::Reason::Voucher(voucher_rejection_to_wire(reason)),
             Rejection::OrderLimit(reason) => r::Reason::OrderLimit(order_limit_to_wire(reason)),
             Rejection::Seat(reason) => r::Reason::Seat(seat_rejection_to_wire(reason)),
+            Rejection::WaitingList(reason) => r::Reason::WaitingList(waiting_list_rejection_to_wire(reason)),
         };
         v1::Rejection { reason: Some(reason) }
     }
@@ -1142,6 +1195,7 @@ impl TryFrom<v1::Rejection> for Rejection {
             r::Reason::Voucher(m) => Rejection::Voucher(voucher_rejection(m)?),
             r::Reason::OrderLimit(m) => Rejection::OrderLimit(order_limit(m)?),
             r::Reason::Seat(m) => Rejection::Seat(seat_rejection(m)?),
+            r::Reason::WaitingList(m) => Rejection::WaitingList(waiting_list_rejection(m)?),
         })
     }
 }
@@ -1249,6 +1303,52 @@ fn seat_rejection(wire: v1::rejection::Seat) -> Result<SeatRejection, ConvertErr
         Ok(Kind::NoAdjacentSeats) => SeatRejection::NoAdjacentSeats { zone: wire.zone, count: wire.count },
         Ok(Kind::Unspecified) | Err(_) => {
             return Err(ConvertError::UnknownEnum { field: "rejection.seat.kind", value: wire.kind });
+        }
+    })
+}
+
+fn waiting_list_rejection_to_wire(reason: &WaitingListRejection) -> v1::rejection::WaitingList {
+    use v1::rejection::waiting_list::Kind;
+    let wire = v1::rejection::WaitingList::default();
+    match *reason {
+        WaitingListRejection::Available { item } => {
+            v1::rejection::WaitingList { kind: Kind::Available as i32, item: item.0, ..wire }
+        }
+        WaitingListRejection::Full { event, max } => {
+            v1::rejection::WaitingList { kind: Kind::Full as i32, event: event.0, max, ..wire }
+        }
+        WaitingListRejection::NotOffered { entry } => {
+            v1::rejection::WaitingList { kind: Kind::NotOffered as i32, entry: entry.0, ..wire }
+        }
+        WaitingListRejection::OfferLapsed { entry, expired_at_ms } => v1::rejection::WaitingList {
+            kind: Kind::OfferLapsed as i32,
+            entry: entry.0,
+            expired_at_ms,
+            ..wire
+        },
+        WaitingListRejection::Claimed { entry, hold } => {
+            v1::rejection::WaitingList { kind: Kind::Claimed as i32, entry: entry.0, hold: hold.0, ..wire }
+        }
+        WaitingListRejection::Left { entry } => {
+            v1::rejection::WaitingList { kind: Kind::Left as i32, entry: entry.0, ..wire }
+        }
+    }
+}
+
+fn waiting_list_rejection(wire: v1::rejection::WaitingList) -> Result<WaitingListRejection, ConvertError> {
+    use v1::rejection::waiting_list::Kind;
+    let entry = EntryId(wire.entry);
+    Ok(match Kind::try_from(wire.kind) {
+        Ok(Kind::Available) => WaitingListRejection::Available { item: ItemId(wire.item) },
+        Ok(Kind::Full) => WaitingListRejection::Full { event: EventId(wire.event), max: wire.max },
+        Ok(Kind::NotOffered) => WaitingListRejection::NotOffered { entry },
+        Ok(Kind::OfferLapsed) => {
+            WaitingListRejection::OfferLapsed { entry, expired_at_ms: wire.expired_at_ms }
+        }
+        Ok(Kind::Claimed) => WaitingListRejection::Claimed { entry, hold: HoldId(wire.hold) },
+        Ok(Kind::Left) => WaitingListRejection::Left { entry },
+        Ok(Kind::Unspecified) | Err(_) => {
+            return Err(ConvertError::UnknownEnum { field: "rejection.waiting_list.kind", value: wire.kind });
         }
     })
 }
@@ -1619,6 +1719,97 @@ pub fn seat_map_to_wire(zones: &[SeatMapZone]) -> Vec<v1::SeatMapZone> {
 /// An event's seat map from the wire: every seat's state must be known.
 pub fn seat_map(wire: Vec<v1::SeatMapZone>) -> Result<Vec<SeatMapZone>, ConvertError> {
     wire.into_iter().map(SeatMapZone::try_from).collect()
+}
+
+/// One waiting-list entry and where it stands at one moment, as
+/// `GetWaitingListEntry` answers (see `State::waiting_list_position`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WaitingListEntryView {
+    /// The entry as the engine keeps it (its recorded status included).
+    pub entry: WaitingListEntry,
+    /// Where it stands at the moment asked about: its place in line, its
+    /// offer, or how it ended.
+    pub position: EntryPosition,
+}
+
+impl From<&WaitingListEntryView> for v1::WaitingListEntry {
+    fn from(view: &WaitingListEntryView) -> Self {
+        use v1::WaitingListEntryState as S;
+        let entry = &view.entry;
+        let (state, position, expires_at_ms, hold) = match view.position {
+            EntryPosition::Waiting { position } => (S::Waiting, position, 0, 0),
+            EntryPosition::Offered { expires_at_ms } => (S::Offered, 0, expires_at_ms, 0),
+            EntryPosition::OfferLapsed { expires_at_ms } => (S::OfferLapsed, 0, expires_at_ms, 0),
+            EntryPosition::Claimed { hold } => (S::Claimed, 0, 0, hold.0),
+            EntryPosition::Left => (S::Left, 0, 0, 0),
+        };
+        let lapse_recorded = matches!(
+            (view.position, entry.status),
+            (EntryPosition::OfferLapsed { .. }, EntryStatus::OfferExpired { .. })
+        );
+        v1::WaitingListEntry {
+            id: entry.id.0,
+            event: entry.event.0,
+            item: entry.item.0,
+            priority: entry.priority,
+            buyer: buyer_to_bytes(entry.buyer),
+            joined_at_ms: entry.joined_at_ms,
+            state: state as i32,
+            position,
+            expires_at_ms,
+            hold,
+            lapse_recorded,
+        }
+    }
+}
+
+impl TryFrom<v1::WaitingListEntry> for WaitingListEntryView {
+    type Error = ConvertError;
+
+    /// An entry from the wire; an unknown or unset state is
+    /// [`ConvertError::UnknownEnum`], a buyer not 16 bytes long
+    /// [`ConvertError::BadBuyer`]. Its recorded status follows from the
+    /// state (and `lapse_recorded` for a lapsed offer).
+    fn try_from(wire: v1::WaitingListEntry) -> Result<Self, ConvertError> {
+        use v1::WaitingListEntryState as S;
+        let (position, status) = match S::try_from(wire.state) {
+            Ok(S::Waiting) => (EntryPosition::Waiting { position: wire.position }, EntryStatus::Waiting),
+            Ok(S::Offered) => {
+                let expires_at_ms = wire.expires_at_ms;
+                (EntryPosition::Offered { expires_at_ms }, EntryStatus::Offered { expires_at_ms })
+            }
+            Ok(S::OfferLapsed) => {
+                let expires_at_ms = wire.expires_at_ms;
+                let status = if wire.lapse_recorded {
+                    EntryStatus::OfferExpired { expires_at_ms }
+                } else {
+                    EntryStatus::Offered { expires_at_ms }
+                };
+                (EntryPosition::OfferLapsed { expires_at_ms }, status)
+            }
+            Ok(S::Claimed) => {
+                let hold = HoldId(wire.hold);
+                (EntryPosition::Claimed { hold }, EntryStatus::Claimed { hold })
+            }
+            Ok(S::Left) => (EntryPosition::Left, EntryStatus::Left),
+            Ok(S::Unspecified) | Err(_) => {
+                return Err(ConvertError::UnknownEnum {
+                    field: "waiting_list_entry.state",
+                    value: wire.state,
+                });
+            }
+        };
+        let entry = WaitingListEntry {
+            id: EntryId(wire.id),
+            event: EventId(wire.event),
+            item: ItemId(wire.item),
+            priority: wire.priority,
+            buyer: buyer_from_bytes(&wire.buyer)?,
+            joined_at_ms: wire.joined_at_ms,
+            status,
+        };
+        Ok(WaitingListEntryView { entry, position })
+    }
 }
 
 impl From<&Item> for v1::CatalogItem {

@@ -641,6 +641,32 @@ impl v1::inventory_server::Inventory for InventoryService {
         Ok(Response::new(reply))
     }
 
+    async fn get_waiting_list_entry(
+        &self,
+        request: Request<v1::GetWaitingListEntryRequest>,
+    ) -> Result<Response<v1::GetWaitingListEntryResponse>, Status> {
+        let deadline = handler_deadline(request.metadata());
+        let request = request.into_inner();
+        let id = boxoffice_engine::domain::EntryId(request.entry);
+        let reply = self
+            .read(deadline, request.consistency, |applied, now| {
+                let state = &applied.state;
+                let missing = || Status::not_found(format!("no waiting-list entry {id}"));
+                let entry = state.entry(id).ok_or_else(missing)?;
+                let position = state.waiting_list_position(id, now).ok_or_else(missing)?;
+                let view = boxoffice_proto::convert::WaitingListEntryView { entry: entry.clone(), position };
+                let (applied_index, last_seq) = positions(applied);
+                Ok(v1::GetWaitingListEntryResponse {
+                    entry: Some(v1::WaitingListEntry::from(&view)),
+                    now_ms: now,
+                    applied_index,
+                    last_seq,
+                })
+            })
+            .await?;
+        Ok(Response::new(reply))
+    }
+
     type SubscribeEventsStream = RecordStream;
 
     async fn subscribe_events(

@@ -4,7 +4,8 @@
 //! buyer's contact, the waiting room (positions, a retried join, admissions
 //! growing with time), and the queries (an organizer's events, an event by
 //! slug, the check-in lists in the catalog, the waiting room, voucher status,
-//! a seat row with seated holds and the seat map). It uses the
+//! a seat row with seated holds and the seat map, a waiting list with an
+//! offer claimed and an entry left). It uses the
 //! client crate's re-exports only, as the shop does.
 
 mod support;
@@ -210,6 +211,73 @@ async fn scenario(client: &Client) {
     assert_eq!(client.seat_map(events[1], linearizable).await.unwrap(), vec![], "an event without seats");
     assert!(matches!(client.seat_map(EventId(u64::MAX), linearizable).await, Err(ClientError::NotFound(_))));
 
+    // The waiting list: an item of one ticket, sold out by a hold; two join,
+    // a release offers the ticket to the first, who claims it; the second
+    // leaves. waiting_list_entry says where each stands.
+    let Accepted::ItemCreated { item: encore } =
+        ok(client, Command::CreateItem { event, name: "Encore".into(), price_cents: 900 }).await
+    else {
+        panic!()
+    };
+    let one = Command::CreateQuota {
+        event,
+        name: "Encore".into(),
+        size: Some(1),
+        items: vec![encore],
+        close_when_sold_out: false,
+    };
+    ok(client, one).await;
+    let join = |buyer| Command::JoinWaitingList { event, item: encore, priority: 0, buyer };
+    assert_eq!(
+        client.submit(join(None)).await.unwrap().outcome,
+        Outcome::Rejected(Rejection::WaitingList(WaitingListRejection::Available { item: encore }))
+    );
+    let place =
+        Command::PlaceHold { event, lines: vec![Line { item: encore, quantity: 1 }], ttl_ms: 600_000 };
+    let Accepted::HoldLive { hold: blocking, .. } = ok(client, place).await else { panic!() };
+    let Accepted::WaitingListJoined { entry: first, position: 1 } = ok(client, join(None)).await else {
+        panic!()
+    };
+    let Accepted::WaitingListJoined { entry: second, position: 2 } = ok(client, join(Some(BuyerId(7)))).await
+    else {
+        panic!()
+    };
+    let view = client.waiting_list_entry(second, linearizable).await.unwrap();
+    assert_eq!(view.position, EntryPosition::Waiting { position: 2 });
+    assert_eq!((view.entry.id, view.entry.event, view.entry.item), (second, event, encore));
+    assert_eq!((view.entry.buyer, view.entry.status), (Some(BuyerId(7)), EntryStatus::Waiting));
+    assert_eq!(
+        client.submit(Command::ClaimOffer { entry: first, ttl_ms: 600_000 }).await.unwrap().outcome,
+        Outcome::Rejected(Rejection::WaitingList(WaitingListRejection::NotOffered { entry: first }))
+    );
+    ok(client, Command::ReleaseHold { hold: blocking }).await;
+    let view = client.waiting_list_entry(first, linearizable).await.unwrap();
+    let EntryPosition::Offered { expires_at_ms } = view.position else { panic!("{view:?}") };
+    assert_eq!(view.entry.status, EntryStatus::Offered { expires_at_ms });
+    assert_eq!(
+        client.waiting_list_entry(second, ReadConsistency::Stale).await.unwrap().position,
+        EntryPosition::Waiting { position: 1 }
+    );
+    let Accepted::HoldLive { hold: claimed, .. } =
+        ok(client, Command::ClaimOffer { entry: first, ttl_ms: 600_000 }).await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        client.waiting_list_entry(first, linearizable).await.unwrap().position,
+        EntryPosition::Claimed { hold: claimed }
+    );
+    assert_eq!(
+        ok(client, Command::LeaveWaitingList { entry: second }).await,
+        Accepted::WaitingListLeft { entry: second }
+    );
+    let view = client.waiting_list_entry(second, linearizable).await.unwrap();
+    assert_eq!((view.position, view.entry.status), (EntryPosition::Left, EntryStatus::Left));
+    assert!(matches!(
+        client.waiting_list_entry(EntryId(u64::MAX), linearizable).await,
+        Err(ClientError::NotFound(_))
+    ));
+
     // The waiting room: none yet, then one a second.
     assert_eq!(client.waiting_room(event, linearizable).await.unwrap(), None);
     assert!(matches!(
@@ -320,6 +388,11 @@ async fn the_shops_calls_work_against_a_real_server() {
         .await
         .expect_err("no such event");
     assert_eq!(seat_map.code(), Code::NotFound);
+    let entry = inventory
+        .get_waiting_list_entry(v1::GetWaitingListEntryRequest { entry: u64::MAX, consistency: 0 })
+        .await
+        .expect_err("no such entry");
+    assert_eq!(entry.code(), Code::NotFound);
     let unnamed = inventory
         .get_voucher(v1::GetVoucherRequest { which: None, consistency: 0 })
         .await

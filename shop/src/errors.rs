@@ -10,7 +10,7 @@
 //! shows a stack trace or an internal message to a buyer.
 
 use crate::inventory::ClientError;
-use crate::inventory::domain::{CheckinRejection, ObjectRef, Rejection, SeatRejection};
+use crate::inventory::domain::{CheckinRejection, ObjectRef, Rejection, SeatRejection, WaitingListRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -45,6 +45,16 @@ pub enum ShopError {
     /// Someone else has the seat (a live hold, an order).
     #[error("seat taken: {0}")]
     SeatTaken(String),
+    /// The item has tickets left: buy one instead of joining its waiting list.
+    #[error("not sold out: {0}")]
+    WaitingListAvailable(String),
+    /// The event's waiting list has as many entries as it may.
+    #[error("waiting list full")]
+    WaitingListFull,
+    /// A waiting-list entry cannot do that now (no offer yet, the offer
+    /// lapsed or was claimed, the entry left); the text says which.
+    #[error("waiting-list entry: {0}")]
+    WaitingListEntry(String),
     /// The cart lapsed.
     #[error("cart expired")]
     CartExpired,
@@ -102,6 +112,9 @@ impl ShopError {
             | ShopError::QuotaClosed(_)
             | ShopError::ItemNotForSale(_)
             | ShopError::SeatTaken(_)
+            | ShopError::WaitingListAvailable(_)
+            | ShopError::WaitingListFull
+            | ShopError::WaitingListEntry(_)
             | ShopError::CartExpired
             | ShopError::CartClosed
             | ShopError::CartLifetimeCap
@@ -130,6 +143,9 @@ impl ShopError {
             ShopError::QuotaClosed(_) => "quota_closed",
             ShopError::ItemNotForSale(_) => "item_not_for_sale",
             ShopError::SeatTaken(_) => "seat_taken",
+            ShopError::WaitingListAvailable(_) => "waiting_list_available",
+            ShopError::WaitingListFull => "waiting_list_full",
+            ShopError::WaitingListEntry(_) => "waiting_list_entry",
             ShopError::CartExpired => "cart_expired",
             ShopError::CartClosed => "cart_closed",
             ShopError::CartLifetimeCap => "cart_lifetime_cap",
@@ -163,6 +179,13 @@ impl ShopError {
             ShopError::SeatTaken(what) => {
                 format!("Someone else just took {what} while you were choosing. Please choose another seat.")
             }
+            ShopError::WaitingListAvailable(what) => {
+                format!("{what} is not sold out: buy it instead of joining the waiting list.")
+            }
+            ShopError::WaitingListFull => {
+                "The waiting list is full. Please try again later, when places have been served.".into()
+            }
+            ShopError::WaitingListEntry(why) => format!("{why}."),
             ShopError::CartExpired => {
                 "Your cart expired, and its tickets went back on sale. Please choose again.".into()
             }
@@ -215,6 +238,7 @@ impl ShopError {
                 ObjectRef::WaitingRoom(_) => "that event's waiting room".into(),
                 ObjectRef::Voucher(_) => "that voucher".into(),
                 ObjectRef::Seat(_) => "that seat".into(),
+                ObjectRef::WaitingListEntry(_) => "that waiting-list entry".into(),
             }),
             Rejection::SlugTaken { slug } => ShopError::SlugTaken(slug.clone()),
             Rejection::ItemNotForSale { item } => ShopError::ItemNotForSale(name(item.0)),
@@ -244,6 +268,30 @@ impl ShopError {
             Rejection::Seat(SeatRejection::NoAdjacentSeats { zone, count }) => {
                 ShopError::SoldOut(format!("{count} seats together in {zone}"))
             }
+            Rejection::WaitingList(reason) => waiting_list_error(reason, name),
+        }
+    }
+}
+
+/// A refused waiting-list command, in words for the buyer.
+fn waiting_list_error(reason: &WaitingListRejection, name: &dyn Fn(u64) -> String) -> ShopError {
+    match reason {
+        WaitingListRejection::Available { item } => ShopError::WaitingListAvailable(name(item.0)),
+        WaitingListRejection::Full { .. } => ShopError::WaitingListFull,
+        WaitingListRejection::NotOffered { .. } => ShopError::WaitingListEntry(
+            "Your place on the waiting list has no offer yet: we will offer you a ticket as soon as one \
+             frees up"
+                .into(),
+        ),
+        WaitingListRejection::OfferLapsed { .. } => ShopError::WaitingListEntry(
+            "Your waiting-list offer lapsed before it was claimed, and the ticket went to the next in line"
+                .into(),
+        ),
+        WaitingListRejection::Claimed { .. } => {
+            ShopError::WaitingListEntry("Your waiting-list offer was already claimed: see your cart".into())
+        }
+        WaitingListRejection::Left { .. } => {
+            ShopError::WaitingListEntry("You left this waiting list; please join it again".into())
         }
     }
 }
@@ -328,7 +376,7 @@ impl IntoResponse for PageError {
 mod tests {
     use super::*;
     use crate::inventory::domain::{
-        AvailabilityState, HoldId, HoldStatus, InvalidInput, ItemId, QuotaId, SeatId,
+        AvailabilityState, EntryId, EventId, HoldId, HoldStatus, InvalidInput, ItemId, QuotaId, SeatId,
     };
 
     #[test]
@@ -371,6 +419,30 @@ mod tests {
         for (rejection, code) in cases {
             assert_eq!(ShopError::from_rejection(&rejection, &name).code(), code);
         }
+        let waiting = [
+            (WaitingListRejection::Available { item: ItemId(3) }, "waiting_list_available"),
+            (WaitingListRejection::Full { event: EventId(1), max: 10 }, "waiting_list_full"),
+            (WaitingListRejection::NotOffered { entry: EntryId(4) }, "waiting_list_entry"),
+            (WaitingListRejection::OfferLapsed { entry: EntryId(4), expired_at_ms: 9 }, "waiting_list_entry"),
+            (WaitingListRejection::Claimed { entry: EntryId(4), hold: HoldId(2) }, "waiting_list_entry"),
+            (WaitingListRejection::Left { entry: EntryId(4) }, "waiting_list_entry"),
+        ];
+        for (reason, code) in waiting {
+            let error = ShopError::from_rejection(&Rejection::WaitingList(reason), &name);
+            assert_eq!((error.status().as_u16(), error.code()), (409, code), "{reason:?}");
+            assert!(error.message().ends_with('.'), "{}", error.message());
+        }
+        let available = ShopError::from_rejection(
+            &Rejection::WaitingList(WaitingListRejection::Available { item: ItemId(3) }),
+            &name,
+        );
+        assert!(available.message().contains("is not sold out: buy it instead"), "{}", available.message());
+        let entry =
+            ShopError::from_rejection(&Rejection::NotFound(ObjectRef::WaitingListEntry(EntryId(4))), &name);
+        assert_eq!(
+            (entry.code(), entry.message().as_str()),
+            ("not_found", "We could not find that waiting-list entry.")
+        );
         let taken =
             ShopError::from_rejection(&Rejection::Seat(SeatRejection::Taken { seat: SeatId(9) }), &name);
         assert_eq!((taken.status().as_u16(), taken.code()), (409, "seat_taken"));

@@ -112,6 +112,9 @@ pub fn error_page(error: &ShopError) -> Response {
         ShopError::NotFound(_) => "Not found",
         ShopError::SoldOut(_) => "Sold out",
         ShopError::SeatTaken(_) => "Seat taken",
+        ShopError::WaitingListAvailable(_) => "Not sold out",
+        ShopError::WaitingListFull => "Waiting list full",
+        ShopError::WaitingListEntry(_) => "Waiting list",
         ShopError::CartExpired => "Your cart expired",
         ShopError::Forbidden(_) => "Please try again",
         ShopError::TryAgain(_) | ShopError::Unavailable(_) | ShopError::Busy | ShopError::Timeout => {

@@ -3,8 +3,8 @@
 use super::parse;
 use boxoffice_client::CALL_TIMEOUT_MS_DEFAULT;
 use boxoffice_engine::domain::{
-    BuyerId, CheckinListId, EventId, HoldId, ItemId, Line, Nonce, OrderId, OrganizerId, QuotaId, RequestId,
-    SeatId, VoucherId,
+    BuyerId, CheckinListId, EntryId, EventId, HoldId, ItemId, Line, Nonce, OrderId, OrganizerId, QuotaId,
+    RequestId, SeatId, VoucherId,
 };
 use boxoffice_proto::v1;
 use clap::{Args, Parser, Subcommand};
@@ -26,7 +26,8 @@ timeout during a leader change), run the same command again with
 it twice.
 
 Ids are plain integers or their display form: `3` and `item-3` are the same
-item; likewise ev-, org-, quota-, hold-, order-, list-, voucher- and seat-.
+item; likewise ev-, org-, quota-, hold-, order-, list-, voucher-, seat- and
+entry-.
 
 Examples:
   # A local engine with demo data, then buy a Saturday ticket
@@ -280,6 +281,25 @@ pub enum Command {
     ///   boxoffice --data-dir ./bo-data seats block --event ev-2 --seat seat-11,seat-12
     #[command(subcommand, verbatim_doc_comment)]
     Seats(SeatsCmd),
+    /// Join, leave and claim offers of a sold-out item's waiting list
+    ///
+    /// A buyer joins the waiting list of a sold-out item (joining is refused
+    /// while a ticket is available: buy it instead). Entries are served by
+    /// priority, highest first, then in the order they joined. When a ticket
+    /// frees up (a hold released or lapsed, an order canceled, a quota
+    /// grown), the next entry is offered it at once: the ticket is kept for
+    /// that entry until its offer lapses (30 minutes unless the event's
+    /// waiting list is configured otherwise). `waitlist claim` turns the
+    /// offer into a hold, checked out like any other; an offer that lapses
+    /// unclaimed goes to the next in line, and its entry is done.
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data waitlist join --event ev-2 --item item-3
+    ///   boxoffice --data-dir ./bo-data waitlist show --entry entry-1
+    ///   boxoffice --data-dir ./bo-data waitlist claim --entry entry-1
+    ///   boxoffice --data-dir ./bo-data waitlist configure --event ev-2 --offer-ttl-secs 600
+    #[command(subcommand, verbatim_doc_comment)]
+    Waitlist(WaitlistCmd),
     /// Show an event's items, quotas (with their availability) and check-in lists
     ///
     /// Example:
@@ -667,6 +687,95 @@ pub enum SeatsCmd {
     ///   boxoffice --data-dir ./bo-data seats map --event ev-2
     #[command(verbatim_doc_comment)]
     Map(EventArg),
+}
+
+/// `--entry ID`
+#[derive(Debug, Args)]
+pub struct EntryArg {
+    /// The waiting-list entry (3 or entry-3)
+    #[arg(long, value_parser = parse::entry_id)]
+    pub entry: EntryId,
+}
+
+/// `waitlist ...`
+#[derive(Debug, Subcommand)]
+pub enum WaitlistCmd {
+    /// Join the waiting list of a sold-out item (one ticket)
+    ///
+    /// Refused (exit 1) while the item has a ticket for sale: buy it
+    /// instead. Prints the entry's id and its place in line; place 0 means
+    /// a ticket was offered at once (a high --priority can jump the line).
+    /// An item with variations is joined as one of them. The buyer, if
+    /// given, is named on the hold a claimed offer becomes.
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data waitlist join --event ev-2 --item item-3
+    ///   boxoffice --data-dir ./bo-data waitlist join --event 2 --item 3 --priority 10 --buyer 0123456789abcdef0123456789abcdef
+    #[command(verbatim_doc_comment)]
+    Join {
+        /// The event (3 or ev-3)
+        #[arg(long, value_parser = parse::event_id)]
+        event: EventId,
+        /// The sold-out item (3 or item-3)
+        #[arg(long, value_parser = parse::item_id)]
+        item: ItemId,
+        /// Higher is served first
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        priority: u32,
+        /// The buyer: 32 hex digits
+        #[arg(long, value_parser = parse::buyer_id, value_name = "HEX")]
+        buyer: Option<BuyerId>,
+    },
+    /// Leave a waiting list (a live offer goes to the next in line)
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data waitlist leave --entry entry-4
+    #[command(verbatim_doc_comment)]
+    Leave(EntryArg),
+    /// Claim an entry's offer: it becomes a hold of one ticket
+    ///
+    /// Only an entry with a live offer can claim it (`waitlist show` says
+    /// "offered until ..."). The hold is for the entry's buyer and is
+    /// checked out like any other (`checkout --hold`). Cannot fail for lack
+    /// of tickets: the offered ticket becomes the hold's.
+    ///
+    /// Examples:
+    ///   boxoffice --data-dir ./bo-data waitlist claim --entry entry-1
+    ///   boxoffice --data-dir ./bo-data waitlist claim --entry 1 --ttl-secs 600
+    #[command(verbatim_doc_comment)]
+    Claim {
+        /// The entry (3 or entry-3)
+        #[arg(long, value_parser = parse::entry_id)]
+        entry: EntryId,
+        /// The hold's time to live, in seconds
+        #[arg(long, default_value_t = 1800, value_name = "SECS")]
+        ttl_secs: u64,
+    },
+    /// Set how long an event's waiting-list offers stay open
+    ///
+    /// Offers already made keep their expiry. The default is 30 minutes.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data waitlist configure --event ev-2 --offer-ttl-secs 600
+    #[command(verbatim_doc_comment)]
+    Configure {
+        /// The event (3 or ev-3)
+        #[arg(long, value_parser = parse::event_id)]
+        event: EventId,
+        /// How long an offer stays open, in seconds
+        #[arg(long, value_name = "SECS")]
+        offer_ttl_secs: u64,
+    },
+    /// Show a waiting-list entry: its place in line, its offer, or how it ended
+    ///
+    /// One line: the entry, its item and where it stands now — waiting at
+    /// place N, offered until a time, offer lapsed, claimed (with the hold)
+    /// or left. With --json, the entry with its state and times.
+    ///
+    /// Example:
+    ///   boxoffice --data-dir ./bo-data waitlist show --entry entry-1
+    #[command(verbatim_doc_comment)]
+    Show(EntryArg),
 }
 
 /// A quota's capacity: `--size N` or `--unlimited`.

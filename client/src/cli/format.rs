@@ -3,7 +3,7 @@
 use boxoffice_engine::domain::{
     Accepted, AvailabilityState, CheckinRejection, Direction, HoldStatus, InvalidInput, Line, ObjectRef,
     OrderLimitRejection, OrderLimits, OrderStatus, Rejection, SeatId, SeatRejection, SeatStatus,
-    VoucherRejection, VoucherScope,
+    VoucherRejection, VoucherScope, WaitingListRejection,
 };
 
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day), after
@@ -197,6 +197,14 @@ pub fn accepted(accepted: &Accepted) -> String {
         Accepted::SeatCheckedIn { order, position, direction: d, seat } => {
             format!("{} of ticket {position} of order {order}, seat {seat}", direction(*d))
         }
+        Accepted::WaitingListJoined { entry, position: 0 } => {
+            format!("joined the waiting list as {entry}, and offered a ticket at once")
+        }
+        Accepted::WaitingListJoined { entry, position } => {
+            format!("joined the waiting list as {entry}, place {position}")
+        }
+        Accepted::WaitingListLeft { entry } => format!("{entry} left the waiting list"),
+        Accepted::WaitingListConfigured { event } => format!("waiting list of event {event} configured"),
     }
 }
 
@@ -212,11 +220,35 @@ fn object(object: &ObjectRef) -> String {
         ObjectRef::WaitingRoom(event) => format!("waiting room of event {event}"),
         ObjectRef::Voucher(id) => format!("voucher {id}"),
         ObjectRef::Seat(id) => format!("seat {id}"),
+        ObjectRef::WaitingListEntry(id) => format!("waiting-list entry {id}"),
     }
 }
 
 fn invalid(invalid: &InvalidInput) -> String {
     boxoffice_proto::door::describe_invalid(invalid)
+}
+
+/// Why a waiting-list command was refused, in plain words.
+fn waiting_list_rejection(reason: &WaitingListRejection) -> String {
+    match reason {
+        WaitingListRejection::Available { item } => {
+            format!("{item} is not sold out: buy it instead of joining the waiting list")
+        }
+        WaitingListRejection::Full { event, max } => {
+            format!("the waiting list of event {event} is full ({max} entries waiting or offered)")
+        }
+        WaitingListRejection::NotOffered { entry } => {
+            format!("{entry} is still waiting: it has no offer to claim yet")
+        }
+        WaitingListRejection::OfferLapsed { entry, expired_at_ms } => format!(
+            "the offer to {entry} lapsed at {} unclaimed; the entry is done (join again to wait again)",
+            rfc3339(*expired_at_ms)
+        ),
+        WaitingListRejection::Claimed { entry, hold } => {
+            format!("the offer to {entry} was already claimed, as hold {hold}")
+        }
+        WaitingListRejection::Left { entry } => format!("{entry} left the waiting list"),
+    }
 }
 
 /// Why a command was rejected, in one phrase.
@@ -291,6 +323,7 @@ pub fn rejection(rejection: &Rejection) -> String {
                     format!("item {item} is sold only to a named buyer"),
             }
         ),
+        Rejection::WaitingList(reason) => format!("waiting list — {}", waiting_list_rejection(reason)),
         Rejection::Seat(reason) => format!(
             "seat refused — {}",
             match reason {
@@ -309,7 +342,7 @@ pub fn rejection(rejection: &Rejection) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use boxoffice_engine::domain::{EventId, HoldId, ItemId, QuotaId};
+    use boxoffice_engine::domain::{EntryId, EventId, HoldId, ItemId, QuotaId};
 
     #[test]
     fn rfc3339_formats_utc_with_optional_millis() {
@@ -383,5 +416,14 @@ mod tests {
             rejection(&taken),
             "seat refused — seat seat-12 is taken (held, ordered or paid by someone else)"
         );
+        let available = Rejection::WaitingList(WaitingListRejection::Available { item: ItemId(3) });
+        assert_eq!(
+            rejection(&available),
+            "waiting list — item-3 is not sold out: buy it instead of joining the waiting list"
+        );
+        let joined = Accepted::WaitingListJoined { entry: EntryId(12), position: 4 };
+        assert_eq!(accepted(&joined), "joined the waiting list as entry-12, place 4");
+        let missing = Rejection::NotFound(ObjectRef::WaitingListEntry(EntryId(12)));
+        assert_eq!(rejection(&missing), "not found — no waiting-list entry entry-12");
     }
 }

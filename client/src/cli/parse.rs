@@ -4,8 +4,8 @@
 //! under "invalid value", so a malformed value exits with status 2.
 
 use boxoffice_engine::domain::{
-    BuyerId, CheckinListId, EventId, HoldId, ItemId, Line, Nonce, OrderId, OrganizerId, QuotaId, RequestId,
-    SeatId, SeatSpec, VoucherId, limits::SEAT_ROW_SEATS_MAX,
+    BuyerId, CheckinListId, EntryId, EventId, HoldId, ItemId, Line, Nonce, OrderId, OrganizerId, QuotaId,
+    RequestId, SeatId, SeatSpec, VoucherId, limits::SEAT_ROW_SEATS_MAX,
 };
 use boxoffice_proto::v1;
 
@@ -92,6 +92,14 @@ id_parser!(
     SeatId,
     "seat-",
     "a seat"
+);
+
+id_parser!(
+    /// `3` or `entry-3`.
+    entry_id,
+    EntryId,
+    "entry-",
+    "a waiting-list entry"
 );
 
 /// Seats of a row given by one `--seat` value, in order.
@@ -256,6 +264,10 @@ mod tests {
         assert!(seat_specs("1..5000=2").is_err());
         assert_eq!(seat_id("seat-11"), Ok(SeatId(11)));
         assert!(seat_id("item-11").is_err());
+        assert_eq!(entry_id("entry-3"), Ok(EntryId(3)));
+        assert_eq!(entry_id("3"), Ok(EntryId(3)));
+        assert!(entry_id("seat-3").is_err());
+        assert!(entry_id("entry-").is_err());
     }
 
     #[test]

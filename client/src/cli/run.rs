@@ -3,13 +3,13 @@
 
 use super::args::{
     AvailabilityArgs, CheckinListCmd, Cli, ClusterCmd, Command as Cmd, EventCmd, EventsCmd, HoldCmd, ItemCmd,
-    OrderCmd, OrganizerCmd, QuotaCmd, RoomCmd, SeatsArg, SeatsCmd, VoucherCmd,
+    OrderCmd, OrganizerCmd, QuotaCmd, RoomCmd, SeatsArg, SeatsCmd, VoucherCmd, WaitlistCmd,
 };
 use super::format as fmt;
 use super::{Exit, emit, emit_json};
 use boxoffice_client::{Client, ClientError, ReadConsistency, Submitted, VoucherLookup, new_request_id};
 use boxoffice_engine::domain::{
-    Accepted, CheckinListId, Command, Direction, Event, EventDef, EventId, Hold, HoldStatus,
+    Accepted, CheckinListId, Command, Direction, EntryPosition, Event, EventDef, EventId, Hold, HoldStatus,
     ItemAvailability, ItemId, Nonce, Order, OrderLimits, OrganizerId, Outcome, QuotaAvailability, QuotaId,
     Record, RequestId, SeatChoice, SeatMapZone, SeatStatus, VoucherScope, VoucherView, WaitingRoomView,
 };
@@ -215,6 +215,33 @@ async fn dispatch(ctx: &Ctx<'_>, command: Cmd) -> Res {
                 Command::PlaceSeatedHold { event, seats, ttl_ms: secs_to_ms(ttl_secs), voucher, buyer };
             ctx.write("place_seated_hold", command, &detail).await
         }
+        Cmd::Waitlist(WaitlistCmd::Join { event, item, priority, buyer }) => {
+            let detail = format!(
+                " — {item} of event {event}{}{}",
+                if priority == 0 { String::new() } else { format!(", priority {priority}") },
+                buyer.map(|buyer| format!(", {buyer}")).unwrap_or_default()
+            );
+            let command = Command::JoinWaitingList { event, item, priority, buyer };
+            ctx.write("join_waiting_list", command, &detail).await
+        }
+        Cmd::Waitlist(WaitlistCmd::Leave(e)) => {
+            ctx.write("leave_waiting_list", Command::LeaveWaitingList { entry: e.entry }, "").await
+        }
+        Cmd::Waitlist(WaitlistCmd::Claim { entry, ttl_secs }) => {
+            let detail = format!(" — the offer to {entry}");
+            let command = Command::ClaimOffer { entry, ttl_ms: secs_to_ms(ttl_secs) };
+            ctx.write("claim_offer", command, &detail).await
+        }
+        Cmd::Waitlist(WaitlistCmd::Configure { event, offer_ttl_secs }) => {
+            let detail = format!(" — offers stay open {offer_ttl_secs} s");
+            let command = Command::ConfigureWaitingList { event, offer_ttl_ms: secs_to_ms(offer_ttl_secs) };
+            ctx.write("configure_waiting_list", command, &detail).await
+        }
+        Cmd::Waitlist(WaitlistCmd::Show(e)) => {
+            let view = ctx.client.waiting_list_entry(e.entry, ctx.consistency).await?;
+            ctx.show_waiting_list_entry(&view);
+            Ok(Exit::Ok)
+        }
         Cmd::Seats(SeatsCmd::Map(e)) => {
             let zones = ctx.client.seat_map(e.event, ctx.consistency).await?;
             ctx.show_seat_map(e.event, &zones);
@@ -402,6 +429,8 @@ fn accepted_id(accepted: &Accepted) -> Option<u64> {
         Accepted::SeatsBlocked { event, .. } => event.0,
         Accepted::SeatedHoldLive { hold, .. } => hold.0,
         Accepted::SeatCheckedIn { order, .. } => order.0,
+        Accepted::WaitingListJoined { entry, .. } | Accepted::WaitingListLeft { entry } => entry.0,
+        Accepted::WaitingListConfigured { event } => event.0,
         Accepted::Expired { .. } => return None,
     })
 }
@@ -545,6 +574,54 @@ impl Ctx<'_> {
             v.remaining,
             fmt::rfc3339(v.valid_from_ms),
             fmt::rfc3339(v.valid_until_ms),
+        ));
+    }
+
+    fn show_waiting_list_entry(&self, view: &boxoffice_client::WaitingListEntryView) {
+        let entry = &view.entry;
+        if self.json {
+            let (state, position, expires_at_ms, hold) = match view.position {
+                EntryPosition::Waiting { position } => ("waiting", Some(position), None, None),
+                EntryPosition::Offered { expires_at_ms } => ("offered", None, Some(expires_at_ms), None),
+                EntryPosition::OfferLapsed { expires_at_ms } => {
+                    ("offer_lapsed", None, Some(expires_at_ms), None)
+                }
+                EntryPosition::Claimed { hold } => ("claimed", None, None, Some(hold.0)),
+                EntryPosition::Left => ("left", None, None, None),
+            };
+            emit_json(&json!({
+                "entry": entry.id.0,
+                "event": entry.event.0,
+                "item": entry.item.0,
+                "priority": entry.priority,
+                "buyer": entry.buyer.map(|buyer| buyer.to_string()),
+                "joined_at_ms": entry.joined_at_ms,
+                "state": state,
+                "position": position,
+                "expires_at_ms": expires_at_ms,
+                "hold": hold,
+            }));
+            return;
+        }
+        let state = match view.position {
+            EntryPosition::Waiting { position } => format!("waiting, place {position}"),
+            EntryPosition::Offered { expires_at_ms } => {
+                format!("offered until {} (claim it with `waitlist claim`)", fmt::rfc3339(expires_at_ms))
+            }
+            EntryPosition::OfferLapsed { expires_at_ms } => {
+                format!("offer lapsed unclaimed at {}", fmt::rfc3339(expires_at_ms))
+            }
+            EntryPosition::Claimed { hold } => format!("claimed, as hold {hold}"),
+            EntryPosition::Left => "left the waiting list".to_owned(),
+        };
+        let priority =
+            if entry.priority == 0 { String::new() } else { format!(", priority {}", entry.priority) };
+        emit(&format!(
+            "{} of {}: {state} (event {}{priority}, joined {})",
+            entry.id,
+            entry.item,
+            entry.event,
+            fmt::rfc3339(entry.joined_at_ms)
         ));
     }
 

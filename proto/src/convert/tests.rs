@@ -194,6 +194,19 @@ fn sample_commands() -> Vec<Command> {
             voucher: None,
             buyer: None,
         },
+        Command::JoinWaitingList { event: EventId(2), item: ItemId(3), priority: 0, buyer: None },
+        Command::JoinWaitingList {
+            event: EventId(u64::MAX),
+            item: ItemId(u64::MAX),
+            priority: u32::MAX,
+            buyer: Some(domain::BuyerId(u128::MAX)),
+        },
+        Command::LeaveWaitingList { entry: EntryId(0) },
+        Command::LeaveWaitingList { entry: EntryId(u64::MAX) },
+        Command::ClaimOffer { entry: EntryId(12), ttl_ms: 0 },
+        Command::ClaimOffer { entry: EntryId(12), ttl_ms: i64::MAX as u64 },
+        Command::ConfigureWaitingList { event: EventId(2), offer_ttl_ms: 1 },
+        Command::ConfigureWaitingList { event: EventId(2), offer_ttl_ms: i64::MAX as u64 },
     ]
 }
 
@@ -237,6 +250,10 @@ fn sample_outcomes() -> Vec<Outcome> {
         Accepted::SeatedHoldLive { hold, expires_at_ms: u64::MAX, seats: vec![] },
         Accepted::SeatCheckedIn { order, position: 0, direction: Direction::Entry, seat: SeatId(11) },
         Accepted::SeatCheckedIn { order, position: u32::MAX, direction: Direction::Exit, seat: SeatId(12) },
+        Accepted::WaitingListJoined { entry: EntryId(12), position: 0 },
+        Accepted::WaitingListJoined { entry: EntryId(u64::MAX), position: u64::MAX },
+        Accepted::WaitingListLeft { entry: EntryId(12) },
+        Accepted::WaitingListConfigured { event: ev },
     ];
     let invalid = vec![
         InvalidInput::Slug,
@@ -281,6 +298,7 @@ fn sample_outcomes() -> Vec<Outcome> {
         ObjectRef::WaitingRoom(ev),
         ObjectRef::Voucher(domain::VoucherId(10)),
         ObjectRef::Seat(SeatId(11)),
+        ObjectRef::WaitingListEntry(EntryId(12)),
         ObjectRef::Order(OrderId(0)),
     ];
     let states = [
@@ -342,6 +360,17 @@ fn sample_outcomes() -> Vec<Outcome> {
         ]
         .map(Rejection::Seat),
     );
+    rejected.extend(
+        [
+            WaitingListRejection::Available { item },
+            WaitingListRejection::Full { event: ev, max: u32::MAX },
+            WaitingListRejection::NotOffered { entry: EntryId(12) },
+            WaitingListRejection::OfferLapsed { entry: EntryId(12), expired_at_ms: u64::MAX },
+            WaitingListRejection::Claimed { entry: EntryId(u64::MAX), hold },
+            WaitingListRejection::Left { entry: EntryId(0) },
+        ]
+        .map(Rejection::WaitingList),
+    );
     accepted.into_iter().map(Outcome::Accepted).chain(rejected.into_iter().map(Outcome::Rejected)).collect()
 }
 
@@ -387,7 +416,7 @@ fn sample_quota_availabilities() -> Vec<QuotaAvailability> {
 fn every_command_variant_round_trips_through_the_wire() {
     let commands = sample_commands();
     let kinds: BTreeSet<&str> = commands.iter().map(Command::kind).collect();
-    assert_eq!(kinds.len(), 28, "the samples cover every command variant");
+    assert_eq!(kinds.len(), 32, "the samples cover every command variant");
     for (i, command) in commands.into_iter().enumerate() {
         let wire = through_bytes(&v1::Command::from(&command));
         assert_eq!(Command::try_from(wire), Ok(command.clone()), "command {i}");
@@ -403,7 +432,7 @@ fn every_command_variant_round_trips_through_the_wire() {
 fn every_outcome_variant_round_trips_through_the_wire_with_its_label() {
     let outcomes = sample_outcomes();
     let labels: BTreeSet<&str> = outcomes.iter().map(Outcome::label).collect();
-    assert_eq!(labels.len(), 50, "the samples cover every outcome label (rejected/conflict included)");
+    assert_eq!(labels.len(), 59, "the samples cover every outcome label (rejected/conflict included)");
     for outcome in outcomes {
         let wire = through_bytes(&v1::Outcome::from(&outcome));
         assert_eq!(wire.label, outcome.label());
@@ -1074,6 +1103,19 @@ fn any_command() -> impl Strategy<Value = Command> {
                 voucher,
                 buyer: buyer.map(domain::BuyerId),
             }),
+        (any::<u64>(), any::<u64>(), any::<u32>(), proptest::option::of(any::<u128>())).prop_map(
+            |(e, item, priority, buyer)| Command::JoinWaitingList {
+                event: EventId(e),
+                item: ItemId(item),
+                priority,
+                buyer: buyer.map(domain::BuyerId),
+            }
+        ),
+        any::<u64>().prop_map(|entry| Command::LeaveWaitingList { entry: EntryId(entry) }),
+        (any::<u64>(), 0..=i64::MAX as u64)
+            .prop_map(|(entry, ttl_ms)| Command::ClaimOffer { entry: EntryId(entry), ttl_ms }),
+        (any::<u64>(), 0..=i64::MAX as u64)
+            .prop_map(|(e, offer_ttl_ms)| Command::ConfigureWaitingList { event: EventId(e), offer_ttl_ms }),
     ]
 }
 
@@ -1122,6 +1164,11 @@ fn decode_and_convert_everything(bytes: &[u8]) {
         && let Ok(zones) = seat_map(reply.zones)
     {
         assert_eq!(seat_map(seat_map_to_wire(&zones)), Ok(zones));
+    }
+    if let Ok(reply) = v1::GetWaitingListEntryResponse::decode(bytes)
+        && let Some(Ok(view)) = reply.entry.map(WaitingListEntryView::try_from)
+    {
+        assert_eq!(WaitingListEntryView::try_from(v1::WaitingListEntry::from(&view)), Ok(view));
     }
 }
 
@@ -1282,4 +1329,103 @@ fn a_seated_hold_without_a_choice_or_with_a_negative_count_is_a_typed_error() {
         Command::try_from(negative_ttl),
         Err(ConvertError::Negative { field: "place_seated_hold.ttl_ms", value: -5 })
     );
+}
+
+#[test]
+fn a_waiting_list_entry_round_trips_in_every_state_and_an_unknown_state_is_a_typed_error() {
+    let entry = |status| WaitingListEntry {
+        id: EntryId(12),
+        event: EventId(2),
+        item: ItemId(3),
+        priority: 7,
+        buyer: Some(domain::BuyerId(u128::MAX)),
+        joined_at_ms: 1_000,
+        status,
+    };
+    let views = [
+        (EntryStatus::Waiting, EntryPosition::Waiting { position: 4 }),
+        (EntryStatus::Offered { expires_at_ms: 9_000 }, EntryPosition::Offered { expires_at_ms: 9_000 }),
+        // Lapsed by time, not recorded yet; and recorded by Expire.
+        (EntryStatus::Offered { expires_at_ms: 9_000 }, EntryPosition::OfferLapsed { expires_at_ms: 9_000 }),
+        (
+            EntryStatus::OfferExpired { expires_at_ms: 9_000 },
+            EntryPosition::OfferLapsed { expires_at_ms: 9_000 },
+        ),
+        (EntryStatus::Claimed { hold: HoldId(5) }, EntryPosition::Claimed { hold: HoldId(5) }),
+        (EntryStatus::Left, EntryPosition::Left),
+    ];
+    let states = [
+        v1::WaitingListEntryState::Waiting,
+        v1::WaitingListEntryState::Offered,
+        v1::WaitingListEntryState::OfferLapsed,
+        v1::WaitingListEntryState::OfferLapsed,
+        v1::WaitingListEntryState::Claimed,
+        v1::WaitingListEntryState::Left,
+    ];
+    for ((status, position), state) in views.into_iter().zip(states) {
+        let view = WaitingListEntryView { entry: entry(status), position };
+        let reply = through_bytes(&v1::GetWaitingListEntryResponse {
+            entry: Some(v1::WaitingListEntry::from(&view)),
+            now_ms: 1,
+            applied_index: 2,
+            last_seq: 3,
+        });
+        let wire = reply.entry.expect("an entry");
+        assert_eq!(wire.state, state as i32, "{view:?}");
+        assert_eq!(WaitingListEntryView::try_from(wire), Ok(view));
+    }
+    let waiting = v1::WaitingListEntry::from(&WaitingListEntryView {
+        entry: entry(EntryStatus::Waiting),
+        position: EntryPosition::Waiting { position: 4 },
+    });
+    assert_eq!((waiting.position, waiting.expires_at_ms, waiting.hold), (4, 0, 0));
+    assert_eq!(waiting.buyer, vec![0xff; 16]);
+
+    let unknown = v1::WaitingListEntry { state: 999, ..Default::default() };
+    assert_eq!(
+        WaitingListEntryView::try_from(unknown),
+        Err(ConvertError::UnknownEnum { field: "waiting_list_entry.state", value: 999 })
+    );
+    let unset = v1::WaitingListEntry::default();
+    assert_eq!(
+        WaitingListEntryView::try_from(unset),
+        Err(ConvertError::UnknownEnum { field: "waiting_list_entry.state", value: 0 })
+    );
+    let bad_buyer = v1::WaitingListEntry {
+        state: v1::WaitingListEntryState::Left as i32,
+        buyer: vec![1, 2, 3],
+        ..Default::default()
+    };
+    assert_eq!(WaitingListEntryView::try_from(bad_buyer), Err(ConvertError::BadBuyer { len: 3 }));
+}
+
+#[test]
+fn a_waiting_list_rejection_of_an_unknown_kind_or_a_negative_ttl_is_a_typed_error() {
+    let rejected = v1::Rejection {
+        reason: Some(v1::rejection::Reason::WaitingList(v1::rejection::WaitingList {
+            kind: 999,
+            ..Default::default()
+        })),
+    };
+    assert_eq!(
+        Rejection::try_from(rejected),
+        Err(ConvertError::UnknownEnum { field: "rejection.waiting_list.kind", value: 999 })
+    );
+    use v1::command as c;
+    let claim = v1::Command { kind: Some(c::Kind::ClaimOffer(c::ClaimOffer { entry: 1, ttl_ms: -1 })) };
+    assert_eq!(
+        Command::try_from(claim),
+        Err(ConvertError::Negative { field: "claim_offer.ttl_ms", value: -1 })
+    );
+    let configure = v1::Command {
+        kind: Some(c::Kind::ConfigureWaitingList(c::ConfigureWaitingList { event: 2, offer_ttl_ms: -3 })),
+    };
+    assert_eq!(
+        Command::try_from(configure),
+        Err(ConvertError::Negative { field: "configure_waiting_list.offer_ttl_ms", value: -3 })
+    );
+    let join = v1::Command {
+        kind: Some(c::Kind::JoinWaitingList(c::JoinWaitingList { buyer: vec![0; 5], ..Default::default() })),
+    };
+    assert_eq!(Command::try_from(join), Err(ConvertError::BadBuyer { len: 5 }));
 }
