@@ -10,7 +10,7 @@
 use crate::errors::ShopError;
 use crate::inventory::domain::{
     Accepted, Command, EventDef, EventId, Hold, HoldId, Order, OrderId, OrganizerId, Outcome,
-    QuotaAvailability, QuotaId, Rejection, RequestId,
+    QuotaAvailability, QuotaId, Rejection, RequestId, SeatMapZone,
 };
 use crate::inventory::{Client, ClientError, Consistency, v1};
 use crate::waiting_room::{RoomBackend, RoomView};
@@ -177,6 +177,13 @@ impl Inventory {
             .collect();
         let event = EventInfo { id: info.id, organizer: info.organizer, slug: info.slug, name: info.name };
         Ok(Catalog { event, items, quotas, lists })
+    }
+
+    /// An event's seat map now, zones and rows in their order, each seat's
+    /// state (stale-ok unless `fresh`); empty for an event without seats.
+    pub async fn seat_map(&self, event: u64, fresh: bool) -> Result<Vec<SeatMapZone>, ShopError> {
+        let consistency = if fresh { Consistency::Linearizable } else { Consistency::Stale };
+        Ok(self.client.seat_map(EventId(event), consistency).await?)
     }
 
     /// A quota's availability now (stale-ok).

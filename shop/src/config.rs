@@ -19,6 +19,10 @@ pub const CART_LINES_MAX: usize = limits::HOLD_LINES_MAX;
 /// Most tickets of one item a buyer may choose in one form.
 pub const CART_ITEM_QUANTITY_MAX: u32 = 10;
 
+/// Most seats a buyer may choose in one form, in seats (a seated cart is
+/// one hold of one ticket per seat).
+pub const CART_SEATS_MAX: usize = 10;
+
 /// Longest cookie value the shop reads, in bytes; a longer one is ignored
 /// (treated as absent), never parsed.
 pub const COOKIE_VALUE_BYTES_MAX: usize = 256;

@@ -1,14 +1,15 @@
 //! Demo data, loaded on the first start of a shop whose engine has no
 //! organizer `demo`: two events with items, overlapping quotas and a
-//! check-in list, so `boxoffice-shop` on an empty data directory is a shop
-//! one can buy from at once.
+//! check-in list (the jazz night's balcony also has two rows of seats), so
+//! `boxoffice-shop` on an empty data directory is a shop one can buy from
+//! at once.
 //!
 //! Each step has a fixed request id, so two shops starting at once on one
 //! cluster create the demo once (the second gets the first's outcomes).
 
 use crate::backend::Inventory;
 use crate::errors::ShopError;
-use crate::inventory::domain::{Accepted, Command, EventId, ItemId, OrganizerId, RequestId};
+use crate::inventory::domain::{Accepted, Command, EventId, ItemId, OrganizerId, RequestId, SeatSpec};
 
 fn step_id(step: &str) -> RequestId {
     let hash = blake3::hash(format!("boxoffice-shop demo v1: {step}").as_bytes());
@@ -21,15 +22,24 @@ async fn run(inventory: &Inventory, step: &str, command: Command) -> Result<Acce
     inventory.must(step_id(step), command, &|i| i.to_string()).await
 }
 
+/// One demo event: its items (name, price in cents), quotas (name, size,
+/// item indexes, closes when sold out), seat rows (zone, row, item index,
+/// seats labelled 1 to n) and check-in list.
+struct DemoEvent<'a> {
+    slug: &'a str,
+    name: &'a str,
+    items: &'a [(&'a str, u64)],
+    quotas: &'a [(&'a str, u64, &'a [usize], bool)],
+    seat_rows: &'a [(&'a str, &'a str, usize, u32)],
+    list: &'a str,
+}
+
 async fn create_event(
     inventory: &Inventory,
     organizer: OrganizerId,
-    slug: &str,
-    name: &str,
-    items: &[(&str, u64)],
-    quotas: &[(&str, u64, &[usize], bool)],
-    list: &str,
+    demo: DemoEvent<'_>,
 ) -> Result<(), ShopError> {
+    let DemoEvent { slug, name, items, quotas, seat_rows, list } = demo;
     let Accepted::EventCreated { event } = run(
         inventory,
         &format!("event {slug}"),
@@ -58,6 +68,12 @@ async fn create_event(
         };
         run(inventory, &format!("quota {slug} {quota}"), command).await?;
     }
+    // Seat rows: (zone, row, item index, seats labelled 1..=n).
+    for (zone, row, item, seats) in seat_rows {
+        let seats = (1..=*seats).map(|n| SeatSpec { label: n.to_string(), item: ids[*item] }).collect();
+        let command = Command::AddSeatRow { event, zone: (*zone).into(), row: (*row).into(), seats };
+        run(inventory, &format!("seats {slug} {zone} {row}"), command).await?;
+    }
     let command = Command::CreateCheckinList {
         event,
         name: list.into(),
@@ -85,25 +101,24 @@ pub async fn load_if_absent(inventory: &Inventory, slug: &str) -> Result<bool, S
     else {
         return Err(ShopError::TryAgain("the demo organizer was not created".into()));
     };
-    create_event(
-        inventory,
-        organizer,
-        "summer-festival",
-        "Summer Festival 2026",
-        &[("Saturday", 4500), ("Sunday", 4500), ("Weekend pass", 8000)],
-        &[("Saturday", 500, &[0, 2], false), ("Sunday", 500, &[1, 2], false)],
-        "Main entrance",
-    )
-    .await?;
-    create_event(
-        inventory,
-        organizer,
-        "jazz-night",
-        "Jazz Night",
-        &[("Standing", 2500), ("Balcony", 4000)],
-        &[("Hall", 200, &[0], false), ("Balcony", 20, &[1], true)],
-        "Door",
-    )
-    .await?;
+    let festival = DemoEvent {
+        slug: "summer-festival",
+        name: "Summer Festival 2026",
+        items: &[("Saturday", 4500), ("Sunday", 4500), ("Weekend pass", 8000)],
+        quotas: &[("Saturday", 500, &[0, 2], false), ("Sunday", 500, &[1, 2], false)],
+        seat_rows: &[],
+        list: "Main entrance",
+    };
+    create_event(inventory, organizer, festival).await?;
+    let jazz = DemoEvent {
+        slug: "jazz-night",
+        name: "Jazz Night",
+        items: &[("Standing", 2500), ("Balcony", 4000)],
+        quotas: &[("Hall", 200, &[0], false), ("Balcony", 20, &[1], true)],
+        // The balcony's twenty tickets are its twenty seats.
+        seat_rows: &[("Balcony", "A", 1, 10), ("Balcony", "B", 1, 10)],
+        list: "Door",
+    };
+    create_event(inventory, organizer, jazz).await?;
     Ok(true)
 }

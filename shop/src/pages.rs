@@ -8,15 +8,18 @@
 
 use crate::app::{Form, SetCookies, Shared, see_other, see_other_with};
 use crate::backend::{Catalog, EventInfo};
-use crate::config::{CART_ITEM_QUANTITY_MAX, CART_LINES_MAX, CONTACT_NAME_BYTES_MAX, EMAIL_BYTES_MAX};
+use crate::config::{
+    CART_ITEM_QUANTITY_MAX, CART_LINES_MAX, CART_SEATS_MAX, CONTACT_NAME_BYTES_MAX, EMAIL_BYTES_MAX,
+};
 use crate::errors::{PageError, ShopError};
 use crate::inventory::domain::{
-    Accepted, Command, EventId, HoldId, HoldStatus, ItemId, Line, OrderId, OrderStatus,
+    Accepted, Command, EventId, HoldId, HoldStatus, ItemId, Line, OrderId, OrderStatus, SeatChoice, SeatId,
+    SeatMapZone, SeatStatus,
 };
 use crate::tokens::random_token;
 use crate::views::{
-    self, CartPage, CheckoutPage, EventPage, EventsPage, ItemRow, LineRow, OrderPage, QueuePage, TicketRow,
-    page,
+    self, CartPage, CheckoutPage, EventPage, EventsPage, ItemRow, LineRow, OrderPage, QueuePage, SeatCell,
+    SeatRowView, SeatZoneView, TicketRow, page,
 };
 use crate::waiting_room::{Standing, wall_ms};
 use axum::body::Bytes;
@@ -91,6 +94,33 @@ pub fn item_rows(catalog: &Catalog) -> Vec<ItemRow> {
         .collect()
 }
 
+/// The seating plan as the event page draws it: every seat, free ones to
+/// choose, the others greyed out (held, ordered, paid or blocked: a buyer
+/// needs no more than "taken").
+pub fn seat_zones(catalog: &Catalog, zones: &[SeatMapZone]) -> Vec<SeatZoneView> {
+    let cell = |seat: &crate::inventory::domain::SeatMapSeat| {
+        let (free, class) = match seat.status {
+            SeatStatus::Free => (true, "free"),
+            SeatStatus::Blocked => (false, "blocked"),
+            SeatStatus::Held(_) | SeatStatus::Ordered(_) | SeatStatus::Paid(_) => (false, "taken"),
+        };
+        let price = catalog.item(seat.item.0).map(|item| views::money(item.price_cents)).unwrap_or_default();
+        let title = format!("{} {price}", catalog.item_name(seat.item.0));
+        SeatCell { id: seat.seat.0, label: seat.label.clone(), title, free, class }
+    };
+    zones
+        .iter()
+        .map(|zone| SeatZoneView {
+            name: zone.zone.clone(),
+            rows: zone
+                .rows
+                .iter()
+                .map(|row| SeatRowView { name: row.row.clone(), seats: row.seats.iter().map(cell).collect() })
+                .collect(),
+        })
+        .collect()
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn event_page(
     state: &Shared,
@@ -103,6 +133,7 @@ async fn event_page(
     fresh: bool,
 ) -> Result<Response, ShopError> {
     let catalog = state.inventory.catalog(event.id, fresh).await?;
+    let seats = state.inventory.seat_map(event.id, fresh).await?;
     let cart_tickets = match state.cart_hold(headers, event.id) {
         Some(hold) => match state.inventory.hold(hold).await {
             Ok(h) if h.status == HoldStatus::Active && h.expires_at_ms > wall_ms() => {
@@ -123,6 +154,8 @@ async fn event_page(
             idem: random_token(),
             message,
             cart_tickets,
+            seat_zones: seat_zones(&catalog, &seats),
+            seats_max: CART_SEATS_MAX,
         },
     ))
 }
@@ -225,6 +258,90 @@ pub async fn cart_add(
         Err(error @ (ShopError::SoldOut(_) | ShopError::QuotaClosed(_) | ShopError::ItemNotForSale(_))) => {
             Ok(set.apply(rerender(error.status(), error.message()).await?))
         }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The seats a seat form chose: `seat` fields with seat ids, 1 to
+/// [`CART_SEATS_MAX`] distinct ones.
+fn chosen_seats(form: &Form) -> Result<Vec<SeatId>, ShopError> {
+    let mut seats = Vec::new();
+    for value in form.all("seat") {
+        let id: u64 =
+            value.trim().parse().map_err(|_| ShopError::Invalid(format!("`{value}` is not a seat")))?;
+        if !seats.contains(&SeatId(id)) {
+            seats.push(SeatId(id));
+        }
+        if seats.len() > CART_SEATS_MAX {
+            return Err(ShopError::Invalid(format!("choose at most {CART_SEATS_MAX} seats at once")));
+        }
+    }
+    if seats.is_empty() {
+        return Err(ShopError::Invalid("choose at least one seat".into()));
+    }
+    Ok(seats)
+}
+
+/// `POST /{org}/{event}/cart/seats`: hold the seats the buyer ticked, as a
+/// new cart. A seated cart holds exactly its seats (the engine refuses to
+/// add plain tickets to it), so a buyer with a live cart is asked to check
+/// out or empty it first.
+pub async fn cart_seats(
+    State(state): State<Shared>,
+    Path((org, event)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> PageResult {
+    let form = Form::parse(&body)?;
+    let session_id = state.check_csrf(&headers, &form)?;
+    let info = resolve(&state, &org, &event).await?;
+    let mut set = SetCookies::default();
+    let session = crate::app::Session { id: session_id.clone(), new: false };
+    let queue_url = format!("/{org}/{event}/queue");
+    let _guard = match state.gate(&headers, &session, info.id, &queue_url, &mut set).await? {
+        Ok(guard) => guard,
+        Err(queued) => return Ok(queued),
+    };
+    let rerender = |status: StatusCode, message: String| {
+        let state = state.clone();
+        let headers = headers.clone();
+        let (org, info, session_id) = (org.clone(), info.clone(), session_id.clone());
+        async move { event_page(&state, &headers, &org, &info, &session_id, status, Some(message), true).await }
+    };
+    let seats = match chosen_seats(&form) {
+        Ok(seats) => seats,
+        Err(error) => return Ok(rerender(error.status(), error.message()).await?),
+    };
+    if let Some(hold) = state.cart_hold(&headers, info.id)
+        && matches!(state.inventory.hold(hold).await, Ok(h) if h.status == HoldStatus::Active && h.expires_at_ms > wall_ms())
+    {
+        let message = "You already have tickets in your cart: check out or empty it before choosing seats.";
+        return Ok(rerender(StatusCode::CONFLICT, message.into()).await?);
+    }
+    let catalog = state.inventory.catalog(info.id, false).await?;
+    let name = |id: u64| catalog.item_name(id);
+    let request_id = state.form_request_id(&session_id, &form, &format!("POST /{org}/{event}/cart/seats"));
+    let place = Command::PlaceSeatedHold {
+        event: EventId(info.id),
+        seats: SeatChoice::Named(seats),
+        ttl_ms: state.config.hold_ttl_ms,
+        voucher: None,
+        buyer: None,
+    };
+    match state.inventory.must(request_id, place, &name).await {
+        Ok(Accepted::SeatedHoldLive { hold, .. }) => {
+            state.set_cart(&mut set, info.id, hold.0);
+            Ok(see_other_with(&format!("/{org}/{event}/cart"), set))
+        }
+        Ok(other) => Err(ShopError::TryAgain(format!("unexpected answer {other:?}")).into()),
+        Err(
+            error @ (ShopError::SeatTaken(_)
+            | ShopError::SoldOut(_)
+            | ShopError::QuotaClosed(_)
+            | ShopError::ItemNotForSale(_)
+            | ShopError::NotFound(_)
+            | ShopError::Invalid(_)),
+        ) => Ok(set.apply(rerender(error.status(), error.message()).await?)),
         Err(error) => Err(error.into()),
     }
 }

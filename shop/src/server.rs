@@ -70,6 +70,7 @@ pub fn router(state: Shared) -> Router {
         .route("/:org/:event/", get(pages::event))
         .route("/:org/:event/cart", get(pages::cart))
         .route("/:org/:event/cart/add", post(pages::cart_add))
+        .route("/:org/:event/cart/seats", post(pages::cart_seats))
         .route("/:org/:event/cart/update", post(pages::cart_update))
         .route("/:org/:event/cart/release", post(pages::cart_release))
         .route("/:org/:event/checkout", get(pages::checkout_form).post(pages::checkout))

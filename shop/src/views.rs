@@ -173,6 +173,39 @@ pub struct ItemRow {
     pub max: u64,
 }
 
+/// One seat on an event page.
+#[derive(Debug, Clone)]
+pub struct SeatCell {
+    /// Seat id (the form's value).
+    pub id: u64,
+    /// Its label.
+    pub label: String,
+    /// Its ticket type and price, for the tooltip.
+    pub title: String,
+    /// Can be chosen now.
+    pub free: bool,
+    /// `free`, `taken` or `blocked`: the CSS class.
+    pub class: &'static str,
+}
+
+/// One row of seats on an event page.
+#[derive(Debug, Clone)]
+pub struct SeatRowView {
+    /// The row's name.
+    pub name: String,
+    /// Its seats, in order.
+    pub seats: Vec<SeatCell>,
+}
+
+/// One zone of seats on an event page.
+#[derive(Debug, Clone)]
+pub struct SeatZoneView {
+    /// The zone's name.
+    pub name: String,
+    /// Its rows, best first.
+    pub rows: Vec<SeatRowView>,
+}
+
 /// An event's items.
 #[derive(Template)]
 #[template(path = "event.html")]
@@ -193,6 +226,10 @@ pub struct EventPage {
     pub message: Option<String>,
     /// Tickets in the buyer's cart.
     pub cart_tickets: u64,
+    /// The seating plan, if the event has one.
+    pub seat_zones: Vec<SeatZoneView>,
+    /// Most seats one form may choose.
+    pub seats_max: usize,
 }
 
 /// A line of a cart or order.

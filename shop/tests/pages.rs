@@ -687,3 +687,77 @@ async fn guessing_the_admin_password_is_refused_for_the_rest_of_the_minute_after
     assert_eq!(admin.get("/admin/").await.status, 303, "still logged out");
     shop.stop().await;
 }
+
+/// The seat ids a page offers to choose (`name="seat" value="N"` checkboxes).
+fn free_seats(page: &common::Page) -> Vec<String> {
+    page.body
+        .split("name=\"seat\" value=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_event_page_shows_seats_and_a_buyer_holds_free_ones_but_never_a_taken_one() {
+    let shop = TestShop::start().await;
+    let first = shop.browser();
+    let page = first.get(demo::JAZZ).await;
+    assert_eq!(page.status, 200);
+    assert!(page.has("Choose your seats") && page.has("Row A") && page.has("Row B"), "{}", page.body);
+    assert!(page.has("action=\"/demo/jazz-night/cart/seats\""));
+    let seats = free_seats(&page);
+    assert_eq!(seats.len(), 20, "the balcony's two rows of ten");
+    let form = |page: &common::Page, seats: &[&str]| -> Vec<(String, String)> {
+        let mut form = vec![("csrf".to_owned(), page.field("csrf")), ("idem".to_owned(), page.field("idem"))];
+        form.extend(seats.iter().map(|seat| ("seat".to_owned(), (*seat).to_owned())));
+        form
+    };
+    let post = |browser: &Browser, form: Vec<(String, String)>| {
+        let browser = browser.clone();
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            browser.post("/demo/jazz-night/cart/seats", &form).await
+        }
+    };
+
+    // Two free seats become the cart.
+    let held = post(&first, form(&page, &[&seats[4], &seats[5]])).await;
+    assert_eq!(
+        (held.status, held.location.as_deref()),
+        (303, Some("/demo/jazz-night/cart")),
+        "{}",
+        held.body
+    );
+    let cart = first.get("/demo/jazz-night/cart").await;
+    assert!(cart.has("Balcony"), "{}", cart.body);
+
+    // Another buyer sees them taken, and cannot have them even by forging the form.
+    let second = shop.browser();
+    let page = second.get(demo::JAZZ).await;
+    let left = free_seats(&page);
+    assert_eq!(left.len(), 18);
+    assert!(!left.contains(&seats[4]) && !left.contains(&seats[5]));
+    assert!(page.has(&format!("id=\"seat-{}\" title=\"taken\"", seats[4])), "{}", page.body);
+    let taken = post(&second, form(&page, &[&seats[5]])).await;
+    assert_eq!(taken.status, 409, "{}", taken.body);
+    assert!(taken.has("Someone else just took"), "{}", taken.body);
+
+    // Bad forms: no seat, too many, not a seat; none of them holds anything.
+    let page = second.get(demo::JAZZ).await;
+    let none = post(&second, form(&page, &[])).await;
+    assert_eq!(none.status, 422, "{}", none.body);
+    assert!(none.has("choose at least one seat"), "{}", none.body);
+    let eleven: Vec<&str> = left.iter().take(11).map(String::as_str).collect();
+    let too_many = post(&second, form(&page, &eleven)).await;
+    assert_eq!(too_many.status, 422, "{}", too_many.body);
+    let nonsense = post(&second, form(&page, &["seven"])).await;
+    assert_eq!(nonsense.status, 422, "{}", nonsense.body);
+    assert_eq!(free_seats(&second.get(demo::JAZZ).await).len(), 18, "bad forms held nothing");
+
+    // A buyer whose cart is live is asked to finish it first.
+    let page = first.get(demo::JAZZ).await;
+    let again = post(&first, form(&page, &[&left[0]])).await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(again.has("already have tickets in your cart"), "{}", again.body);
+    shop.stop().await;
+}

@@ -641,7 +641,7 @@ pub enum SeatsCmd {
     /// Examples:
     ///   boxoffice --data-dir ./bo-data seats hold --event ev-2 --seat seat-11,seat-12
     ///   boxoffice --data-dir ./bo-data seats hold --event ev-2 --zone Stalls --count 4 --ttl-secs 600
-    ///   boxoffice --data-dir ./bo-data seats hold --event 2 --zone Balcony --count 2 --item 5 --voucher <CODE>
+    ///   boxoffice --data-dir ./bo-data seats hold --event 2 --zone Balcony --count 2 --item 5 --voucher 7K3M9Q2XD4TP8W1R
     #[command(verbatim_doc_comment)]
     Hold {
         /// The event (3 or ev-3)
