@@ -122,9 +122,11 @@ pub struct QuotaAvailabilityJson {
     pub pending_orders: u64,
     /// Tickets in live carts.
     pub cart_positions: u64,
-    /// Always 0 (no vouchers yet).
+    /// Tickets kept aside: unredeemed uses of blocking vouchers and live
+    /// waiting-list offers (pretix sends an offer as a blocking voucher).
     pub blocking_vouchers: u64,
-    /// Always 0 (no waiting list yet).
+    /// Always 0: buyers wait per item, not per quota, and this view does not
+    /// count them; an entry's page shows its own place in line.
     pub waiting_list: u64,
     /// Closed by hand or on selling out.
     pub closed: bool,
@@ -482,7 +484,7 @@ pub async fn quota_availability(
             paid_orders: q.paid,
             pending_orders: q.pending,
             cart_positions: q.held,
-            blocking_vouchers: 0,
+            blocking_vouchers: q.blocked,
             waiting_list: 0,
             closed: q.closed,
         },

@@ -9,10 +9,10 @@
 
 use crate::errors::ShopError;
 use crate::inventory::domain::{
-    Accepted, Command, EventDef, EventId, Hold, HoldId, Order, OrderId, OrganizerId, Outcome,
+    Accepted, Command, EntryId, EventDef, EventId, Hold, HoldId, Order, OrderId, OrganizerId, Outcome,
     QuotaAvailability, QuotaId, Rejection, RequestId, SeatMapZone,
 };
-use crate::inventory::{Client, ClientError, Consistency, v1};
+use crate::inventory::{Client, ClientError, Consistency, WaitingListEntryView, v1};
 use crate::waiting_room::{RoomBackend, RoomView};
 
 /// An event.
@@ -199,6 +199,12 @@ impl Inventory {
     /// An order (linearizable), its status as of now.
     pub async fn order(&self, order: u64) -> Result<Order, ShopError> {
         Ok(self.client.order(OrderId(order), Consistency::Linearizable).await?)
+    }
+
+    /// A waiting-list entry with its place or offer now (linearizable: a
+    /// buyer reloading the page must see an offer made a moment ago).
+    pub async fn waiting_list_entry(&self, entry: u64) -> Result<WaitingListEntryView, ShopError> {
+        Ok(self.client.waiting_list_entry(EntryId(entry), Consistency::Linearizable).await?)
     }
 
     /// Submit a command; the outcome, accepted or rejected.

@@ -6,5 +6,6 @@
 //! `crate::inventory::domain` and `crate::inventory::v1`.
 
 pub use boxoffice_client::{
-    Client, ClientError, ClientOptions, ReadConsistency as Consistency, Submitted, domain, v1,
+    Client, ClientError, ClientOptions, ReadConsistency as Consistency, Submitted, WaitingListEntryView,
+    domain, v1,
 };

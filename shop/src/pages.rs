@@ -12,14 +12,15 @@ use crate::config::{
     CART_ITEM_QUANTITY_MAX, CART_LINES_MAX, CART_SEATS_MAX, CONTACT_NAME_BYTES_MAX, EMAIL_BYTES_MAX,
 };
 use crate::errors::{PageError, ShopError};
+use crate::inventory::WaitingListEntryView;
 use crate::inventory::domain::{
-    Accepted, Command, EventId, HoldId, HoldStatus, ItemId, Line, OrderId, OrderStatus, SeatChoice, SeatId,
-    SeatMapZone, SeatStatus,
+    Accepted, Command, EntryPosition, EventId, HoldId, HoldStatus, ItemId, Line, OrderId, OrderStatus,
+    SeatChoice, SeatId, SeatMapZone, SeatStatus,
 };
 use crate::tokens::random_token;
 use crate::views::{
     self, CartPage, CheckoutPage, EventPage, EventsPage, ItemRow, LineRow, OrderPage, QueuePage, SeatCell,
-    SeatRowView, SeatZoneView, TicketRow, page,
+    SeatRowView, SeatZoneView, TicketRow, WaitlistPage, page,
 };
 use crate::waiting_room::{Standing, wall_ms};
 use axum::body::Bytes;
@@ -89,6 +90,7 @@ pub fn item_rows(catalog: &Catalog) -> Vec<ItemRow> {
                 item.closed,
             ),
             on_sale: item.on_sale,
+            sold_out: !item.on_sale && item.remaining == Some(0) && !item.quotas.is_empty() && !item.closed,
             max: item.remaining.unwrap_or(u64::MAX).min(u64::from(CART_ITEM_QUANTITY_MAX)),
         })
         .collect()
@@ -179,6 +181,51 @@ pub async fn event(
     Ok(set.apply(response))
 }
 
+/// A buyer's form posted from an event page, past its CSRF check and the
+/// event's waiting room (the guard counts it in flight until dropped).
+struct EventPost {
+    form: Form,
+    session: String,
+    info: EventInfo,
+    set: SetCookies,
+    _guard: crate::waiting_room::InFlight,
+}
+
+impl EventPost {
+    /// The event page again, fresh, with `message` (what went wrong) on top.
+    async fn page(
+        &self,
+        state: &Shared,
+        headers: &HeaderMap,
+        org: &str,
+        status: StatusCode,
+        message: String,
+    ) -> Result<Response, ShopError> {
+        event_page(state, headers, org, &self.info, &self.session, status, Some(message), true).await
+    }
+}
+
+/// Read and admit a form posted to one of an event's actions, or the
+/// response to send instead (the queue).
+async fn event_post(
+    state: &Shared,
+    org: &str,
+    event: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Result<EventPost, Response>, ShopError> {
+    let form = Form::parse(body)?;
+    let session = state.check_csrf(headers, &form)?;
+    let info = resolve(state, org, event).await?;
+    let mut set = SetCookies::default();
+    let visitor = crate::app::Session { id: session.clone(), new: false };
+    let queue_url = format!("/{org}/{event}/queue");
+    Ok(match state.gate(headers, &visitor, info.id, &queue_url, &mut set).await? {
+        Ok(guard) => Ok(EventPost { form, session, info, set, _guard: guard }),
+        Err(queued) => Err(queued),
+    })
+}
+
 fn lines_of(quantities: &[(u64, u32)]) -> Vec<Line> {
     quantities.iter().filter(|(_, q)| *q > 0).map(|(i, q)| Line { item: ItemId(*i), quantity: *q }).collect()
 }
@@ -190,22 +237,13 @@ pub async fn cart_add(
     headers: HeaderMap,
     body: Bytes,
 ) -> PageResult {
-    let form = Form::parse(&body)?;
-    let session_id = state.check_csrf(&headers, &form)?;
-    let info = resolve(&state, &org, &event).await?;
-    let mut set = SetCookies::default();
-    let session = crate::app::Session { id: session_id.clone(), new: false };
-    let queue_url = format!("/{org}/{event}/queue");
-    let _guard = match state.gate(&headers, &session, info.id, &queue_url, &mut set).await? {
-        Ok(guard) => guard,
+    let mut post = match event_post(&state, &org, &event, &headers, &body).await? {
+        Ok(post) => post,
         Err(queued) => return Ok(queued),
     };
-    let rerender = |status: StatusCode, message: String| {
-        let state = state.clone();
-        let headers = headers.clone();
-        let (org, info, session_id) = (org.clone(), info.clone(), session_id.clone());
-        async move { event_page(&state, &headers, &org, &info, &session_id, status, Some(message), true).await }
-    };
+    let mut set = std::mem::take(&mut post.set);
+    let (form, session_id, info) = (&post.form, &post.session, &post.info);
+    let rerender = |status: StatusCode, message: String| post.page(&state, &headers, &org, status, message);
     let quantities = match form.item_quantities(CART_ITEM_QUANTITY_MAX, CART_LINES_MAX) {
         Ok(q) => q,
         Err(error) => return Ok(rerender(error.status(), error.message()).await?),
@@ -223,7 +261,7 @@ pub async fn cart_add(
     }
     let name = |id: u64| catalog.item_name(id);
     let scope = format!("POST /{org}/{event}/cart/add");
-    let request_id = state.form_request_id(&session_id, &form, &scope);
+    let request_id = state.form_request_id(session_id, form, &scope);
     let existing = state.cart_hold(&headers, info.id);
     let outcome = match existing {
         Some(hold) => {
@@ -245,7 +283,7 @@ pub async fn cart_add(
             // The same id as the add (so a resubmitted form is one request), unless
             // the add was tried and refused under it: then a new cart has its own.
             let scope = if existing.is_some() { format!("{scope} renew") } else { scope };
-            let request_id = state.form_request_id(&session_id, &form, &scope);
+            let request_id = state.form_request_id(session_id, form, &scope);
             state.inventory.must(request_id, place, &name).await
         }
     };
@@ -292,35 +330,24 @@ pub async fn cart_seats(
     headers: HeaderMap,
     body: Bytes,
 ) -> PageResult {
-    let form = Form::parse(&body)?;
-    let session_id = state.check_csrf(&headers, &form)?;
-    let info = resolve(&state, &org, &event).await?;
-    let mut set = SetCookies::default();
-    let session = crate::app::Session { id: session_id.clone(), new: false };
-    let queue_url = format!("/{org}/{event}/queue");
-    let _guard = match state.gate(&headers, &session, info.id, &queue_url, &mut set).await? {
-        Ok(guard) => guard,
+    let mut post = match event_post(&state, &org, &event, &headers, &body).await? {
+        Ok(post) => post,
         Err(queued) => return Ok(queued),
     };
-    let rerender = |status: StatusCode, message: String| {
-        let state = state.clone();
-        let headers = headers.clone();
-        let (org, info, session_id) = (org.clone(), info.clone(), session_id.clone());
-        async move { event_page(&state, &headers, &org, &info, &session_id, status, Some(message), true).await }
-    };
-    let seats = match chosen_seats(&form) {
+    let mut set = std::mem::take(&mut post.set);
+    let (form, session_id, info) = (&post.form, &post.session, &post.info);
+    let rerender = |status: StatusCode, message: String| post.page(&state, &headers, &org, status, message);
+    let seats = match chosen_seats(form) {
         Ok(seats) => seats,
         Err(error) => return Ok(rerender(error.status(), error.message()).await?),
     };
-    if let Some(hold) = state.cart_hold(&headers, info.id)
-        && matches!(state.inventory.hold(hold).await, Ok(h) if h.status == HoldStatus::Active && h.expires_at_ms > wall_ms())
-    {
+    if has_live_cart(&state, &headers, info.id).await {
         let message = "You already have tickets in your cart: check out or empty it before choosing seats.";
         return Ok(rerender(StatusCode::CONFLICT, message.into()).await?);
     }
     let catalog = state.inventory.catalog(info.id, false).await?;
     let name = |id: u64| catalog.item_name(id);
-    let request_id = state.form_request_id(&session_id, &form, &format!("POST /{org}/{event}/cart/seats"));
+    let request_id = state.form_request_id(session_id, form, &format!("POST /{org}/{event}/cart/seats"));
     let place = Command::PlaceSeatedHold {
         event: EventId(info.id),
         seats: SeatChoice::Named(seats),
@@ -342,6 +369,250 @@ pub async fn cart_seats(
             | ShopError::NotFound(_)
             | ShopError::Invalid(_)),
         ) => Ok(set.apply(rerender(error.status(), error.message()).await?)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// How often a waiting buyer's entry page reloads itself, in seconds.
+pub const WAITLIST_REFRESH_SECS: u64 = 10;
+
+/// `POST /{org}/{event}/waitlist/join`: join the waiting list of a sold-out
+/// item (the `item` field; the event page's button sends it). The engine
+/// refuses an item that has tickets left, so nobody queues for what they
+/// could buy. The buyer lands on the entry's page, which only its token opens.
+pub async fn waitlist_join(
+    State(state): State<Shared>,
+    Path((org, event)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> PageResult {
+    let mut post = match event_post(&state, &org, &event, &headers, &body).await? {
+        Ok(post) => post,
+        Err(queued) => return Ok(queued),
+    };
+    let set = std::mem::take(&mut post.set);
+    let (form, session_id, info) = (&post.form, &post.session, &post.info);
+    let rerender = |status: StatusCode, message: String| post.page(&state, &headers, &org, status, message);
+    let catalog = state.inventory.catalog(info.id, false).await?;
+    let item = form.get("item").and_then(|v| v.trim().parse::<u64>().ok());
+    let Some(item) = item.filter(|id| catalog.item(*id).is_some()) else {
+        let error = ShopError::NotFound("that ticket type".into());
+        return Ok(set.apply(rerender(error.status(), error.message()).await?));
+    };
+    let name = |id: u64| catalog.item_name(id);
+    let request_id = state.form_request_id(session_id, form, &format!("POST /{org}/{event}/waitlist/join"));
+    let join =
+        Command::JoinWaitingList { event: EventId(info.id), item: ItemId(item), priority: 0, buyer: None };
+    match state.inventory.must(request_id, join, &name).await {
+        Ok(Accepted::WaitingListJoined { entry, .. }) => {
+            let url = format!("/{org}/{event}/waitlist/{}/{}", entry.0, state.keys.entry_token(entry.0));
+            Ok(see_other_with(&url, set))
+        }
+        Ok(other) => Err(ShopError::TryAgain(format!("unexpected answer {other:?}")).into()),
+        Err(
+            error @ (ShopError::WaitingListAvailable(_)
+            | ShopError::WaitingListFull
+            | ShopError::ItemNotForSale(_)
+            | ShopError::QuotaClosed(_)
+            | ShopError::NotFound(_)
+            | ShopError::Invalid(_)),
+        ) => Ok(set.apply(rerender(error.status(), error.message()).await?)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The entry a waiting-list URL names, if its token opens it and it is of
+/// this event; anything else is "not found", like a wrong order token.
+async fn waitlist_entry_of(
+    state: &Shared,
+    info: &EventInfo,
+    entry: &str,
+    token: &str,
+) -> Result<WaitingListEntryView, ShopError> {
+    let not_found = || ShopError::NotFound("that waiting-list entry".into());
+    let entry: u64 = entry.parse().map_err(|_| not_found())?;
+    if !state.keys.entry_token_ok(entry, token) {
+        return Err(not_found());
+    }
+    match state.inventory.waiting_list_entry(entry).await {
+        Ok(view) if view.entry.event.0 == info.id => Ok(view),
+        Ok(_) | Err(ShopError::NotFound(_)) => Err(not_found()),
+        Err(error) => Err(error),
+    }
+}
+
+/// A form posted from a waiting-list entry's page, past its CSRF check,
+/// with the entry its URL opens and the event's items.
+struct EntryPost {
+    form: Form,
+    session: String,
+    info: EventInfo,
+    view: WaitingListEntryView,
+    catalog: Catalog,
+}
+
+async fn entry_post(
+    state: &Shared,
+    org: &str,
+    event: &str,
+    entry: &str,
+    token: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<EntryPost, ShopError> {
+    let form = Form::parse(body)?;
+    let session = state.check_csrf(headers, &form)?;
+    let info = resolve(state, org, event).await?;
+    let view = waitlist_entry_of(state, &info, entry, token).await?;
+    let catalog = state.inventory.catalog(info.id, false).await?;
+    Ok(EntryPost { form, session, info, view, catalog })
+}
+
+/// Whether this visitor's cart for `event` is a live hold (a new cart, of
+/// seats or of a claimed offer, must not silently replace it).
+async fn has_live_cart(state: &Shared, headers: &HeaderMap, event: u64) -> bool {
+    match state.cart_hold(headers, event) {
+        Some(hold) => matches!(
+            state.inventory.hold(hold).await,
+            Ok(h) if h.status == HoldStatus::Active && h.expires_at_ms > wall_ms()
+        ),
+        None => false,
+    }
+}
+
+/// The entry page of `view`, with `message` on top.
+#[allow(clippy::too_many_arguments)]
+fn waitlist_page(
+    state: &Shared,
+    org: &str,
+    info: &EventInfo,
+    catalog: &Catalog,
+    session: &str,
+    view: &WaitingListEntryView,
+    status: StatusCode,
+    message: Option<String>,
+) -> Response {
+    let now = wall_ms();
+    let (state_name, position, offer_until_ms) = match view.position {
+        EntryPosition::Waiting { position } => ("waiting", position, 0),
+        EntryPosition::Offered { expires_at_ms } if expires_at_ms > now => ("offered", 0, expires_at_ms),
+        EntryPosition::Offered { .. } | EntryPosition::OfferLapsed { .. } => ("lapsed", 0, 0),
+        EntryPosition::Claimed { .. } => ("claimed", 0, 0),
+        EntryPosition::Left => ("left", 0, 0),
+    };
+    let entry = view.entry.id.0;
+    page(
+        status,
+        &WaitlistPage {
+            org_slug: org.into(),
+            event_slug: info.slug.clone(),
+            event_name: info.name.clone(),
+            item_name: catalog.item_name(view.entry.item.0),
+            entry_url: format!("/{org}/{}/waitlist/{entry}/{}", info.slug, state.keys.entry_token(entry)),
+            state: state_name.into(),
+            position,
+            offer_until: views::utc(offer_until_ms),
+            offer_in_secs: offer_until_ms.saturating_sub(now) / 1000,
+            refresh_secs: if state_name == "waiting" { WAITLIST_REFRESH_SECS } else { 0 },
+            csrf: state.keys.csrf_token(session),
+            idem: random_token(),
+            message,
+        },
+    )
+}
+
+/// `GET /{org}/{event}/waitlist/{entry}/{token}`: the entry's place in line,
+/// its offer with a claim button, or how it ended.
+pub async fn waitlist_entry(
+    State(state): State<Shared>,
+    Path((org, event, entry, token)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> PageResult {
+    let info = resolve(&state, &org, &event).await?;
+    let view = waitlist_entry_of(&state, &info, &entry, &token).await?;
+    let catalog = state.inventory.catalog(info.id, false).await?;
+    let mut set = SetCookies::default();
+    let session = state.session(&headers, &mut set);
+    Ok(set.apply(waitlist_page(&state, &org, &info, &catalog, &session.id, &view, StatusCode::OK, None)))
+}
+
+/// `POST /{org}/{event}/waitlist/{entry}/{token}/claim`: turn the entry's
+/// offer into the buyer's cart. The offer's ticket is already kept for the
+/// entry, so this cannot sell out, and it skips the waiting room (the buyer
+/// waited in line already). A buyer whose cart is live is asked to finish
+/// it first: the claimed ticket is a cart of its own.
+pub async fn waitlist_claim(
+    State(state): State<Shared>,
+    Path((org, event, entry, token)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> PageResult {
+    let EntryPost { form, session, info, view, catalog } =
+        entry_post(&state, &org, &event, &entry, &token, &headers, &body).await?;
+    let mut set = SetCookies::default();
+    let show = |status: StatusCode, message: String| {
+        waitlist_page(&state, &org, &info, &catalog, &session, &view, status, Some(message))
+    };
+    if has_live_cart(&state, &headers, info.id).await {
+        let message = "You already have tickets in your cart: check out or empty it, then claim this one.";
+        return Ok(show(StatusCode::CONFLICT, message.into()));
+    }
+    let name = |id: u64| catalog.item_name(id);
+    let request_id =
+        state.form_request_id(&session, &form, &format!("POST /{org}/{event}/waitlist/{entry}/claim"));
+    let claim = Command::ClaimOffer { entry: view.entry.id, ttl_ms: state.config.hold_ttl_ms };
+    match state.inventory.must(request_id, claim, &name).await {
+        Ok(Accepted::HoldLive { hold, .. }) => {
+            state.set_cart(&mut set, info.id, hold.0);
+            Ok(see_other_with(&format!("/{org}/{event}/cart"), set))
+        }
+        Ok(other) => Err(ShopError::TryAgain(format!("unexpected answer {other:?}")).into()),
+        Err(
+            error @ (ShopError::WaitingListEntry(_) | ShopError::Invalid(_) | ShopError::ItemNotForSale(_)),
+        ) => {
+            // Show the entry as it is now (lapsed, claimed, left), with why.
+            let now = state.inventory.waiting_list_entry(view.entry.id.0).await.unwrap_or(view.clone());
+            Ok(waitlist_page(
+                &state,
+                &org,
+                &info,
+                &catalog,
+                &session,
+                &now,
+                error.status(),
+                Some(error.message()),
+            ))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `POST /{org}/{event}/waitlist/{entry}/{token}/leave`: leave the line; an
+/// offer not claimed passes to the next buyer in the same engine record.
+pub async fn waitlist_leave(
+    State(state): State<Shared>,
+    Path((org, event, entry, token)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> PageResult {
+    let EntryPost { form, session, info, view, catalog } =
+        entry_post(&state, &org, &event, &entry, &token, &headers, &body).await?;
+    let name = |id: u64| catalog.item_name(id);
+    let request_id =
+        state.form_request_id(&session, &form, &format!("POST /{org}/{event}/waitlist/{entry}/leave"));
+    let entry_url = format!("/{org}/{event}/waitlist/{entry}/{token}");
+    match state.inventory.must(request_id, Command::LeaveWaitingList { entry: view.entry.id }, &name).await {
+        Ok(_) => Ok(see_other(&entry_url)),
+        Err(error @ ShopError::WaitingListEntry(_)) => Ok(waitlist_page(
+            &state,
+            &org,
+            &info,
+            &catalog,
+            &session,
+            &view,
+            error.status(),
+            Some(error.message()),
+        )),
         Err(error) => Err(error.into()),
     }
 }

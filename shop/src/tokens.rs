@@ -96,6 +96,17 @@ impl Keys {
         self.check("order", &order.to_le_bytes(), token)
     }
 
+    /// The token that opens a waiting-list entry's page (its place, its
+    /// offer, the claim): a MAC of the entry id, like [`Keys::order_token`].
+    pub fn entry_token(&self, entry: u64) -> String {
+        self.mac_hex("waiting-list-entry", &entry.to_le_bytes())
+    }
+
+    /// Whether `token` opens waiting-list entry `entry`.
+    pub fn entry_token_ok(&self, entry: u64, token: &str) -> bool {
+        self.check("waiting-list-entry", &entry.to_le_bytes(), token)
+    }
+
     /// A cart's id in the API: the hold id and a MAC of it, `"{hold}-{mac}"`,
     /// so that nobody can release or check out a cart they did not create.
     pub fn cart_id(&self, hold: u64) -> String {
@@ -159,13 +170,19 @@ mod tests {
     }
 
     #[test]
-    fn order_and_cart_tokens_name_one_object() {
+    fn order_cart_and_entry_tokens_name_one_object() {
         let k = keys();
         assert!(k.order_token_ok(5, &k.order_token(5)));
         assert!(!k.order_token_ok(6, &k.order_token(5)));
         assert_eq!(k.parse_cart_id(&k.cart_id(9)), Some(9));
         assert_eq!(k.parse_cart_id(&k.cart_id(9).replacen('9', "8", 1)), None);
         assert_eq!(k.parse_cart_id("9"), None);
+        assert!(k.entry_token_ok(5, &k.entry_token(5)));
+        assert!(!k.entry_token_ok(6, &k.entry_token(5)));
+        assert!(
+            !k.entry_token_ok(5, &k.order_token(5)),
+            "an order's token must not open the entry of the same number"
+        );
     }
 
     #[test]

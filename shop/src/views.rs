@@ -169,6 +169,9 @@ pub struct ItemRow {
     pub availability: String,
     /// Can be bought now.
     pub on_sale: bool,
+    /// Sold out (in a quota that is open, none left): the page offers its
+    /// waiting list instead.
+    pub sold_out: bool,
     /// Most a buyer may choose.
     pub max: u64,
 }
@@ -274,6 +277,40 @@ pub struct CartPage {
     /// One-time form token.
     pub idem: String,
     /// An error to show.
+    pub message: Option<String>,
+}
+
+/// A waiting-list entry: its place in line, its offer, or how it ended.
+#[derive(Template)]
+#[template(path = "waitlist.html")]
+pub struct WaitlistPage {
+    /// Organizer slug.
+    pub org_slug: String,
+    /// Event slug.
+    pub event_slug: String,
+    /// Event name.
+    pub event_name: String,
+    /// The item waited for.
+    pub item_name: String,
+    /// The entry's page, `/{org}/{event}/waitlist/{entry}/{token}` (the
+    /// claim and leave forms post below it).
+    pub entry_url: String,
+    /// `waiting`, `offered`, `lapsed`, `claimed`, `left`.
+    pub state: String,
+    /// Place in line (from 1) while waiting.
+    pub position: u64,
+    /// When an offer lapses, as a UTC time.
+    pub offer_until: String,
+    /// Seconds until the offer lapses.
+    pub offer_in_secs: u64,
+    /// Reload the page every so many seconds (0: no reload), so a waiting
+    /// buyer sees the offer when it comes.
+    pub refresh_secs: u64,
+    /// CSRF token.
+    pub csrf: String,
+    /// One-time form token.
+    pub idem: String,
+    /// A notice or error to show.
     pub message: Option<String>,
 }
 

@@ -761,3 +761,152 @@ async fn the_event_page_shows_seats_and_a_buyer_holds_free_ones_but_never_a_take
     assert!(again.has("already have tickets in your cart"), "{}", again.body);
     shop.stop().await;
 }
+
+/// A one-ticket event of the demo organizer, for waiting-list pages: its item id.
+async fn one_ticket_event(shop: &TestShop, slug: &str) -> u64 {
+    use boxoffice_shop::inventory::domain::{Accepted, Command, EventId, OrganizerId};
+    let (organizer, _) = shop.state.inventory.organizer("demo").await.unwrap();
+    let run = |command: Command| async move {
+        match shop.client.submit(command).await.unwrap().outcome {
+            boxoffice_shop::inventory::domain::Outcome::Accepted(accepted) => accepted,
+            rejected => panic!("{rejected:?}"),
+        }
+    };
+    let Accepted::EventCreated { event } = run(Command::CreateEvent {
+        organizer: OrganizerId(organizer),
+        slug: slug.into(),
+        name: "Tiny gig".into(),
+    })
+    .await
+    else {
+        panic!("no event")
+    };
+    let Accepted::ItemCreated { item } =
+        run(Command::CreateItem { event, name: "Front row".into(), price_cents: 1_000 }).await
+    else {
+        panic!("no item")
+    };
+    run(Command::CreateQuota {
+        event: EventId(event.0),
+        name: "Front".into(),
+        size: Some(1),
+        items: vec![item],
+        close_when_sold_out: false,
+    })
+    .await;
+    item.0
+}
+
+/// The entry page a join redirected to, and the page.
+async fn join_waiting_list(browser: &Browser, event_path: &str, item: u64) -> (String, common::Page) {
+    let page = browser.get(event_path).await;
+    let joined = browser
+        .post(
+            &format!("{event_path}waitlist/join"),
+            &[("csrf", &page.field("csrf")), ("idem", &page.field("idem")), ("item", &item.to_string())],
+        )
+        .await;
+    assert_eq!(joined.status, 303, "{}", joined.body);
+    let entry_url = joined.location.clone().unwrap();
+    (entry_url.clone(), browser.get(&entry_url).await)
+}
+
+#[tokio::test]
+async fn a_sold_out_item_has_a_waiting_list_that_offers_freed_tickets_in_order_and_claims_into_the_cart() {
+    let shop = TestShop::start().await;
+    let item = one_ticket_event(&shop, "tiny-gig").await;
+    let event_path = "/demo/tiny-gig/";
+    let (first, second, third) = (shop.browser(), shop.browser(), shop.browser());
+
+    // While a ticket is left there is no button, and a forged join is refused.
+    let page = second.get(event_path).await;
+    assert!(page.has("1 left") && !page.has("Join the waiting list"), "{}", page.body);
+    let early = second
+        .post(
+            &format!("{event_path}waitlist/join"),
+            &[("csrf", &page.field("csrf")), ("idem", &page.field("idem")), ("item", &item.to_string())],
+        )
+        .await;
+    assert_eq!(early.status, 409, "{}", early.body);
+    assert!(early.has("is not sold out"), "{}", early.body);
+
+    // The first buyer takes the only ticket: the item is sold out and has the button.
+    assert_eq!(first.add_to_cart(event_path, item, 1).await.status, 303);
+    let page = second.get(event_path).await;
+    assert!(page.has("sold out") && page.has(&format!("id=\"waitlist-{item}\"")), "{}", page.body);
+
+    // Two buyers join, in this order.
+    let (second_url, second_page) = join_waiting_list(&second, event_path, item).await;
+    assert!(second_url.starts_with("/demo/tiny-gig/waitlist/"), "{second_url}");
+    assert!(
+        second_page.has("data-state=\"waiting\"") && second_page.has("<strong id=\"position\">1</strong>")
+    );
+    assert!(second_page.has("http-equiv=\"refresh\""), "a waiting page reloads itself");
+    let (third_url, third_page) = join_waiting_list(&third, event_path, item).await;
+    assert!(third_page.has("<strong id=\"position\">2</strong>"), "{}", third_page.body);
+
+    // Only the entry's token opens its page; another entry's token does not.
+    let (prefix, _) = second_url.rsplit_once('/').unwrap();
+    let (_, third_token) = third_url.rsplit_once('/').unwrap();
+    for forged in
+        [format!("{prefix}/{third_token}"), format!("{prefix}/00"), "/demo/tiny-gig/waitlist/x/y".into()]
+    {
+        assert_eq!(second.get(&forged).await.status, 404, "{forged}");
+    }
+    assert_eq!(
+        second.get(&second_url.replace("tiny-gig", "jazz-night")).await.status,
+        404,
+        "another event's"
+    );
+
+    // The first buyer empties the cart: the ticket is offered to the first in line only.
+    let cart = first.get(&format!("{event_path}cart")).await;
+    let released = first
+        .post(&format!("{event_path}cart/release"), &[("csrf", &cart.field("csrf")), ("idem", "r1")])
+        .await;
+    assert_eq!(released.status, 303, "{}", released.body);
+    let offered = second.get(&second_url).await;
+    assert!(offered.has("data-state=\"offered\"") && offered.has("id=\"claim\""), "{}", offered.body);
+    let still = third.get(&third_url).await;
+    assert!(still.has("<strong id=\"position\">1</strong>"), "{}", still.body);
+    let page = first.get(event_path).await;
+    assert!(page.has("sold out"), "the offered ticket is not for sale to newcomers: {}", page.body);
+
+    // The third cannot claim what it was not offered.
+    let refused = third
+        .post(
+            &format!("{third_url}/claim"),
+            &[("csrf", &still.field("csrf")), ("idem", &still.field("idem"))],
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(refused.has("data-state=\"waiting\""), "{}", refused.body);
+
+    // The second claims: the ticket is its cart.
+    let claimed = second
+        .post(
+            &format!("{second_url}/claim"),
+            &[("csrf", &offered.field("csrf")), ("idem", &offered.field("idem"))],
+        )
+        .await;
+    assert_eq!(
+        (claimed.status, claimed.location.as_deref()),
+        (303, Some("/demo/tiny-gig/cart")),
+        "{}",
+        claimed.body
+    );
+    let cart = second.get(&format!("{event_path}cart")).await;
+    assert!(cart.has("Front row"), "{}", cart.body);
+    assert!(second.get(&second_url).await.has("data-state=\"claimed\""));
+
+    // The third leaves the line.
+    let left = third
+        .post(
+            &format!("{third_url}/leave"),
+            &[("csrf", &still.field("csrf")), ("idem", &still.field("idem"))],
+        )
+        .await;
+    assert_eq!(left.status, 303, "{}", left.body);
+    assert!(third.get(&third_url).await.has("data-state=\"left\""));
+    shop.stop().await;
+}
