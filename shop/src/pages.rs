@@ -697,7 +697,25 @@ pub async fn cart(
         Err(response) => return Ok(set.apply(response)),
     };
     let catalog = state.inventory.catalog(info.id, false).await?;
-    Ok(set.apply(cart_page(&state, &org, &info, &session.id, &hold, &catalog, StatusCode::OK, None)))
+    let seats = seats_held_by(&state, info.id, SeatStatus::Held(hold.id)).await?;
+    Ok(set.apply(cart_page(&state, &org, &info, &session.id, &hold, &catalog, &seats, StatusCode::OK, None)))
+}
+
+/// The labels ("Balcony, row A, seat 5") of an event's seats whose state is
+/// `status` (held by one cart, in one order), in plan order; read
+/// linearizably, right after the write that took them. Empty for an event
+/// without seats.
+async fn seats_held_by(state: &Shared, event: u64, status: SeatStatus) -> Result<Vec<String>, ShopError> {
+    let zones = state.inventory.seat_map(event, true).await?;
+    let mut labels = Vec::new();
+    for zone in &zones {
+        for row in &zone.rows {
+            for seat in row.seats.iter().filter(|seat| seat.status == status) {
+                labels.push(format!("{}, row {}, seat {}", zone.zone, row.row, seat.label));
+            }
+        }
+    }
+    Ok(labels)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -708,6 +726,7 @@ fn cart_page(
     session: &str,
     hold: &crate::inventory::domain::Hold,
     catalog: &Catalog,
+    seats: &[String],
     status: StatusCode,
     message: Option<String>,
 ) -> Response {
@@ -720,6 +739,7 @@ fn cart_page(
             event_slug: info.slug.clone(),
             event_name: info.name.clone(),
             lines,
+            seats: seats.to_vec(),
             total: views::money(total),
             expires_in_secs,
             expires_in: views::duration(expires_in_secs),
@@ -749,8 +769,9 @@ pub async fn cart_update(
         Err(response) => return Ok(set.apply(response)),
     };
     let catalog = state.inventory.catalog(info.id, false).await?;
+    let seats = seats_held_by(&state, info.id, SeatStatus::Held(hold.id)).await?;
     let show = |status: StatusCode, message: String, hold: &crate::inventory::domain::Hold| {
-        cart_page(&state, &org, &info, &session, hold, &catalog, status, Some(message))
+        cart_page(&state, &org, &info, &session, hold, &catalog, &seats, status, Some(message))
     };
     let wanted = match form.item_quantities(CART_ITEM_QUANTITY_MAX, CART_LINES_MAX) {
         Ok(wanted) => wanted,
@@ -986,6 +1007,11 @@ pub async fn order(
     let session = state.session(&headers, &mut set);
     let (lines, _) = line_rows(&order.lines, &catalog);
     let (status, status_text) = status_words(order.status);
+    let seats = match order.status {
+        OrderStatus::Pending => seats_held_by(&state, info.id, SeatStatus::Ordered(order.id)).await?,
+        OrderStatus::Paid => seats_held_by(&state, info.id, SeatStatus::Paid(order.id)).await?,
+        _ => Vec::new(),
+    };
     let tickets = if order.status == OrderStatus::Paid {
         order
             .tickets
@@ -1020,6 +1046,7 @@ pub async fn order(
             status_text: status_text.into(),
             contact: order.contact.as_ref().map_or_else(String::new, |c| format!("{} <{}>", c.name, c.email)),
             lines,
+            seats,
             total: views::money(order.total_cents),
             deadline: views::utc(order.payment_deadline_ms),
             pending: order.status == OrderStatus::Pending,

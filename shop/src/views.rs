@@ -264,6 +264,8 @@ pub struct CartPage {
     pub event_name: String,
     /// Lines.
     pub lines: Vec<LineRow>,
+    /// The cart's seats ("Balcony, row A, seat 5"); empty for a cart without.
+    pub seats: Vec<String>,
     /// Total, formatted.
     pub total: String,
     /// Seconds until the hold lapses.
@@ -377,6 +379,8 @@ pub struct OrderPage {
     pub contact: String,
     /// Lines.
     pub lines: Vec<LineRow>,
+    /// The order's seats while they are its own (pending or paid); empty otherwise.
+    pub seats: Vec<String>,
     /// Total, formatted.
     pub total: String,
     /// Payment deadline, formatted.

@@ -730,6 +730,16 @@ async fn the_event_page_shows_seats_and_a_buyer_holds_free_ones_but_never_a_take
     );
     let cart = first.get("/demo/jazz-night/cart").await;
     assert!(cart.has("Balcony"), "{}", cart.body);
+    let labels: Vec<&str> = cart
+        .body
+        .match_indices("<li class=\"seat-label\">")
+        .map(|(i, m)| {
+            let rest = &cart.body[i + m.len()..];
+            &rest[..rest.find('<').unwrap()]
+        })
+        .collect();
+    assert_eq!(labels, ["Balcony, row A, seat 5", "Balcony, row A, seat 6"], "{}", cart.body);
+    assert!(!cart.has("Update quantities"), "a seated cart cannot change: {}", cart.body);
 
     // Another buyer sees them taken, and cannot have them even by forging the form.
     let second = shop.browser();
@@ -759,6 +769,34 @@ async fn the_event_page_shows_seats_and_a_buyer_holds_free_ones_but_never_a_take
     let again = post(&first, form(&page, &[&left[0]])).await;
     assert_eq!(again.status, 409, "{}", again.body);
     assert!(again.has("already have tickets in your cart"), "{}", again.body);
+
+    // The order names the seats, pending and paid.
+    let form = first.get("/demo/jazz-night/checkout").await;
+    let placed = first
+        .post(
+            "/demo/jazz-night/checkout",
+            &[
+                ("csrf", &form.field("csrf")),
+                ("idem", &form.field("idem")),
+                ("name", "Ada"),
+                ("email", "ada@example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(placed.status, 303, "{}", placed.body);
+    let order_url = placed.location.clone().unwrap();
+    let order = first.get(&order_url).await;
+    assert!(
+        order.has("Balcony, row A, seat 5</span>; <span class=\"seat-label\">Balcony, row A, seat 6"),
+        "{}",
+        order.body
+    );
+    let pay = first
+        .post(&format!("{order_url}/pay"), &[("csrf", &order.field("csrf")), ("idem", &order.field("idem"))])
+        .await;
+    assert_eq!(pay.status, 303, "{}", pay.body);
+    let paid = first.get(&order_url).await;
+    assert!(paid.has("Paid") && paid.has("Balcony, row A, seat 6"), "{}", paid.body);
     shop.stop().await;
 }
 
