@@ -163,6 +163,12 @@ pub enum PlantedBug {
     /// Forget request ids: a retried command is applied again instead of
     /// returning its stored outcome.
     ForgetRequests,
+    /// A seated hold of named seats skips the "seat is taken" check (and
+    /// the state takes the seats anyway): a seat is sold twice.
+    DoubleSeat,
+    /// The waiting list is served from the back of each item's line: the
+    /// last entry in line is offered the freed ticket first.
+    SkipTheLine,
     /// Every node except node 1 skips the commands of every
     /// [`DIVERGE_EVERY_ENTRIES`]th log entry it applies: replicas diverge.
     Diverge,
@@ -179,10 +185,12 @@ pub const DIVERGE_EVERY_ENTRIES: u64 = 50;
 #[cfg(feature = "fault-injection")]
 impl PlantedBug {
     /// Every planted bug, in the order `--help` lists them.
-    pub const ALL: [PlantedBug; 5] = [
+    pub const ALL: [PlantedBug; 7] = [
         PlantedBug::AckBeforeCommit,
         PlantedBug::Oversell,
         PlantedBug::ForgetRequests,
+        PlantedBug::DoubleSeat,
+        PlantedBug::SkipTheLine,
         PlantedBug::Diverge,
         PlantedBug::TruncateOnCorruption,
     ];
@@ -193,6 +201,8 @@ impl PlantedBug {
             PlantedBug::AckBeforeCommit => "ack-before-commit",
             PlantedBug::Oversell => "oversell",
             PlantedBug::ForgetRequests => "forget-requests",
+            PlantedBug::DoubleSeat => "double-seat",
+            PlantedBug::SkipTheLine => "skip-the-line",
             PlantedBug::Diverge => "diverge",
             PlantedBug::TruncateOnCorruption => "truncate-on-corruption",
         }
@@ -387,14 +397,21 @@ impl Engine {
         log.set_disk_free_min(config.disk_free_min_bytes);
         let commit_index = log.commit_index();
         let log_pristine = log.is_pristine();
-        #[cfg_attr(not(feature = "fault-injection"), allow(unused_mut))]
-        let mut sm = StateMachineStore::open(config.data_dir.join("sm"))?;
+        // The domain's switches go first: opening the state machine may
+        // replay records that only a planted domain accepts (a seat sold twice).
         #[cfg(feature = "fault-injection")]
         match config.planted_bug {
             Some(PlantedBug::Oversell) => crate::domain::planted::plant_skip_capacity_check(),
             Some(PlantedBug::ForgetRequests) => crate::domain::planted::plant_forget_requests(),
-            Some(PlantedBug::Diverge) if config.node_id != 1 => sm.plant_divergence(DIVERGE_EVERY_ENTRIES),
+            Some(PlantedBug::DoubleSeat) => crate::domain::planted::plant_double_seat(),
+            Some(PlantedBug::SkipTheLine) => crate::domain::planted::plant_skip_the_line(),
             _ => {}
+        }
+        #[cfg_attr(not(feature = "fault-injection"), allow(unused_mut))]
+        let mut sm = StateMachineStore::open(config.data_dir.join("sm"))?;
+        #[cfg(feature = "fault-injection")]
+        if config.planted_bug == Some(PlantedBug::Diverge) && config.node_id != 1 {
+            sm.plant_divergence(DIVERGE_EVERY_ENTRIES);
         }
         // The log purges its files only up to a durable snapshot.
         log.set_purge_gate(sm.durable_snapshot());

@@ -171,6 +171,71 @@ pub enum Value {
         /// The scan's nonce (hex).
         nonce: String,
     },
+    /// Place a seated hold (`PlaceSeatedHold`): named seats, or the best
+    /// adjacent ones of a zone; `hold` and `seats` on `ok`.
+    SeatedHold {
+        /// The seats asked for by id (empty for an adjacent request).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        named: Vec<u64>,
+        /// How many adjacent seats of `zone` (0 for named seats).
+        #[serde(default)]
+        adjacent: u32,
+        /// The zone.
+        zone: String,
+        /// A voucher code redeemed for every seat, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        voucher: Option<String>,
+        /// How long the hold lives, in ms of log time.
+        ttl_ms: u64,
+        /// The hold's id, once known.
+        hold: Option<u64>,
+        /// When it lapses, in ms of log time, as the answer said (on `ok`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at_ms: Option<u64>,
+        /// The seats the answer gave, in ticket order (on `ok`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seats: Option<Vec<u64>>,
+    },
+    /// Place a hold redeeming a voucher (`PlaceHoldWith`); `hold` on `ok`.
+    VoucherHold {
+        /// (item, quantity) pairs.
+        lines: Vec<(u64, u32)>,
+        /// The voucher code.
+        voucher: String,
+        /// How long the hold lives, in ms of log time.
+        ttl_ms: u64,
+        /// The hold's id, once known.
+        hold: Option<u64>,
+        /// When it lapses, in ms of log time, as the answer said (on `ok`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at_ms: Option<u64>,
+    },
+    /// Join an item's waiting list; `entry` on `ok`.
+    JoinWaitingList {
+        /// The item.
+        item: u64,
+        /// Higher is served first.
+        priority: u32,
+        /// The entry's id, once known.
+        entry: Option<u64>,
+    },
+    /// Leave a waiting list.
+    LeaveWaitingList {
+        /// The entry.
+        entry: u64,
+    },
+    /// Claim an entry's offer: a hold of one ticket; `hold` on `ok`.
+    ClaimOffer {
+        /// The entry.
+        entry: u64,
+        /// How long the hold lives, in ms of log time.
+        ttl_ms: u64,
+        /// The hold's id, once known.
+        hold: Option<u64>,
+        /// When it lapses, in ms of log time, as the answer said (on `ok`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at_ms: Option<u64>,
+    },
     /// A hostile `SubmitBatch`: `commands` commands of `bytes` bytes in all,
     /// with request ids `request_id` + 0 .. `commands` (the op's request id is
     /// the first). It must be refused as a whole (invalid argument) and change
@@ -207,7 +272,19 @@ impl Value {
                 *payment_deadline_ms = None;
             }
             Value::Pay { refund_owed, .. } => *refund_owed = None,
-            Value::Cancel { .. }
+            Value::SeatedHold { hold, expires_at_ms, seats, .. } => {
+                *hold = None;
+                *expires_at_ms = None;
+                *seats = None;
+            }
+            Value::VoucherHold { hold, expires_at_ms, .. }
+            | Value::ClaimOffer { hold, expires_at_ms, .. } => {
+                *hold = None;
+                *expires_at_ms = None;
+            }
+            Value::JoinWaitingList { entry, .. } => *entry = None,
+            Value::LeaveWaitingList { .. }
+            | Value::Cancel { .. }
             | Value::Release { .. }
             | Value::CheckIn { .. }
             | Value::Batch { .. }

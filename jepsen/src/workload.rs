@@ -11,8 +11,10 @@
 //!
 //! - **Rounds**: every `--new-quota-secs`, once the newest round has sold
 //!   out (a buyer was told "sold out" there), a new round opens: a new hot
-//!   quota of `--quota-size` tickets with its own item (flash), or a new
-//!   weekend (three items, two overlapping quotas; mixed). Waiting for the
+//!   quota of `--quota-size` tickets with its own item (flash), a new
+//!   weekend (three items, two overlapping quotas; mixed), or a seated
+//!   zone and a small item with a waiting list and blocking vouchers
+//!   ([`inventory`], which says why). Waiting for the
 //!   sell-out keeps a slow workload from spreading thin over quotas that
 //!   never fill. Buyers go to the newest round ([`NEWEST_ROUND_SHARE`]: it
 //!   fills), to the one before ([`PREVIOUS_ROUND_SHARE`]: sold out, it
@@ -42,6 +44,8 @@
 //! odd-numbered processes go through the client's coalescer instead
 //! ([`goes_through_coalescer`]), where that time is not seen per call: they
 //! start when the call began.
+
+pub mod inventory;
 
 use crate::history::{NOTE_PREFIX, Op, Phase, Recorder, Value};
 use boxoffice_client::{Client, ClientError, Submitted, Timed, new_request_id};
@@ -109,6 +113,11 @@ pub enum Kind {
     /// {Saturday, Weekend} and Sunday = {Sunday, Weekend}; carts, lapses,
     /// late payments, check-ins.
     Mixed,
+    /// Per round, a seated zone and a small plain item with a waiting list
+    /// and blocking vouchers: seated holds (named and adjacent), voucher
+    /// redemptions, joins, offers claimed, let lapse or left (see
+    /// [`inventory`]).
+    Inventory,
 }
 
 /// One round: its items and quotas.
@@ -120,11 +129,13 @@ pub struct Round {
     pub quotas: Vec<QuotaId>,
     /// Set once a buyer was told "sold out" in this round.
     sold_out: Arc<AtomicBool>,
+    /// Inventory: the seats, vouchers and waiting-list item.
+    pub inventory: Option<Arc<inventory::Stock>>,
 }
 
 impl Round {
     fn new(items: Vec<ItemId>, quotas: Vec<QuotaId>) -> Round {
-        Round { items, quotas, sold_out: Arc::new(AtomicBool::new(false)) }
+        Round { items, quotas, sold_out: Arc::new(AtomicBool::new(false)), inventory: None }
     }
 
     /// True once a buyer was told "sold out" in this round.
@@ -230,6 +241,11 @@ async fn open_round(
             let sun = quota(format!("Sunday+ {index}"), vec![sunday, weekend]).await?;
             Ok(Round::new(vec![saturday, sunday, weekend], vec![sat, sun]))
         }
+        Kind::Inventory => {
+            let plain = item(format!("Standing {index}")).await?;
+            let seated = item(format!("Seated {index}")).await?;
+            inventory::open_round(client, event, size, index, (plain, seated), settle, deadline).await
+        }
     }
 }
 
@@ -261,6 +277,10 @@ pub async fn setup(
     else {
         anyhow::bail!("no check-in list")
     };
+    if kind == Kind::Inventory {
+        let command = Command::ConfigureWaitingList { event, offer_ttl_ms: inventory::OFFER_TTL_MS };
+        submit_decided(client, command, settle, deadline).await?;
+    }
     let first = open_round(client, event, kind, quota_size, 0, settle, deadline).await?;
     Ok(Catalog { event, list, kind, quota_size, rounds: Mutex::new(vec![first]) })
 }
@@ -334,6 +354,42 @@ fn answered(value: &Value, outcome: &Outcome) -> Value {
             order: *order,
             refund_owed: Some(matches!(accepted, Accepted::PaymentRefundOwed { .. })),
         },
+        (
+            Value::SeatedHold { named, adjacent, zone, voucher, ttl_ms, .. },
+            Outcome::Accepted(Accepted::SeatedHoldLive { hold, expires_at_ms, seats }),
+        ) => Value::SeatedHold {
+            named: named.clone(),
+            adjacent: *adjacent,
+            zone: zone.clone(),
+            voucher: voucher.clone(),
+            ttl_ms: *ttl_ms,
+            hold: Some(hold.0),
+            expires_at_ms: Some(*expires_at_ms),
+            seats: Some(seats.iter().map(|seat| seat.0).collect()),
+        },
+        (
+            Value::VoucherHold { lines, voucher, ttl_ms, .. },
+            Outcome::Accepted(Accepted::HoldLive { hold, expires_at_ms }),
+        ) => Value::VoucherHold {
+            lines: lines.clone(),
+            voucher: voucher.clone(),
+            ttl_ms: *ttl_ms,
+            hold: Some(hold.0),
+            expires_at_ms: Some(*expires_at_ms),
+        },
+        (
+            Value::ClaimOffer { entry, ttl_ms, .. },
+            Outcome::Accepted(Accepted::HoldLive { hold, expires_at_ms }),
+        ) => Value::ClaimOffer {
+            entry: *entry,
+            ttl_ms: *ttl_ms,
+            hold: Some(hold.0),
+            expires_at_ms: Some(*expires_at_ms),
+        },
+        (
+            Value::JoinWaitingList { item, priority, .. },
+            Outcome::Accepted(Accepted::WaitingListJoined { entry, .. }),
+        ) => Value::JoinWaitingList { item: *item, priority: *priority, entry: Some(entry.0) },
         _ => value.clone(),
     }
 }
@@ -621,8 +677,15 @@ fn other_command(used: &Used, event: EventId, hot: ItemId, holds: &[HoldId]) -> 
         (command, Value::hold(vec![(item.0, quantity)], FLASH_HOLD_TTL_MS))
     };
     match &used.value {
-        // A payment's id reused for a hold.
-        Value::Pay { .. } | Value::Cancel { .. } | Value::Release { .. } => Some(hold_of(hot, 1)),
+        // A payment's (or an inventory command's) id reused for a hold.
+        Value::Pay { .. }
+        | Value::Cancel { .. }
+        | Value::Release { .. }
+        | Value::SeatedHold { .. }
+        | Value::VoucherHold { .. }
+        | Value::JoinWaitingList { .. }
+        | Value::LeaveWaitingList { .. }
+        | Value::ClaimOffer { .. } => Some(hold_of(hot, 1)),
         // A checkout's id reused to check out another hold (or, with none, for a hold).
         Value::Checkout { hold, .. } => match holds.iter().find(|other| other.0 != *hold) {
             Some(other) => Some((

@@ -143,7 +143,9 @@ pub struct Args {
     /// break a promise on purpose so the Jepsen harness can show its
     /// checkers catch it. `ack-before-commit` answers writes before they are
     /// committed; `oversell` skips the capacity check; `forget-requests`
-    /// applies retried request ids again; `diverge` makes every node but
+    /// applies retried request ids again; `double-seat` sells a taken seat
+    /// again; `skip-the-line` serves each waiting list from its back;
+    /// `diverge` makes every node but
     /// node 1 skip some log entries; `truncate-on-corruption` cuts the Raft
     /// log at a corrupt frame instead of refusing to start.
     #[cfg(feature = "fault-injection")]

@@ -1233,7 +1233,14 @@ fn place_seated_hold(
                     return Err(Rejection::Invalid(InvalidInput::SeatOfOtherEvent { seat: *id }));
                 }
             }
-            seats_still_free(state, now_ms, seats)?;
+            if super::planted::double_seat() {
+                // The planted bug: only a blocked seat is refused; a taken one is sold again.
+                if let Some(id) = seats.iter().find(|id| state.seats[*id].blocked) {
+                    return Err(Rejection::Seat(SeatRejection::Blocked { seat: *id }));
+                }
+            } else {
+                seats_still_free(state, now_ms, seats)?;
+            }
             seats.clone()
         }
         SeatChoice::Adjacent { zone, count, item } => {
@@ -1271,7 +1278,7 @@ fn plan_offers(state: &State, now_ms: u64, limit: usize) -> (Vec<(EntryId, ItemI
     let mut heads: BTreeSet<((u32, EntryId), ItemId)> = BTreeSet::new();
     for (item, line) in &state.waiting {
         let mut rest = line.iter();
-        if let Some(first) = rest.next() {
+        if let Some(first) = next_in_line(&mut rest) {
             heads.insert((*first, *item));
             lines.insert(*item, rest);
         }
@@ -1293,11 +1300,19 @@ fn plan_offers(state: &State, now_ms: u64, limit: usize) -> (Vec<(EntryId, ItemI
         for quota_id in quotas {
             *taken.entry(*quota_id).or_default() += 1;
         }
-        if let Some(next) = lines.get_mut(&item).and_then(Iterator::next) {
+        if let Some(next) = lines.get_mut(&item).and_then(next_in_line) {
             heads.insert((*next, item));
         }
     }
     (planned, taken)
+}
+
+/// The next entry of an item's line in serving order (from the back
+/// under the planted bug `skip-the-line`).
+fn next_in_line<'a>(
+    rest: &mut std::collections::btree_set::Iter<'a, (u32, EntryId)>,
+) -> Option<&'a (u32, EntryId)> {
+    if super::planted::skip_the_line() { rest.next_back() } else { rest.next() }
 }
 
 /// The units, per quota, of the offers the waiting list is owed right now

@@ -41,8 +41,15 @@ const ZONE_LATENCY_MS_MAX: u64 = 500;
 /// Most client processes (honest and hostile).
 const CLIENTS_MAX: u64 = 256;
 /// The bugs a server can be started with (`boxoffice-server --planted-bug`).
-const PLANTED_BUGS: &[&str] =
-    &["ack-before-commit", "oversell", "forget-requests", "diverge", "truncate-on-corruption"];
+const PLANTED_BUGS: &[&str] = &[
+    "ack-before-commit",
+    "oversell",
+    "forget-requests",
+    "double-seat",
+    "skip-the-line",
+    "diverge",
+    "truncate-on-corruption",
+];
 
 /// Run boxoffice under faults and check that it keeps its promises.
 #[derive(Parser, Debug)]
@@ -53,13 +60,15 @@ const PLANTED_BUGS: &[&str] =
     Starts NODES real boxoffice-server processes on 127.SUBNET.x.1 with a proxy on every link, runs a \
     workload while a nemesis kills, pauses, partitions, slows and wipes nodes, then heals, and checks: no \
     oversell, no lost acknowledged write, exactly once, linearizability per quota (holds, releases, \
-    checkouts, payments, cancels, lapses), convergence, reused request ids, hostile batches, recovery \
+    checkouts, payments, cancels, lapses), no seat sold twice, waiting-list order kept, convergence, \
+    reused request ids, hostile batches, recovery \
     of every node, and the time from each fault to the next decided operation. Writes history.jsonl, \
     final_state.json, summary.txt (with, per quota, when it sold out and how many decided operations fell \
     inside fault windows) and plots to --out. Exits 1 on any violation.\n\n\
     Contention lasts the whole schedule: every --new-quota-secs a new round opens (a new hot quota of \
     --quota-size tickets with its own item; for `mixed`, a new weekend of two overlapping quotas of that \
-    size) once the newest has sold out; buyers go mostly to the newest two rounds, release a share of \
+    size; for `inventory`, a seated zone of up to 100 seats and a small item with a waiting list and \
+    blocking vouchers) once the newest has sold out; buyers go mostly to the newest two rounds, release a share of \
     their holds (--release-ratio) and, told \"sold out\", cancel one of their paid orders of that round \
     (--cancel-ratio), so sold-out quotas regain tickets while others ask for them. --hostile N adds \
     clients that send oversized batches, \
@@ -141,13 +150,18 @@ struct Args {
     /// out and pay. `mixed`: per round, carts across two overlapping quotas
     /// (Saturday, Sunday, a weekend pass in both), short-lived holds that
     /// lapse, abandoned carts, late payments (capacity re-checked), cancels,
-    /// and double check-ins.
+    /// and double check-ins. `inventory`: per round, a seated zone and a
+    /// small item with a waiting list and blocking vouchers: seated holds
+    /// (named and adjacent seats), voucher redemptions, joins, offers
+    /// claimed, left or let lapse.
     #[arg(long, default_value = "flash")]
     workload: String,
     /// Plant a bug in every server to show the checkers catch it:
     /// `ack-before-commit` (lost_writes, no_oversell, linearizable),
     /// `oversell` (no_oversell, linearizable), `forget-requests`
-    /// (exactly_once), `diverge` (convergence), `truncate-on-corruption`
+    /// (exactly_once), `double-seat` (no_double_seat; with `--workload
+    /// inventory`), `skip-the-line` (waiting_list_order; with `--workload
+    /// inventory`), `diverge` (convergence), `truncate-on-corruption`
     /// (servers that have it). The run must then fail.
     #[arg(long, value_name = "BUG", value_parser = parse_planted_bug)]
     planted_bug: Option<String>,
@@ -248,7 +262,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let kind = match args.workload.as_str() {
         "flash" => Kind::Flash,
         "mixed" => Kind::Mixed,
-        _ => anyhow::bail!("--workload must be `flash` or `mixed`"),
+        "inventory" => Kind::Inventory,
+        _ => anyhow::bail!("--workload must be `flash`, `mixed` or `inventory`"),
     };
     let listed: Vec<&str> = match args.plan.as_str() {
         "all" | "random" => NEMESES.to_vec(),
@@ -318,6 +333,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             }
             (true, Kind::Mixed) => {
                 tokio::spawn(workload::shopper(client, recorder, catalog, process, seed, shared))
+            }
+            (true, Kind::Inventory) => {
+                tokio::spawn(workload::inventory::buyer(client, recorder, catalog, process, seed, shared))
             }
             (false, _) => {
                 tokio::spawn(workload::hostile(client, recorder, catalog, process, seed, shared, honest))
@@ -392,6 +410,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
                     Kind::Mixed => {
                         tokio::spawn(workload::shopper(client, recorder, catalog, process, seed, tail))
                     }
+                    Kind::Inventory => tokio::spawn(workload::inventory::buyer(
+                        client, recorder, catalog, process, seed, tail,
+                    )),
                 }
             })
             .collect();

@@ -140,8 +140,13 @@
 //! Sizes and items come from the final log's `QuotaCreated`. A quota is
 //! skipped (with the reason in the stats) when the model does not describe
 //! it: unlimited or resized quotas, add-ons or extensions of its holds, holds
-//! in the log that the history does not know, or a quota created over
-//! existing holds. Operations on holds or orders the history never placed
+//! in the log that the history does not know, a quota created over
+//! existing holds, or a quota of an item with seats, vouchers or a waiting
+//! list (the `inventory` workload: a seat can be refused while the quota
+//! has room, and blocks and owed offers take room that no hold in the
+//! history took; `no_double_seat` and `waiting_list_order` judge those).
+//! Seated holds, voucher holds, waiting-list joins, leaves and claims are
+//! not operations of the model at all. Operations on holds or orders the history never placed
 //! are left out (their quota is skipped by the rule before if they were
 //! placed at all).
 //!
@@ -153,7 +158,7 @@ use super::{FinalState, Problems, Verdict, is_client, ms, parse_request_id, stat
 use crate::history::{CLOCK_NEMESES, Op, Phase, Value};
 use boxoffice_engine::clock::{CLOCK_LEAD_MAX_MS, CLOCK_SAMPLE_RTT_MAX_MS, CLOCK_SLEW_PPM};
 use boxoffice_engine::domain::{
-    Event, HoldId, ItemId, OrderId, Outcome, QuotaId, Record, Rejection, RequestId,
+    Event, HoldId, ItemId, OrderId, Outcome, QuotaId, Record, Rejection, RequestId, VoucherScope,
 };
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -319,10 +324,16 @@ const SKIP_RESIZED: &str = "resized";
 const SKIP_RESHAPED_HOLDS: &str = "holds extended or added to";
 const SKIP_UNKNOWN_HOLDS: &str = "holds in the log missing from the history";
 const SKIP_CREATED_LATE: &str = "created over existing holds";
+const SKIP_INVENTORY: &str = "seats, vouchers or a waiting list (not modelled)";
 
 fn catalogue(records: &[Record]) -> Catalogue {
     let mut catalogue = Catalogue::default();
     let mut hold_items: BTreeMap<HoldId, Vec<ItemId>> = BTreeMap::new();
+    // Items and quotas with seats, vouchers or a waiting list: the model
+    // knows none of them (a seat can be taken while the quota has room, a
+    // block or an owed offer takes room no hold in the history took).
+    let mut inventory_items: Vec<ItemId> = Vec::new();
+    let mut inventory_quotas: Vec<QuotaId> = Vec::new();
     for record in records {
         let now = record.time_ms;
         catalogue.times.push((now, record.seq));
@@ -360,6 +371,17 @@ fn catalogue(records: &[Record]) -> Catalogue {
                     ));
                     hold_items.insert(*hold, items);
                 }
+                Event::SeatRowAdded { seats, .. } => {
+                    inventory_items.extend(seats.iter().map(|seat| seat.item))
+                }
+                Event::VoucherCreated { scope: VoucherScope::Item(item), .. }
+                | Event::WaitingListJoined { item, .. } => inventory_items.push(*item),
+                Event::VoucherCreated { scope: VoucherScope::Quota(quota), .. } => {
+                    inventory_quotas.push(*quota)
+                }
+                Event::HoldPlacedWith { lines, .. } | Event::SeatedHoldPlaced { lines, .. } => {
+                    inventory_items.extend(lines.iter().map(|line| line.item))
+                }
                 Event::HoldLinesAdded { hold, .. } | Event::HoldExtended { hold, .. } => {
                     if let Some(items) = hold_items.get(hold).cloned() {
                         catalogue.skip(&items, SKIP_RESHAPED_HOLDS);
@@ -375,6 +397,12 @@ fn catalogue(records: &[Record]) -> Catalogue {
                 _ => {}
             }
         }
+    }
+    inventory_items.sort_unstable();
+    inventory_items.dedup();
+    catalogue.skip(&inventory_items, SKIP_INVENTORY);
+    for quota in inventory_quotas {
+        catalogue.quotas.entry(quota).or_default().skip.insert(SKIP_INVENTORY);
     }
     catalogue
 }

@@ -146,15 +146,24 @@ fn attempts(history: &[Op]) -> BTreeMap<RequestId, Attempts> {
 /// A difference between the ids a client was told and the logged outcome.
 fn ids_disagree(value: &Value, outcome: &Outcome) -> Option<String> {
     match (value, outcome) {
-        (Value::Hold { hold: Some(told), .. }, Outcome::Accepted(Accepted::HoldLive { hold, .. }))
-            if hold.0 != *told =>
-        {
-            Some(format!("acknowledged hold-{told}, but the log placed {hold}"))
-        }
+        (
+            Value::Hold { hold: Some(told), .. }
+            | Value::VoucherHold { hold: Some(told), .. }
+            | Value::ClaimOffer { hold: Some(told), .. },
+            Outcome::Accepted(Accepted::HoldLive { hold, .. }),
+        )
+        | (
+            Value::SeatedHold { hold: Some(told), .. },
+            Outcome::Accepted(Accepted::SeatedHoldLive { hold, .. }),
+        ) if hold.0 != *told => Some(format!("acknowledged hold-{told}, but the log placed {hold}")),
         (
             Value::Checkout { order: Some(told), .. },
             Outcome::Accepted(Accepted::OrderPlaced { order, .. }),
         ) if order.0 != *told => Some(format!("acknowledged order-{told}, but the log placed {order}")),
+        (
+            Value::JoinWaitingList { entry: Some(told), .. },
+            Outcome::Accepted(Accepted::WaitingListJoined { entry, .. }),
+        ) if entry.0 != *told => Some(format!("acknowledged entry-{told}, but the log joined {entry}")),
         _ => None,
     }
 }

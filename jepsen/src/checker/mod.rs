@@ -12,14 +12,16 @@
 //! | [`lost_writes`] | every acknowledged operation and every recorded rejection is in the log, with its outcome |
 //! | [`exactly_once`] | no request id applied twice; retries agree on their outcome |
 //! | [`convergence`] | every node holds the same log and state |
-//! | [`linearizable`] | per quota, the answers (holds, releases, checkouts, payments, cancels, lapses) fit one sequential order in real time |
+//! | [`linearizable`] | per quota, the answers (holds, releases, checkouts, payments, cancels, lapses) fit one sequential order in real time; quotas with seats, vouchers or a waiting list are skipped |
+//! | [`no_double_seat`] | no seat has two live holders at once (own replay of the log); acknowledged seated holds have the logged seats |
+//! | [`waiting_list_order`] | offers go to the first in line (priority, then log order); no newcomer's hold leaves its item's line waiting; no earlier acknowledged entry left behind a later one |
 //! | [`availability`] | (measurement) how long after each fault the cluster decided something again |
 //! | [`reused_ids`] | a request id keeps its first outcome; a different command under it gets `rejected/conflict` |
 //! | [`hostile_batches`] | oversized and long-named batches are refused as invalid and change nothing |
 //! | [`recovery`] | every node came back after each fault, the membership was restored, the harness did every step |
 //! | [`corruption`] | a node whose synced log or snapshot file has a flipped byte refuses to start, naming it |
 //!
-//! The first five judge the [model history](model_history): the history
+//! The first seven judge the [model history](model_history): the history
 //! without hostile batches and without commands sent under a request id that
 //! was first used for another command. Those are not operations of the
 //! inventory's model (a conflicting command must change nothing), and
@@ -40,11 +42,13 @@ pub mod exactly_once;
 pub mod hostile_batches;
 pub mod linearizable;
 pub mod lost_writes;
+pub mod no_double_seat;
 pub mod no_oversell;
 pub mod recovery;
 pub mod reused_ids;
 #[cfg(test)]
 pub(crate) mod testkit;
+pub mod waiting_list_order;
 
 use crate::history::{NEMESIS_PROCESS, Op, Phase, Value};
 use boxoffice_engine::domain::{Record, RequestId};
@@ -116,6 +120,8 @@ pub fn check_all(history: &[Op], final_state: &FinalState) -> Vec<Verdict> {
         exactly_once::check(&model, final_state),
         convergence::check(&model, final_state),
         linearizable::check(&model, final_state),
+        no_double_seat::check(&model, final_state),
+        waiting_list_order::check(&model, final_state),
         availability::check(history, final_state),
         reused_ids::check(history, final_state),
         hostile_batches::check(history, final_state),
@@ -240,6 +246,16 @@ pub(crate) fn describe(value: &Value) -> String {
         Value::Release { hold } => format!("release of hold-{hold}"),
         Value::Batch { why, commands, .. } => format!("batch of {commands} commands ({why})"),
         Value::CheckIn { list, nonce, .. } => format!("check-in on list-{list} (nonce {nonce})"),
+        Value::SeatedHold { named, adjacent, zone, .. } if named.is_empty() => {
+            format!("seated hold of {adjacent} adjacent seats in {zone}")
+        }
+        Value::SeatedHold { named, .. } => format!("seated hold of seats {named:?}"),
+        Value::VoucherHold { lines, voucher, .. } => format!("hold {lines:?} with voucher {voucher}"),
+        Value::JoinWaitingList { item, priority, .. } => {
+            format!("waiting-list join for item-{item} (priority {priority})")
+        }
+        Value::LeaveWaitingList { entry } => format!("leaving the waiting list (entry-{entry})"),
+        Value::ClaimOffer { entry, .. } => format!("claim of entry-{entry}'s offer"),
         Value::Nemesis { action } => format!("nemesis `{action}`"),
     }
 }
@@ -325,6 +341,8 @@ mod tests {
                 "exactly_once",
                 "convergence",
                 "linearizable",
+                "no_double_seat",
+                "waiting_list_order",
                 "availability",
                 "reused_ids",
                 "hostile_batches",

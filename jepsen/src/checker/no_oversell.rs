@@ -17,7 +17,8 @@
 //! told is live but whose `HoldPlaced` never made it into the log was never
 //! counted against anything: that is an oversell the replay cannot see, so
 //! every `ok` hold in the history must name a hold placed in the log, for
-//! the same request and the same lines.
+//! the same request and the same lines (a seated hold or a claimed offer:
+//! for the same request).
 
 use super::{FinalState, Problems, Verdict, is_client, parse_request_id, stat};
 use crate::history::{Op, Phase, Value};
@@ -152,7 +153,10 @@ fn acknowledged_holds(history: &[Op], records: &[Record], problems: &mut Problem
     let mut placed_by_request: BTreeMap<RequestId, HoldId> = BTreeMap::new();
     for record in records {
         for event in &record.events {
-            if let Event::HoldPlaced { hold, lines, .. } = event {
+            if let Event::HoldPlaced { hold, lines, .. }
+            | Event::HoldPlacedWith { hold, lines, .. }
+            | Event::SeatedHoldPlaced { hold, lines, .. } = event
+            {
                 placed.insert(*hold, Placed { seq: record.seq, request_id: record.request_id, lines });
                 placed_by_request.insert(record.request_id, *hold);
             }
@@ -160,7 +164,13 @@ fn acknowledged_holds(history: &[Op], records: &[Record], problems: &mut Problem
     }
     let (mut checked, mut without_id) = (0usize, 0usize);
     for op in history.iter().filter(|op| is_client(op) && op.phase == Phase::Ok) {
-        let Value::Hold { lines, hold, .. } = &op.value else { continue };
+        // A seated hold's or a claim's lines come from its seats or its
+        // entry, which the history does not name: only its placement is checked.
+        let (lines, hold) = match &op.value {
+            Value::Hold { lines, hold, .. } | Value::VoucherHold { lines, hold, .. } => (Some(lines), hold),
+            Value::SeatedHold { hold, .. } | Value::ClaimOffer { hold, .. } => (None, hold),
+            _ => continue,
+        };
         checked += 1;
         let request = &op.request_id;
         let hold = match hold {
@@ -193,6 +203,7 @@ fn acknowledged_holds(history: &[Op], records: &[Record], problems: &mut Problem
                 entry.seq, entry.request_id
             ));
         }
+        let Some(lines) = lines else { continue };
         let mut asked: Vec<(u64, u32)> = lines.clone();
         let mut got: Vec<(u64, u32)> = entry.lines.iter().map(|line| (line.item.0, line.quantity)).collect();
         asked.sort_unstable();

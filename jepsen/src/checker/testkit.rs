@@ -171,6 +171,34 @@ impl Sim {
                 nonce: Nonce(u128::from_str_radix(nonce, 16).expect("hex nonce")),
                 direction: Direction::Entry,
             },
+            Value::SeatedHold { named, adjacent, zone, voucher, ttl_ms, .. } => Command::PlaceSeatedHold {
+                event: self.event,
+                seats: if named.is_empty() {
+                    SeatChoice::Adjacent { zone: zone.clone(), count: *adjacent, item: None }
+                } else {
+                    SeatChoice::Named(named.iter().map(|seat| SeatId(*seat)).collect())
+                },
+                ttl_ms: *ttl_ms,
+                voucher: voucher.clone(),
+                buyer: None,
+            },
+            Value::VoucherHold { lines, voucher, ttl_ms, .. } => Command::PlaceHoldWith {
+                event: self.event,
+                lines: lines.iter().map(|&(item, quantity)| Line { item: ItemId(item), quantity }).collect(),
+                ttl_ms: *ttl_ms,
+                voucher: Some(voucher.clone()),
+                buyer: None,
+            },
+            Value::JoinWaitingList { item, priority, .. } => Command::JoinWaitingList {
+                event: self.event,
+                item: ItemId(*item),
+                priority: *priority,
+                buyer: None,
+            },
+            Value::LeaveWaitingList { entry } => Command::LeaveWaitingList { entry: EntryId(*entry) },
+            Value::ClaimOffer { entry, ttl_ms, .. } => {
+                Command::ClaimOffer { entry: EntryId(*entry), ttl_ms: *ttl_ms }
+            }
             Value::Batch { .. } | Value::Nemesis { .. } => panic!("no single command to apply"),
         };
         self.send(call.request_id, command)
@@ -198,6 +226,26 @@ impl Sim {
             (Value::Pay { refund_owed, .. }, Outcome::Accepted(accepted)) => {
                 *refund_owed = Some(matches!(accepted, Accepted::PaymentRefundOwed { .. }))
             }
+            (
+                Value::SeatedHold { hold, expires_at_ms, seats, .. },
+                Outcome::Accepted(Accepted::SeatedHoldLive { hold: id, expires_at_ms: at, seats: given }),
+            ) => {
+                *hold = Some(id.0);
+                *expires_at_ms = Some(*at);
+                *seats = Some(given.iter().map(|seat| seat.0).collect());
+            }
+            (
+                Value::VoucherHold { hold, expires_at_ms, .. }
+                | Value::ClaimOffer { hold, expires_at_ms, .. },
+                Outcome::Accepted(Accepted::HoldLive { hold: id, expires_at_ms: at }),
+            ) => {
+                *hold = Some(id.0);
+                *expires_at_ms = Some(*at);
+            }
+            (
+                Value::JoinWaitingList { entry, .. },
+                Outcome::Accepted(Accepted::WaitingListJoined { entry: id, .. }),
+            ) => *entry = Some(id.0),
             _ => {}
         }
         let phase = if outcome.is_accepted() { Phase::Ok } else { Phase::Fail };
@@ -314,6 +362,88 @@ impl Sim {
         };
         self.plant(request_id, vec![event], Outcome::Accepted(Accepted::HoldLive { hold, expires_at_ms }));
         hold
+    }
+
+    /// The event everything belongs to.
+    pub(crate) fn event_id(&self) -> EventId {
+        self.event
+    }
+
+    /// A row of `count` seats of `item` in `zone`; their ids.
+    pub(crate) fn seat_row(&mut self, zone: &str, row: &str, item: ItemId, count: u32) -> Vec<u64> {
+        let seats = (0..count).map(|k| SeatSpec { label: format!("{}", k + 1), item }).collect();
+        let command = Command::AddSeatRow { event: self.event, zone: zone.into(), row: row.into(), seats };
+        let Accepted::SeatRowAdded { first_seat, count } = self.admin(command) else { unreachable!() };
+        (first_seat.0..first_seat.0 + u64::from(count)).collect()
+    }
+
+    /// A seated hold of named `seats`, not yet answered.
+    pub(crate) fn seated_value(seats: &[u64], ttl_ms: u64) -> Value {
+        Value::SeatedHold {
+            named: seats.to_vec(),
+            adjacent: 0,
+            zone: String::new(),
+            voucher: None,
+            ttl_ms,
+            hold: None,
+            expires_at_ms: None,
+            seats: None,
+        }
+    }
+
+    /// A seated hold of named `seats` that must be accepted; its id.
+    pub(crate) fn seated_ok(&mut self, process: u64, seats: &[u64], ttl_ms: u64) -> u64 {
+        match self.run(process, Sim::seated_value(seats, ttl_ms)) {
+            Outcome::Accepted(Accepted::SeatedHoldLive { hold, .. }) => hold.0,
+            other => panic!("seated hold not accepted: {other:?}"),
+        }
+    }
+
+    /// A seated hold of named `seats`, run to completion; its outcome label.
+    pub(crate) fn seated_done(&mut self, process: u64, seats: &[u64], ttl_ms: u64) -> String {
+        self.run(process, Sim::seated_value(seats, ttl_ms)).label().to_string()
+    }
+
+    /// Set the event's waiting-list offer time.
+    pub(crate) fn configure_waiting_list(&mut self, offer_ttl_ms: u64) {
+        self.admin(Command::ConfigureWaitingList { event: self.event, offer_ttl_ms });
+    }
+
+    /// A waiting-list join that must be accepted; its entry.
+    pub(crate) fn join_ok(&mut self, process: u64, item: ItemId, priority: u32) -> u64 {
+        let value = Value::JoinWaitingList { item: item.0, priority, entry: None };
+        match self.run(process, value) {
+            Outcome::Accepted(Accepted::WaitingListJoined { entry, .. }) => entry.0,
+            other => panic!("join not accepted: {other:?}"),
+        }
+    }
+
+    /// A claim of `entry`'s offer, run to completion.
+    pub(crate) fn claim_done(&mut self, process: u64, entry: u64, ttl_ms: u64) -> Outcome {
+        self.run(process, Value::ClaimOffer { entry, ttl_ms, hold: None, expires_at_ms: None })
+    }
+
+    /// A blocking voucher of `item` for `redemptions` tickets; its code.
+    pub(crate) fn blocking_voucher(&mut self, item: ItemId, redemptions: u32) -> String {
+        let command = Command::CreateVoucher {
+            event: self.event,
+            scope: VoucherScope::Item(item),
+            max_redemptions: redemptions,
+            valid_from_ms: START_MS - 1,
+            valid_until_ms: START_MS + 24 * 60 * 60 * 1000,
+            blocks_quota: true,
+        };
+        let Accepted::VoucherCreated { code, .. } = self.admin(command) else { unreachable!() };
+        code
+    }
+
+    /// Append a record the domain did not decide and the state could not
+    /// fold (a seat sold twice trips its assertions): the log only.
+    pub(crate) fn plant_unchecked(&mut self, request_id: RequestId, events: Vec<Event>, outcome: Outcome) {
+        self.time_ms += 1;
+        let seq = self.log.last().map_or(1, |record| record.seq + 1);
+        let record = Record { seq, time_ms: self.time_ms, request_id, events, outcome, command_digest: None };
+        self.log.push(record);
     }
 
     /// A request id not used by anything yet.
