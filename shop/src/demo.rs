@@ -1,6 +1,7 @@
 //! Demo data, loaded on the first start of a shop whose engine has no
 //! organizer `demo`: two events with items, overlapping quotas and a
-//! check-in list (the jazz night's balcony also has two rows of seats), so
+//! check-in list (the jazz night's balcony also has two rows of seats, and
+//! its "Meet the band" has no places yet, only a waiting list), so
 //! `boxoffice-shop` on an empty data directory is a shop one can buy from
 //! at once.
 //!
@@ -113,8 +114,11 @@ pub async fn load_if_absent(inventory: &Inventory, slug: &str) -> Result<bool, S
     let jazz = DemoEvent {
         slug: "jazz-night",
         name: "Jazz Night",
-        items: &[("Standing", 2500), ("Balcony", 4000)],
-        quotas: &[("Hall", 200, &[0], false), ("Balcony", 20, &[1], true)],
+        items: &[("Standing", 2500), ("Balcony", 4000), ("Meet the band", 1500)],
+        // "Meet the band" has no places yet (a quota of 0, as organizers do to
+        // collect interest): it shows as sold out with its waiting list, and
+        // growing the quota on the admin page offers the places in line order.
+        quotas: &[("Hall", 200, &[0], false), ("Balcony", 20, &[1], true), ("Meet the band", 0, &[2], false)],
         // The balcony's twenty tickets are its twenty seats.
         seat_rows: &[("Balcony", "A", 1, 10), ("Balcony", "B", 1, 10)],
         list: "Door",

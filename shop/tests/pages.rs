@@ -42,6 +42,9 @@ async fn the_event_page_shows_items_with_live_availability_and_sold_out() {
     let page = browser.get(demo::JAZZ).await;
     assert_eq!(page.status, 200);
     assert!(page.has("Standing") && page.has("200 left") && page.has("20 left"), "{}", page.body);
+    let meet = items(&shop.base, "jazz-night").await["Meet the band"].0;
+    assert!(page.has(&format!("id=\"waitlist-{meet}\"")), "the demo's sold-out item has its waiting list");
+    assert_eq!(page.body.matches("Join the waiting list").count(), 1, "{}", page.body);
     assert!(page.has("name=\"csrf\"") && page.has("action=\"/demo/jazz-night/cart/add\""));
     // Another buyer takes the whole balcony.
     let ids = items(&shop.base, "jazz-night").await;
