@@ -77,6 +77,16 @@ pub const SHUTDOWN_WAIT_MS: u64 = 5_000;
 /// How long a linearizable read may wait for the leader to confirm itself.
 pub const READ_TIMEOUT_MS: u64 = 5_000;
 
+/// How long a proposal waits for Raft to commit and apply it, in
+/// milliseconds. Past it, its submitters hear `Unavailable` (outcome unknown:
+/// the entry may still commit, and a retry under the same request id learns
+/// its outcome), and its in-flight slot is freed. Without the bound, a
+/// `client_write` that openraft never answers (a leader change under a
+/// black-holed zone left some pending in a fault run) held its slot forever;
+/// once all `proposals_in_flight_max` were held, the node never proposed
+/// again while Raft itself stayed healthy, so no election replaced it.
+pub const PROPOSAL_WAIT_MS: u64 = 5_000;
+
 /// How often a leader handing over checks its followers' progress, in milliseconds.
 pub const HANDOVER_POLL_MS: u64 = 2;
 
@@ -739,8 +749,18 @@ async fn batcher(config: Batcher, mut queue: mpsc::Receiver<Submission>) {
         }
         let raft = raft.clone();
         tokio::spawn(async move {
-            let result = raft.client_write(Proposal { envelopes }).await;
+            let wait = Duration::from_millis(PROPOSAL_WAIT_MS);
+            let result = tokio::time::timeout(wait, raft.client_write(Proposal { envelopes })).await;
             drop(permit);
+            let Ok(result) = result else {
+                let error = SubmitError::Unavailable(format!(
+                    "not committed within {PROPOSAL_WAIT_MS} ms (it may still be): retry with the same request id"
+                ));
+                for submission in batch {
+                    let _ = submission.reply.send(Err(error.clone()));
+                }
+                return;
+            };
             match result {
                 Ok(response) => {
                     for (submission, outcome) in batch.into_iter().zip(response.data.results) {

@@ -614,6 +614,8 @@ impl StateMachineStore {
     }
 
     fn apply_entries(&self, entries: Vec<Entry>) -> Result<Vec<ProposalResult>, StoreOpenError> {
+        // Tests pause here to hold committed entries unapplied (engine/tests/proposal_wait.rs).
+        fail::fail_point!("state-machine-apply");
         let mut applied = self.shared.applied.write().expect("state lock poisoned");
         let mut batch = sled::Batch::default();
         let mut results = Vec::with_capacity(entries.len());
